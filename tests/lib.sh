@@ -1,0 +1,80 @@
+# Shared helpers for the shell tests; sourced, never run.
+# Every test gets a private scratch dir, removed on exit unless KEEP=1.
+set -eu
+set -o pipefail
+
+umask 077
+T=$(mktemp -d "${TMPDIR:-/tmp}/cairn-test.XXXXXX")
+trap 'st=$?; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+note() { echo "--- $*"; }
+
+# expect_rc RC CMD...: run CMD, fail unless it exits RC. Output in $T/out.
+expect_rc() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$T/out" 2>&1 || rc=$?
+	if [ "$rc" != "$want" ]; then
+		cat "$T/out" >&2
+		fail "expected exit $want, got $rc: $*"
+	fi
+}
+
+# out_has REGEX: the last expect_rc output matches REGEX.
+out_has() { grep -Eq -- "$1" "$T/out" || { cat "$T/out" >&2; fail "output lacks /$1/"; }; }
+
+# dataset DIR MB: a deterministic make-dataset tree (cached per size).
+dataset() {
+	local dir=$1 mb=${2:-4}
+	local cache="${TOP_BUILDDIR:-/tmp}/tests/.dataset-$mb"
+	if [ ! -d "$cache" ]; then
+		python3 "$MAKE_DATASET" "$cache.tmp.$$" --mb "$mb" >/dev/null
+		mv "$cache.tmp.$$" "$cache" 2>/dev/null || rm -rf "$cache.tmp.$$"
+	fi
+	mkdir -p "$dir"
+	cp -a "$cache/." "$dir/"
+}
+
+# mss_conf FILE SRC ARCHIVE STATE: the sound machine profile for a test.
+mss_conf() {
+	cat >"$1" <<EOC
+[cairn]
+name = mss
+source = $2
+archive_dir = $3
+state_dir = $4
+compression = ${COMPRESSION:-zstd}
+keep_last = ${KEEP_LAST:-7}
+
+[component db]
+type = sqlite
+path = data/sound_machine.db
+
+[component audio]
+type = files
+path = Sounds
+
+[component config]
+type = files
+path = config data/server_id.txt data/exports
+
+[component logs]
+type = files
+path = log
+required = no
+
+[mode db]
+components = db
+
+[mode audio]
+components = audio
+EOC
+	chmod 600 "$1"
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
