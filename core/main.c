@@ -196,8 +196,8 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", cmd_opts, NULL)) != -1) {
+	optind = 0; /* glibc: a full re-initialisation */
+	while ((c = getopt_long(argc, argv, "", cmd_opts, NULL)) != -1) {
 		if (c == OPT_HELP)
 			return command_help(cmd);
 		if (c == '?' || !allowed(cmd, c))

@@ -568,12 +568,29 @@ static int prepare_dirs(struct restore *r, struct cairn_error *err)
 		r->staging = NULL;
 		return rc;
 	}
+	if (r->o->to)
+		return CAIRN_OK; /* no safety net for --to */
 	localtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "/%Y-%m-%d_%H%M%S", &tm);
 	{
 		char *base = beside(r->live, ".pre-restore");
 
-		r->net = xasprintf("%s%s", base, ts);
+		if (mkdir_p(base, 0700)) {
+			int rc = errno_err(err, 0, errno, "cannot create %s",
+					   base);
+
+			free(base);
+			return rc;
+		}
+		/* Never share a safety net with an earlier restore. */
+		for (int i = 1; !r->net; i++) {
+			r->net = i == 1 ? xasprintf("%s%s", base, ts)
+					: xasprintf("%s%s.%d", base, ts, i);
+			if (mkdir(r->net, 0700) && errno == EEXIST && i < 100) {
+				free(r->net);
+				r->net = NULL;
+			}
+		}
 		free(base);
 	}
 	return CAIRN_OK;
@@ -666,10 +683,6 @@ static int restore_live(struct restore *r, struct cairn_error *err)
 	if ((rc = run_hook(cfg, HOOK_PRE_RESTORE, env, err)))
 		goto out;
 	plan_swaps(r);
-	if (mkdir_p(r->net, 0700)) {
-		rc = errno_err(err, 0, errno, "cannot create %s", r->net);
-		goto out;
-	}
 	if ((rc = journal_write(r, err)))
 		goto out;
 	rc = swap_in(r, err);
