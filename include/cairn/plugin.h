@@ -1,0 +1,163 @@
+/*
+ * cairn target plugin ABI.
+ *
+ * A plugin is a shared object (libtool module) that exports one symbol,
+ * CAIRN_PLUGIN_ENTRY, returning a pointer to a const struct cairn_target_ops.
+ * The struct begins with the ABI version and its own size so the loader can
+ * reject a plugin built against an incompatible header before calling it.
+ *
+ * Rules that keep old plugins working:
+ *  - a change that breaks existing plugins bumps CAIRN_ABI_MAJOR;
+ *  - new members are only ever appended to the structs here and bump
+ *    CAIRN_ABI_MINOR; the core never reads past a plugin's `size`;
+ *  - result codes are never renumbered.
+ *
+ * The core owns retries, logging policy and retention: a plugin translates
+ * its library's errors into one of the codes below and returns.
+ */
+#ifndef CAIRN_PLUGIN_H
+#define CAIRN_PLUGIN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CAIRN_ABI_MAJOR 1
+#define CAIRN_ABI_MINOR 0
+
+/* The one symbol every plugin exports. */
+#define CAIRN_PLUGIN_ENTRY "cairn_target_plugin"
+
+/* Result codes shared by the core and plugins. Never renumbered. */
+enum cairn_rc {
+	CAIRN_OK = 0,
+	CAIRN_EFAIL = 1,      /* permanent failure of another kind */
+	CAIRN_ERETRY = 2,     /* transient (timeout, reset, 5xx): try again */
+	CAIRN_EUNAVAIL = 3,   /* target absent: not mounted, host down */
+	CAIRN_EAUTH = 4,      /* credentials or host key refused */
+	CAIRN_EINTEGRITY = 5, /* data does not match its checksum */
+	CAIRN_ENOSPC = 6,     /* no space left on the target */
+	CAIRN_ECONFIG = 7,    /* bad or missing configuration key */
+	CAIRN_ENOTFOUND = 8,  /* no such object */
+	CAIRN_EPERM = 9,      /* permission denied */
+	CAIRN_ELOCKED = 10,   /* another run holds the lock (core only) */
+};
+
+/* An error: a code and one line for the operator. Never holds secrets. */
+struct cairn_error {
+	int code;
+	char msg[512];
+};
+
+enum cairn_log_level {
+	CAIRN_LOG_ERROR = 0,
+	CAIRN_LOG_WARN = 1,
+	CAIRN_LOG_INFO = 2,
+	CAIRN_LOG_DEBUG = 3,
+};
+
+/*
+ * A target's configuration as the core read it: the [target NAME] section
+ * merged with CAIRN_TARGET_NAME_* environment variables. Valid from open()
+ * until close().
+ */
+struct cairn_target_config {
+	const char *name; /* the section name, e.g. "usb" */
+	void *core;       /* opaque to plugins */
+	/* Value of `key`, or NULL when unset. */
+	const char *(*get)(const struct cairn_target_config *cfg,
+			   const char *key);
+	/* Log a line (printf format) under the target's name. */
+	void (*log)(const struct cairn_target_config *cfg, int level,
+		    const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+};
+
+/* One file handed to put(). */
+struct cairn_put_file {
+	const char *path;   /* local file to send */
+	const char *name;   /* object name on the target (a base name) */
+	uint64_t size;      /* bytes in path */
+	const char *sha256; /* lowercase hex SHA-256 of the contents */
+	/* Optional progress callback, may be NULL. */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+
+/* One object as list() reports it. */
+struct cairn_object {
+	const char *name; /* base name; valid during the callback only */
+	uint64_t size;
+	int64_t mtime; /* seconds since the epoch, or 0 when unknown */
+};
+
+/* Return non-zero from a list callback to stop the listing. */
+typedef int (*cairn_list_cb)(void *ctx, const struct cairn_object *obj);
+
+struct cairn_target_ops {
+	uint16_t abi_major; /* CAIRN_ABI_MAJOR the plugin was built with */
+	uint16_t abi_minor; /* CAIRN_ABI_MINOR the plugin was built with */
+	uint32_t size;      /* sizeof(struct cairn_target_ops) as built */
+	const char *name;   /* plugin name, e.g. "local"; matches `plugin =` */
+	const char *version;
+	/* NULL-terminated list of the keys this plugin reads, so the core can
+	 * name an unknown key with FILE:LINE. The core's own target keys
+	 * (plugin, keep_*) are not listed. */
+	const char *const *keys;
+
+	/* Connect or check presence; *handle is passed to every later call. */
+	int (*open)(const struct cairn_target_config *cfg, void **handle,
+		    struct cairn_error *err);
+	/* Store one file. It must appear under `name` only when complete:
+	 * write a temporary name, then rename. The core sends the archive
+	 * first and its sidecars after it. */
+	int (*put)(void *handle, const struct cairn_put_file *file,
+		   struct cairn_error *err);
+	/* Call cb for every object the target holds (no order required). */
+	int (*list)(void *handle, cairn_list_cb cb, void *ctx,
+		    struct cairn_error *err);
+	/* Fetch `name` into the local file dest (created 0600 by the plugin,
+	 * replaced if it exists). The core verifies it afterwards. */
+	int (*get)(void *handle, const char *name, const char *dest,
+		   struct cairn_error *err);
+	/* Remove `name`; CAIRN_ENOTFOUND when it does not exist. */
+	int (*del)(void *handle, const char *name, struct cairn_error *err);
+	void (*close)(void *handle);
+	/* Optional (may be NULL): a quick health check for `cairn plugins`,
+	 * e.g. reachable, authenticated, writable, free space. On success a
+	 * short description may be left in err->msg. */
+	int (*check)(void *handle, struct cairn_error *err);
+};
+
+typedef const struct cairn_target_ops *(*cairn_plugin_entry_fn)(void);
+
+/* Each plugin defines exactly this function. */
+const struct cairn_target_ops *cairn_target_plugin(void);
+
+/* Fill err (printf format) and return its code; for plugins' convenience. */
+static inline int cairn_errf(struct cairn_error *err, int code,
+			     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline int cairn_errf(struct cairn_error *err, int code,
+			     const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CAIRN_PLUGIN_H */
