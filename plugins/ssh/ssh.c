@@ -33,10 +33,11 @@
 
 #include "cairn/plugin.h"
 
-/* Bytes handed to one libssh2_sftp_write(): libssh2 turns all of it into
- * write requests at once, so this is the pipeline depth. It must exceed
- * OpenSSH's 2 MiB channel window to keep the link busy. */
-#define XFER_BUF (4u << 20)
+/* Upload window. libssh2 turns all bytes handed to one sftp_write() into
+ * write requests at once; refilled at half, 1-2 MiB stay in flight, just
+ * under OpenSSH's 2 MiB channel window. Queuing more than the window
+ * measured slower (libssh2 then spins on a full window). */
+#define XFER_BUF (2u << 20)
 #define TMP_TAG ".partial-"
 
 static const char *const ssh_keys[] = {
@@ -809,6 +810,9 @@ static int do_connect(struct ssh *c, struct cairn_error *err)
 	rc = authenticate(c, err);
 	if (rc)
 		goto out;
+	c->cfg->log(c->cfg, CAIRN_LOG_DEBUG, "%s: %s, %s", c->where,
+		    libssh2_session_methods(c->s, LIBSSH2_METHOD_CRYPT_CS),
+		    libssh2_session_methods(c->s, LIBSSH2_METHOD_MAC_CS));
 	libssh2_session_set_timeout(c->s, c->timeout * 1000L);
 	libssh2_keepalive_config(c->s, 0, (unsigned)c->keepalive);
 	c->sftp = libssh2_sftp_init(c->s);
