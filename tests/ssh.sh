@@ -14,10 +14,11 @@ K=$T/keys
 mkdir -p "$K"
 client_key "$K/ed" ed25519
 client_key "$K/ec" ecdsa
+ssh-keygen -q -t ecdsa -m PEM -N '' -C cairn-test-pem -f "$K/ecpem"
 client_key "$K/enc" ed25519 's3cret-Pass'
 client_key "$K/rsa" rsa
 client_key "$K/other" ed25519 # never authorized
-for k in ed ec enc rsa; do sshd_authorize "$K/$k.pub"; done
+for k in ed ec ecpem enc rsa; do sshd_authorize "$K/$k.pub"; done
 sshd_start
 
 KH=$T/known_hosts
@@ -83,10 +84,15 @@ expect_rc 0 pt path="$T/remote/x/y/z" put "$T/empty" e
 expect_rc 0 pt path="$T/remote/never" list
 [ -z "$(objs)" ] || fail "list of a missing dir printed something"
 
-note "ECDSA client key; ECDSA-only known_hosts"
+note "ECDSA client keys (OpenSSH and PEM format); ECDSA-only known_hosts"
 sshd_known_hosts "$T/kh_ec" ecdsa
-expect_rc 0 pt identity="$K/ec" known_hosts="$T/kh_ec" put "$T/a.bin" ec.bin
+# libssh2 1.10 leaks 112 bytes per login with an OpenSSH-format ECDSA key
+# (a BIGNUM in its key parser, fixed in 1.11): no leak check for that one.
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
+	expect_rc 0 pt identity="$K/ec" known_hosts="$T/kh_ec" put "$T/a.bin" ec.bin
 [ "$(sha "$REMOTE/ec.bin")" = "$(sha "$T/a.bin")" ] || fail "ecdsa upload"
+expect_rc 0 pt identity="$K/ecpem" known_hosts="$T/kh_ec" list
+out_has "^ec\.bin 3000000 "
 
 note "encrypted key with passphrase_file"
 printf 's3cret-Pass\n' >"$T/pass"
@@ -215,7 +221,7 @@ ls -A "$REMOTE" | grep -q '^\.big\.tar\.zst\.partial-' ||
 sshd_crash
 wait "$put_pid" || rc=$?
 cat "$T/put.out"
-[ "$rc" != 0 ] || fail "put succeeded although the server died"
+[ "$rc" = 2 ] || fail "put: expected CAIRN_ERETRY (2) when the server died, got $rc"
 [ ! -e "$REMOTE/big.tar.zst" ] || fail "final name exists after a crash"
 sshd_start restart
 expect_rc 0 pt list

@@ -57,6 +57,7 @@ struct ssh {
 	int sock;
 	LIBSSH2_SESSION *s;
 	LIBSSH2_SFTP *sftp;
+	bool broken; /* transport failed: reconnect before the next use */
 	bool lib_init;
 };
 
@@ -555,6 +556,7 @@ static void disconnect(struct ssh *c)
 	if (c->sock >= 0)
 		close(c->sock);
 	c->sock = -1;
+	c->broken = false;
 }
 
 /* TCP connect bounded by connect_timeout. */
@@ -627,8 +629,10 @@ static const char *last_error(struct ssh *c)
 	return msg && *msg ? msg : "unknown error";
 }
 
-/* A transport-level failure: the session is unusable, reconnect next
- * time. */
+/* A transport-level failure: the session is unusable. It is torn down
+ * before the next operation, not here, so the failing one can still free
+ * its SFTP handles (libssh2 does not free them at shutdown); cleanup
+ * calls on the dead link get a short timeout. */
 static int transport_err(struct ssh *c, struct cairn_error *err,
 			 const char *what)
 {
@@ -639,7 +643,9 @@ static int transport_err(struct ssh *c, struct cairn_error *err,
 	    e == LIBSSH2_ERROR_INVAL)
 		code = CAIRN_EFAIL;
 	cairn_errf(err, code, "%s: %s: %s", c->where, what, last_error(c));
-	disconnect(c);
+	c->broken = true;
+	if (c->s)
+		libssh2_session_set_timeout(c->s, 1000);
 	return code;
 }
 
@@ -839,6 +845,8 @@ static int ensure(struct ssh *c, struct cairn_error *err)
 {
 	int next;
 
+	if (c->broken)
+		disconnect(c);
 	if (c->s && c->keepalive &&
 	    libssh2_keepalive_send(c->s, &next) < 0) {
 		c->cfg->log(c->cfg, CAIRN_LOG_INFO, "%s: idle session lost "
@@ -1008,8 +1016,7 @@ static int walk_dir(struct ssh *c, dir_cb cb, void *ctx, bool *missing,
 	}
 	rc = 0;
 out:
-	if (c->sftp)
-		libssh2_sftp_closedir(d);
+	libssh2_sftp_closedir(d);
 	return rc;
 }
 
@@ -1254,11 +1261,11 @@ static int ssh_put(void *handle, const struct cairn_put_file *file,
 	}
 	rc = 0;
 out:
-	if (h && c->sftp)
+	if (h)
 		libssh2_sftp_close_handle(h);
 	/* On a lost connection the temporary stays; the next put of this
 	 * name removes it, and list() never shows dotted names. */
-	if (created && c->sftp)
+	if (created && !c->broken)
 		libssh2_sftp_unlink(c->sftp, tmp);
 	if (fd >= 0)
 		close(fd);
@@ -1391,7 +1398,7 @@ static int ssh_get(void *handle, const char *name, const char *dest,
 	tmp = NULL;
 	rc = 0;
 out:
-	if (h && c->sftp)
+	if (h)
 		libssh2_sftp_close_handle(h);
 	if (fd >= 0)
 		close(fd);
