@@ -12,7 +12,7 @@ TOP_BUILDDIR=${TOP_BUILDDIR:-$TOP_SRCDIR}
 PLUGIN_TOOL=${PLUGIN_TOOL:-$TOP_BUILDDIR/tests/plugin-tool}
 CAIRN_PLUGIN_DIR=${CAIRN_PLUGIN_DIR:-$TOP_BUILDDIR/plugins/.libs}
 CAIRN=${CAIRN:-$TOP_BUILDDIR/cairn}
-MAKE_DATASET=${MAKE_DATASET:-$(cd "$TOP_SRCDIR/.." && pwd)/shared/bench/make-dataset}
+MAKE_DATASET=${MAKE_DATASET:-$TOP_SRCDIR/../shared/bench/make-dataset}
 MB=${MB:-388}
 RUNS=${RUNS:-1}
 source "$TOP_SRCDIR/tests/lib.sh"
@@ -74,8 +74,8 @@ for run in $(seq "$RUNS"); do
 		"$ARCHIVE" "$ME@127.0.0.1:$REMOTE/scp.tar.zst"
 	t2=$(now)
 	for f in plugin scp; do
-		[ "$(sha256sum "$REMOTE/$f.tar.zst" | cut -d' ' -f1)" = "$SUM" ] ||
-			fail "$f upload differs from the archive"
+		sum=$(sha256sum "$REMOTE/$f.tar.zst" | cut -d' ' -f1)
+		[ "$sum" = "$SUM" ] || fail "$f upload differs from the archive"
 	done
 	p=$(mbps "$SIZE" "$t0" "$t1")
 	s=$(mbps "$SIZE" "$t1" "$t2")
@@ -85,4 +85,5 @@ for run in $(seq "$RUNS"); do
 done
 echo "ssh plugin put: $best_plugin MB/s"
 echo "scp:            $best_scp MB/s"
-echo "ratio plugin/scp: $(python3 -c "print('%.2f' % ($best_plugin / $best_scp))")"
+ratio=$(python3 -c "print('%.2f' % ($best_plugin / $best_scp))")
+echo "ratio plugin/scp: $ratio"

@@ -86,7 +86,7 @@ sshd_start() {
 		"$SSHD" -D -e -f "$SSHD_DIR/sshd_config" 2>>"$SSHD_DIR/log" &
 		SSHD_PID=$!
 		for i in $(seq 100); do
-			grep -q "Server listening on 127.0.0.1 port $SSHD_PORT" \
+			grep -q "listening on 127.0.0.1 port $SSHD_PORT" \
 				"$SSHD_DIR/log" && return 0
 			kill -0 "$SSHD_PID" 2>/dev/null || break
 			sleep 0.1

@@ -58,6 +58,7 @@ struct ssh {
 	LIBSSH2_SESSION *s;
 	LIBSSH2_SFTP *sftp;
 	bool broken; /* transport failed: reconnect before the next use */
+	time_t last_use;
 	bool lib_init;
 };
 
@@ -149,8 +150,9 @@ static int read_passphrase(struct ssh *c, const char *file,
 		return rc;
 	f = fopen(file, "r");
 	if (!f)
-		return cairn_errf(err, CAIRN_ECONFIG, "passphrase_file: %s: %s",
-				  file, strerror(errno));
+		return cairn_errf(err, CAIRN_ECONFIG,
+				  "passphrase_file: %s: %s", file,
+				  strerror(errno));
 	if (!fgets(line, sizeof(line), f))
 		line[0] = '\0';
 	fclose(f);
@@ -700,8 +702,8 @@ static int auth_agent(struct ssh *c, struct cairn_error *err)
 		return cairn_errf(err, CAIRN_EFAIL, "libssh2_agent_init "
 				  "failed");
 	if (libssh2_agent_connect(ag)) {
-		cairn_errf(err, CAIRN_EAUTH, "%s: agent = yes but no ssh-agent "
-			   "reachable (SSH_AUTH_SOCK %s)", c->where,
+		cairn_errf(err, CAIRN_EAUTH, "%s: agent = yes but no "
+			   "ssh-agent reachable (SSH_AUTH_SOCK %s)", c->where,
 			   getenv("SSH_AUTH_SOCK") ? "set" : "unset");
 		goto out;
 	}
@@ -826,8 +828,8 @@ static int do_connect(struct ssh *c, struct cairn_error *err)
 		rc = libssh2_session_last_errno(c->s) ==
 				     LIBSSH2_ERROR_CHANNEL_FAILURE
 			     ? cairn_errf(err, CAIRN_EFAIL,
-					  "%s: no SFTP subsystem on the server",
-					  c->where)
+					  "%s: no SFTP subsystem on the "
+					  "server", c->where)
 			     : transport_err(c, err, "starting SFTP");
 		goto out;
 	}
@@ -839,23 +841,6 @@ out:
 	return rc;
 }
 
-/* Before each operation: reconnect if an earlier one lost the session,
- * and send a keepalive if the link has been idle. */
-static int ensure(struct ssh *c, struct cairn_error *err)
-{
-	int next;
-
-	if (c->broken)
-		disconnect(c);
-	if (c->s && c->keepalive &&
-	    libssh2_keepalive_send(c->s, &next) < 0) {
-		c->cfg->log(c->cfg, CAIRN_LOG_INFO, "%s: idle session lost "
-			    "(%s), reconnecting", c->where, last_error(c));
-		disconnect(c);
-	}
-	return do_connect(c, err);
-}
-
 /* ---- SFTP helpers ----------------------------------------------------- */
 
 static int sftp_status(struct ssh *c)
@@ -864,6 +849,36 @@ static int sftp_status(struct ssh *c)
 	    libssh2_session_last_errno(c->s) == LIBSSH2_ERROR_SFTP_PROTOCOL)
 		return (int)libssh2_sftp_last_error(c->sftp);
 	return -1;
+}
+
+/* Before each operation: reconnect if an earlier one lost the session.
+ * A session idle for longer than the keepalive interval may have been
+ * dropped by the server or a NAT meanwhile; a cheap round trip finds out,
+ * and a dead one is replaced before the operation starts, not retried
+ * after it failed. */
+static int ensure(struct ssh *c, struct cairn_error *err)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc;
+
+	if (c->broken)
+		disconnect(c);
+	if (c->sftp && c->keepalive &&
+	    time(NULL) - c->last_use >= c->keepalive) {
+		libssh2_session_set_timeout(c->s, c->connect_timeout * 1000L);
+		if (libssh2_sftp_stat(c->sftp, ".", &a) &&
+		    sftp_status(c) < 0) {
+			c->cfg->log(c->cfg, CAIRN_LOG_INFO, "%s: idle session "
+				    "lost (%s), reconnecting", c->where,
+				    last_error(c));
+			disconnect(c);
+		} else {
+			libssh2_session_set_timeout(c->s, c->timeout * 1000L);
+		}
+	}
+	rc = do_connect(c, err);
+	c->last_use = time(NULL);
+	return rc;
 }
 
 /* Translate the last SFTP failure on `obj` (a remote path). */
@@ -1093,7 +1108,7 @@ static int send_file(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd,
 	size_t len = 0, off = 0;
 	uint64_t done = 0;
 	bool eof = false;
-	int rc = CAIRN_EFAIL;
+	int rc = CAIRN_EFAIL, next;
 	time_t last = time(NULL);
 
 	if (!buf)
@@ -1136,6 +1151,7 @@ static int send_file(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd,
 		}
 		off += (size_t)n;
 		done += (uint64_t)n;
+		libssh2_keepalive_send(c->s, &next);
 		if (file->progress && time(NULL) != last) {
 			last = time(NULL);
 			file->progress(file->progress_ctx, done, file->size);
@@ -1201,8 +1217,8 @@ static int ssh_put(void *handle, const struct cairn_put_file *file,
 	fs = free_space(c, NULL);
 	if (fs >= 0 && (uint64_t)fs < file->size) {
 		rc = cairn_errf(err, CAIRN_ENOSPC,
-				"%s: not enough space in %s for %s: %llu bytes "
-				"needed, %lld free", c->where, c->path,
+				"%s: not enough space in %s for %s: %llu "
+				"bytes needed, %lld free", c->where, c->path,
 				file->name, (unsigned long long)file->size,
 				fs);
 		goto out;
@@ -1320,7 +1336,7 @@ static int ssh_get(void *handle, const char *name, const char *dest,
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	char *src = NULL, *tmp = NULL, *buf = NULL;
 	uint64_t got = 0;
-	int fd = -1, rc;
+	int fd = -1, rc, next;
 	ssize_t n;
 
 	rc = valid_name(name, err);
@@ -1370,6 +1386,7 @@ static int ssh_get(void *handle, const char *name, const char *dest,
 			}
 		}
 		got += (uint64_t)n;
+		libssh2_keepalive_send(c->s, &next);
 	}
 	if (n < 0) {
 		rc = sftp_err(c, err, "read", src);
@@ -1521,7 +1538,8 @@ static int ssh_open(const struct cairn_target_config *cfg, void **handle,
 	}
 	/* SFTP resolves relative paths against the login directory. */
 	c->path = strdup(strncmp(v, "~/", 2) ? v : v + 2);
-	for (n = c->path ? strlen(c->path) : 0; n > 1 && c->path[n - 1] == '/';)
+	n = c->path ? strlen(c->path) : 0;
+	while (n > 1 && c->path[n - 1] == '/')
 		c->path[--n] = '\0';
 	if ((v = cfg_get(cfg, "agent")) && parse_bool(v, &c->agent)) {
 		cairn_errf(err, rc, "agent: '%s' is not yes or no", v);
