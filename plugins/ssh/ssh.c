@@ -1,0 +1,1639 @@
+/*
+ * ssh target: archives over SFTP (libssh2).
+ *
+ * The host key is checked strictly against known_hosts (plain and hashed
+ * entries); an unknown or changed key refuses the connection before any
+ * byte is sent, unless accept_new_host_key = yes and the host has no entry
+ * at all. Uploads go to a dotted temporary name, are fsynced where the
+ * server offers fsync@openssh.com, renamed into place and their size
+ * checked. libssh2 1.10 pipelines SFTP writes when handed large buffers,
+ * so put() keeps a sliding window of a few MiB in flight.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+#include <openssl/evp.h>
+
+#include "cairn/plugin.h"
+
+/* Upload window. libssh2 turns all bytes handed to one sftp_write() into
+ * write requests at once; refilled at half, 1-2 MiB stay in flight, just
+ * under OpenSSH's 2 MiB channel window. Queuing more than the window
+ * measured slower (libssh2 then spins on a full window). */
+#define XFER_BUF (2u << 20)
+#define TMP_TAG ".partial-"
+
+static const char *const ssh_keys[] = {
+	"host", "port", "user", "path", "identity", "passphrase_file",
+	"known_hosts", "agent", "accept_new_host_key", "connect_timeout",
+	"timeout", "keepalive", NULL,
+};
+
+struct ssh {
+	const struct cairn_target_config *cfg;
+	char *host, *user, *path, *identity, *known_hosts;
+	char *passphrase;     /* never printed */
+	char khname[300];     /* host as known_hosts names it */
+	char where[512];      /* user@host:port for messages */
+	int port, connect_timeout, timeout, keepalive;
+	bool agent, accept_new;
+	int sock;
+	LIBSSH2_SESSION *s;
+	LIBSSH2_SFTP *sftp;
+	bool broken; /* transport failed: reconnect before the next use */
+	time_t last_use;
+	bool lib_init;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static const char *cfg_get(const struct cairn_target_config *cfg,
+			   const char *key)
+{
+	const char *v = cfg->get(cfg, key);
+
+	return v && *v ? v : NULL;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") ||
+	    !strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") ||
+		 !strcmp(v, "off"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_int(const char *v, int lo, int hi, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+/* "~/x" -> "$HOME/x", anything else copied. */
+static char *expand_home(const char *p)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+	char *out;
+
+	if (strncmp(p, "~/", 2))
+		return strdup(p);
+	if (!home || !*home) {
+		pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : "/";
+	}
+	if (asprintf(&out, "%s/%s", home, p + 2) < 0)
+		return NULL;
+	return out;
+}
+
+/* A private file must not be readable by group or others, as ssh demands
+ * of private keys. */
+static int check_private(const char *key, const char *file,
+			 struct cairn_error *err)
+{
+	struct stat st;
+
+	if (stat(file, &st))
+		return cairn_errf(err, CAIRN_ECONFIG, "%s: %s: %s", key, file,
+				  strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return cairn_errf(err, CAIRN_ECONFIG,
+				  "%s: %s is not a regular file", key, file);
+	if (st.st_mode & 077)
+		return cairn_errf(err, CAIRN_ECONFIG,
+				  "%s: %s is accessible by group or others "
+				  "(chmod 600 it)", key, file);
+	if (access(file, R_OK))
+		return cairn_errf(err, CAIRN_ECONFIG, "%s: %s: %s", key, file,
+				  strerror(errno));
+	return 0;
+}
+
+static int read_passphrase(struct ssh *c, const char *file,
+			   struct cairn_error *err)
+{
+	char line[1024];
+	FILE *f;
+	int rc = check_private("passphrase_file", file, err);
+
+	if (rc)
+		return rc;
+	f = fopen(file, "r");
+	if (!f)
+		return cairn_errf(err, CAIRN_ECONFIG,
+				  "passphrase_file: %s: %s", file,
+				  strerror(errno));
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	c->passphrase = strdup(line);
+	explicit_bzero(line, sizeof(line));
+	if (!c->passphrase)
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	return 0;
+}
+
+/* Base64 of a SHA-256, unpadded: the fingerprint OpenSSH prints. */
+static void fingerprint(const unsigned char *blob, size_t len, char out[64])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char *p;
+
+	EVP_Digest(blob, len, md, &mdlen, EVP_sha256(), NULL);
+	strcpy(out, "SHA256:");
+	EVP_EncodeBlock((unsigned char *)out + 7, md, (int)mdlen);
+	p = strchr(out, '=');
+	if (p)
+		*p = '\0';
+}
+
+/* Decode base64 (whitespace allowed) into a malloc'd buffer. */
+static unsigned char *b64_decode(const char *in, size_t inlen, size_t *outlen)
+{
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	unsigned char *out = malloc(inlen / 4 * 3 + 4);
+	int n = 0, m = 0;
+
+	if (!ctx || !out)
+		goto bad;
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, out, &n, (const unsigned char *)in,
+			     (int)inlen) < 0 ||
+	    EVP_DecodeFinal(ctx, out + n, &m) < 0)
+		goto bad;
+	EVP_ENCODE_CTX_free(ctx);
+	*outlen = (size_t)(n + m);
+	return out;
+bad:
+	EVP_ENCODE_CTX_free(ctx);
+	free(out);
+	return NULL;
+}
+
+/* The SSH key type of a private key file, for messages ("ssh-rsa" matters:
+ * libssh2 1.10 signs RSA only with SHA-1, which OpenSSH 8.8+ refuses).
+ * Reads FILE.pub if present, else the public half that an OpenSSH-format
+ * private key carries unencrypted, else the PEM label. */
+static void key_type(const char *file, char *out, size_t outlen)
+{
+	char line[512], *pub = NULL, *body = NULL;
+	size_t blen = 0, n = 0;
+	unsigned char *raw = NULL, *p, *end;
+	FILE *f;
+	uint32_t len;
+
+	snprintf(out, outlen, "unknown type");
+	if (asprintf(&pub, "%s.pub", file) >= 0 && (f = fopen(pub, "r"))) {
+		if (fgets(line, sizeof(line), f) && strchr(line, ' ') &&
+		    (n = strcspn(line, " ")) < outlen) {
+			memcpy(out, line, n);
+			out[n] = '\0';
+		}
+		fclose(f);
+		free(pub);
+		return;
+	}
+	free(pub);
+	f = fopen(file, "r");
+	if (!f)
+		return;
+	if (!fgets(line, sizeof(line), f))
+		goto out;
+	if (strstr(line, "BEGIN RSA PRIVATE KEY")) {
+		snprintf(out, outlen, "ssh-rsa");
+		goto out;
+	}
+	if (strstr(line, "BEGIN EC PRIVATE KEY")) {
+		snprintf(out, outlen, "ecdsa");
+		goto out;
+	}
+	if (!strstr(line, "BEGIN OPENSSH PRIVATE KEY"))
+		goto out;
+	while (fgets(line, sizeof(line), f) && !strstr(line, "-----END")) {
+		char *nb;
+
+		n = strlen(line);
+		nb = realloc(body, blen + n + 1);
+		if (!nb)
+			goto out;
+		body = nb;
+		memcpy(body + blen, line, n + 1);
+		blen += n;
+	}
+	if (!body || !(raw = b64_decode(body, blen, &n)))
+		goto out;
+	/* "openssh-key-v1\0", cipher, kdf, kdfopts, nkeys, pubkey{type,...} */
+	p = raw + 15;
+	end = raw + n;
+	if (n < 15 || memcmp(raw, "openssh-key-v1", 15))
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		if (end - p < 4)
+			goto out;
+		len = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+		if ((size_t)(end - p - 4) < len)
+			goto out;
+		p += 4 + len;
+	}
+	if (end - p < 12)
+		goto out;
+	p += 8; /* nkeys, pubkey length */
+	len = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+	if ((size_t)(end - p - 4) < len || len >= outlen)
+		goto out;
+	memcpy(out, p + 4, len);
+	out[len] = '\0';
+out:
+	free(raw);
+	free(body);
+	fclose(f);
+}
+
+/* ---- host keys -------------------------------------------------------- */
+
+static const struct {
+	int hk;      /* LIBSSH2_HOSTKEY_TYPE_* */
+	int kh;      /* LIBSSH2_KNOWNHOST_KEY_* */
+	const char *name;
+} key_types[] = {
+	{ LIBSSH2_HOSTKEY_TYPE_ED25519, LIBSSH2_KNOWNHOST_KEY_ED25519,
+	  "ssh-ed25519" },
+	{ LIBSSH2_HOSTKEY_TYPE_ECDSA_256, LIBSSH2_KNOWNHOST_KEY_ECDSA_256,
+	  "ecdsa-sha2-nistp256" },
+	{ LIBSSH2_HOSTKEY_TYPE_ECDSA_384, LIBSSH2_KNOWNHOST_KEY_ECDSA_384,
+	  "ecdsa-sha2-nistp384" },
+	{ LIBSSH2_HOSTKEY_TYPE_ECDSA_521, LIBSSH2_KNOWNHOST_KEY_ECDSA_521,
+	  "ecdsa-sha2-nistp521" },
+	{ LIBSSH2_HOSTKEY_TYPE_RSA, LIBSSH2_KNOWNHOST_KEY_SSHRSA, "ssh-rsa" },
+	{ LIBSSH2_HOSTKEY_TYPE_DSS, LIBSSH2_KNOWNHOST_KEY_SSHDSS, "ssh-dss" },
+};
+#define N_KEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
+
+/*
+ * Load known_hosts line by line: libssh2_knownhost_readfile() gives up at
+ * the first line it cannot parse (markers, certificates, new key types),
+ * which would silently drop every entry after it. @revoked keys are kept
+ * aside and refused.
+ */
+struct khfile {
+	LIBSSH2_KNOWNHOSTS *kh;
+	char **revoked; /* base64 key blobs */
+	int nrevoked;
+};
+
+static void kh_free(struct khfile *k)
+{
+	if (k->kh)
+		libssh2_knownhost_free(k->kh);
+	for (int i = 0; i < k->nrevoked; i++)
+		free(k->revoked[i]);
+	free(k->revoked);
+}
+
+static int kh_load(struct ssh *c, struct khfile *k, struct cairn_error *err)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, rc = CAIRN_EFAIL;
+	FILE *f;
+
+	k->kh = libssh2_knownhost_init(c->s);
+	if (!k->kh)
+		return cairn_errf(err, CAIRN_EFAIL, "libssh2_knownhost_init "
+				  "failed");
+	f = fopen(c->known_hosts, "r");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0; /* every host is unknown */
+		return cairn_errf(err, CAIRN_ECONFIG, "known_hosts: %s: %s",
+				  c->known_hosts, strerror(errno));
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		char *p = line + strspn(line, " \t");
+
+		lineno++;
+		if (!strncmp(p, "@revoked", 8)) {
+			char *save, *tok, **nr;
+
+			strtok_r(p, " \t\r\n", &save);      /* marker */
+			strtok_r(NULL, " \t\r\n", &save);   /* hosts */
+			strtok_r(NULL, " \t\r\n", &save);   /* type */
+			tok = strtok_r(NULL, " \t\r\n", &save);
+			if (!tok)
+				continue;
+			nr = realloc(k->revoked,
+				     (size_t)(k->nrevoked + 1) * sizeof(*nr));
+			if (!nr || !(nr[k->nrevoked] = strdup(tok))) {
+				if (nr)
+					k->revoked = nr;
+				cairn_errf(err, CAIRN_EFAIL, "out of memory");
+				goto out;
+			}
+			k->revoked = nr;
+			k->nrevoked++;
+			continue;
+		}
+		if (*p == '@')
+			continue; /* @cert-authority: libssh2 has no certs */
+		if (libssh2_knownhost_readline(k->kh, line, (size_t)n,
+					       LIBSSH2_KNOWNHOST_FILE_OPENSSH))
+			c->cfg->log(c->cfg, CAIRN_LOG_DEBUG,
+				    "%s:%d: line skipped (not understood by "
+				    "libssh2)", c->known_hosts, lineno);
+	}
+	rc = 0;
+out:
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/* Key types known_hosts lists for this host, as a bit per key_types[]
+ * entry. A check with a key that matches nothing answers MISMATCH exactly
+ * when the host has an entry of that type, hashed or not. */
+static unsigned kh_types(struct ssh *c, struct khfile *k)
+{
+	unsigned mask = 0;
+
+	for (size_t i = 0; i < N_KEY_TYPES; i++)
+		if (libssh2_knownhost_checkp(
+			    k->kh, c->khname, -1, "-", 1,
+			    LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+				    LIBSSH2_KNOWNHOST_KEYENC_BASE64 |
+				    key_types[i].kh,
+			    NULL) == LIBSSH2_KNOWNHOST_CHECK_MISMATCH)
+			mask |= 1u << i;
+	return mask;
+}
+
+static void type_list(unsigned mask, char *out, size_t len)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < N_KEY_TYPES; i++)
+		if (mask & (1u << i))
+			off += (size_t)snprintf(out + off, len - off, "%s%s",
+						off ? "," : "",
+						key_types[i].name);
+}
+
+/* Offer only the host key algorithms known_hosts has for this host:
+ * libssh2 prefers ECDSA, and would otherwise fail against an
+ * ed25519-only known_hosts. */
+static void set_hostkey_pref(struct ssh *c, unsigned mask)
+{
+	char list[256];
+
+	if (!mask)
+		return;
+	type_list(mask, list, sizeof(list));
+	if (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, list))
+		c->cfg->log(c->cfg, CAIRN_LOG_DEBUG,
+			    "host key preference %s not supported by libssh2",
+			    list);
+}
+
+static int kh_append(struct ssh *c, struct khfile *k, const char *key,
+		     size_t len, int kh_type, struct cairn_error *err)
+{
+	struct libssh2_knownhost *ent;
+	char line[4096], last = '\n';
+	size_t outlen = 0;
+	int fd, rc = CAIRN_EFAIL;
+	struct stat st;
+
+	if (libssh2_knownhost_addc(k->kh, c->khname, NULL, key, len, NULL, 0,
+				   LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+					   LIBSSH2_KNOWNHOST_KEYENC_RAW |
+					   kh_type,
+				   &ent) ||
+	    libssh2_knownhost_writeline(k->kh, ent, line, sizeof(line),
+					&outlen,
+					LIBSSH2_KNOWNHOST_FILE_OPENSSH))
+		return cairn_errf(err, CAIRN_EFAIL, "cannot format a "
+				  "known_hosts line for %s", c->khname);
+	fd = open(c->known_hosts, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		return cairn_errf(err, CAIRN_ECONFIG, "known_hosts: %s: %s",
+				  c->known_hosts, strerror(errno));
+	/* Never glue our line onto an unterminated last line. */
+	if (!fstat(fd, &st) && st.st_size > 0 &&
+	    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
+	    write(fd, "\n", 1) != 1)
+		goto ioerr;
+	if (write(fd, line, outlen) != (ssize_t)outlen || fsync(fd))
+		goto ioerr;
+	rc = 0;
+	goto out;
+ioerr:
+	cairn_errf(err, CAIRN_EFAIL, "known_hosts: writing %s: %s",
+		   c->known_hosts, strerror(errno));
+out:
+	close(fd);
+	return rc;
+}
+
+static int verify_host_key(struct ssh *c, struct khfile *k, unsigned mask,
+			   struct cairn_error *err)
+{
+	const char *key, *tname = "unknown";
+	char fp[64], known[256];
+	size_t len = 0;
+	int type = 0, kh_type = LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+
+	key = libssh2_session_hostkey(c->s, &len, &type);
+	if (!key)
+		return cairn_errf(err, CAIRN_EFAIL, "%s: no host key received",
+				  c->where);
+	for (size_t i = 0; i < N_KEY_TYPES; i++)
+		if (key_types[i].hk == type) {
+			kh_type = key_types[i].kh;
+			tname = key_types[i].name;
+		}
+	fingerprint((const unsigned char *)key, len, fp);
+	for (int i = 0; i < k->nrevoked; i++) {
+		size_t rlen;
+		unsigned char *r = b64_decode(k->revoked[i],
+					      strlen(k->revoked[i]), &rlen);
+		bool hit = r && rlen == len && !memcmp(r, key, len);
+
+		free(r);
+		if (hit)
+			return cairn_errf(err, CAIRN_EAUTH,
+					  "%s: host key %s %s is marked "
+					  "@revoked in %s; refusing", c->where,
+					  tname, fp, c->known_hosts);
+	}
+	switch (libssh2_knownhost_checkp(k->kh, c->khname, -1, key, len,
+					 LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+						 LIBSSH2_KNOWNHOST_KEYENC_RAW |
+						 kh_type,
+					 NULL)) {
+	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+		c->cfg->log(c->cfg, CAIRN_LOG_DEBUG, "%s: host key %s %s",
+			    c->where, tname, fp);
+		return 0;
+	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+		return cairn_errf(err, CAIRN_EAUTH,
+				  "%s: HOST KEY CHANGED: server offers %s %s, "
+				  "which differs from %s; refusing (if the "
+				  "change is expected: ssh-keygen -R '%s' -f "
+				  "%s)", c->where, tname, fp, c->known_hosts,
+				  c->khname, c->known_hosts);
+	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+		break;
+	default:
+		return cairn_errf(err, CAIRN_EAUTH,
+				  "%s: cannot check host key %s %s against "
+				  "%s; refusing", c->where, tname, fp,
+				  c->known_hosts);
+	}
+	if (mask) {
+		type_list(mask, known, sizeof(known));
+		return cairn_errf(err, CAIRN_EAUTH,
+				  "%s: server offers host key %s %s but %s "
+				  "has only %s for %s; refusing", c->where,
+				  tname, fp, c->known_hosts, known, c->khname);
+	}
+	if (!c->accept_new)
+		return cairn_errf(err, CAIRN_EAUTH,
+				  "%s: unknown host key %s %s (not in %s); "
+				  "refusing: verify it and add it to "
+				  "known_hosts, or set accept_new_host_key = "
+				  "yes", c->where, tname, fp, c->known_hosts);
+	if (kh_append(c, k, key, len, kh_type, err))
+		return err->code;
+	c->cfg->log(c->cfg, CAIRN_LOG_WARN, "%s: new host key %s %s added "
+		    "to %s", c->where, tname, fp, c->known_hosts);
+	return 0;
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+static void disconnect(struct ssh *c)
+{
+	if (c->sftp)
+		libssh2_sftp_shutdown(c->sftp);
+	c->sftp = NULL;
+	if (c->s) {
+		libssh2_session_disconnect(c->s, "cairn: done");
+		libssh2_session_free(c->s);
+	}
+	c->s = NULL;
+	if (c->sock >= 0)
+		close(c->sock);
+	c->sock = -1;
+	c->broken = false;
+}
+
+/* TCP connect bounded by connect_timeout. */
+static int tcp_connect(struct ssh *c, struct cairn_error *err)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL, *a;
+	char port[16];
+	int e = 0, fd = -1, g, one = 1;
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_family = AF_UNSPEC;
+	snprintf(port, sizeof(port), "%d", c->port);
+	g = getaddrinfo(c->host, port, &hints, &ai);
+	if (g)
+		return cairn_errf(err, g == EAI_AGAIN ? CAIRN_ERETRY
+						      : CAIRN_EUNAVAIL,
+				  "%s: cannot resolve %s: %s", c->where,
+				  c->host, gai_strerror(g));
+	for (a = ai; a; a = a->ai_next) {
+		struct pollfd pfd;
+		socklen_t sl = sizeof(e);
+
+		fd = socket(a->ai_family,
+			    a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			    a->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		e = 0;
+		if (connect(fd, a->ai_addr, a->ai_addrlen)) {
+			e = errno;
+			if (e == EINPROGRESS) {
+				pfd.fd = fd;
+				pfd.events = POLLOUT;
+				g = poll(&pfd, 1, c->connect_timeout * 1000);
+				if (g == 0)
+					e = ETIMEDOUT;
+				else if (g < 0)
+					e = errno;
+				else if (getsockopt(fd, SOL_SOCKET, SO_ERROR,
+						    &e, &sl))
+					e = errno;
+			}
+		}
+		if (!e)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0)
+		return cairn_errf(err, CAIRN_ERETRY, "%s: connect: %s",
+				  c->where, strerror(e));
+	/* libssh2 wants a blocking socket; it applies its own timeouts. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	c->sock = fd;
+	return 0;
+}
+
+static const char *last_error(struct ssh *c)
+{
+	char *msg = NULL;
+
+	if (!c->s)
+		return "no session";
+	libssh2_session_last_error(c->s, &msg, NULL, 0);
+	return msg && *msg ? msg : "unknown error";
+}
+
+/* A transport-level failure: the session is unusable. It is torn down
+ * before the next operation, not here, so the failing one can still free
+ * its SFTP handles (libssh2 does not free them at shutdown); cleanup
+ * calls on the dead link get a short timeout. */
+static int transport_err(struct ssh *c, struct cairn_error *err,
+			 const char *what)
+{
+	int e = c->s ? libssh2_session_last_errno(c->s) : 0;
+	int code = CAIRN_ERETRY;
+
+	if (e == LIBSSH2_ERROR_ALLOC || e == LIBSSH2_ERROR_BAD_USE ||
+	    e == LIBSSH2_ERROR_INVAL)
+		code = CAIRN_EFAIL;
+	cairn_errf(err, code, "%s: %s: %s", c->where, what, last_error(c));
+	c->broken = true;
+	if (c->s)
+		libssh2_session_set_timeout(c->s, 1000);
+	return code;
+}
+
+static const char *rsa_hint(const char *type)
+{
+	return strcmp(type, "ssh-rsa") ? "" :
+	       "; RSA keys cannot work with libssh2 1.10 (it signs only with "
+	       "SHA-1 ssh-rsa, which OpenSSH 8.8+ refuses): use an ed25519 or "
+	       "ECDSA key";
+}
+
+static int auth_file(struct ssh *c, struct cairn_error *err)
+{
+	char type[64];
+	int r;
+
+	r = libssh2_userauth_publickey_fromfile_ex(
+		c->s, c->user, (unsigned)strlen(c->user), NULL, c->identity,
+		c->passphrase ? c->passphrase : NULL);
+	if (!r)
+		return 0;
+	key_type(c->identity, type, sizeof(type));
+	switch (r) {
+	case LIBSSH2_ERROR_FILE:
+		return cairn_errf(err, CAIRN_EAUTH,
+				  "%s: cannot use identity %s (%s): %s%s",
+				  c->where, c->identity, type,
+				  c->passphrase ? "wrong passphrase or "
+						  "unsupported key format"
+						: "encrypted (set "
+						  "passphrase_file) or "
+						  "unsupported key format",
+				  rsa_hint(type));
+	case LIBSSH2_ERROR_AUTHENTICATION_FAILED:
+	case LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED:
+		return cairn_errf(err, CAIRN_EAUTH,
+				  "%s: key %s (%s) refused for %s@%s%s",
+				  c->where, c->identity, type, c->user,
+				  c->host, rsa_hint(type));
+	default:
+		return transport_err(c, err, "authentication");
+	}
+}
+
+static int auth_agent(struct ssh *c, struct cairn_error *err)
+{
+	struct libssh2_agent_publickey *id = NULL, *prev = NULL;
+	LIBSSH2_AGENT *ag = libssh2_agent_init(c->s);
+	int rc = CAIRN_EAUTH, tried = 0, rsa = 0;
+
+	if (!ag)
+		return cairn_errf(err, CAIRN_EFAIL, "libssh2_agent_init "
+				  "failed");
+	if (libssh2_agent_connect(ag)) {
+		cairn_errf(err, CAIRN_EAUTH, "%s: agent = yes but no "
+			   "ssh-agent reachable (SSH_AUTH_SOCK %s)", c->where,
+			   getenv("SSH_AUTH_SOCK") ? "set" : "unset");
+		goto out;
+	}
+	if (libssh2_agent_list_identities(ag)) {
+		cairn_errf(err, CAIRN_EAUTH, "%s: cannot list ssh-agent keys",
+			   c->where);
+		goto out;
+	}
+	while (libssh2_agent_get_identity(ag, &id, prev) == 0) {
+		prev = id;
+		tried++;
+		if (id->blob_len > 11 && !memcmp(id->blob + 4, "ssh-rsa", 7))
+			rsa++;
+		if (!libssh2_agent_userauth(ag, c->user, id)) {
+			rc = 0;
+			goto out;
+		}
+		if (!c->s || libssh2_session_last_errno(c->s) ==
+				     LIBSSH2_ERROR_SOCKET_RECV) {
+			rc = transport_err(c, err, "agent authentication");
+			goto out;
+		}
+	}
+	cairn_errf(err, CAIRN_EAUTH, "%s: none of the %d ssh-agent keys was "
+		   "accepted for %s@%s%s", c->where, tried, c->user, c->host,
+		   rsa ? rsa_hint("ssh-rsa") : "");
+out:
+	libssh2_agent_disconnect(ag);
+	libssh2_agent_free(ag);
+	return rc;
+}
+
+static int authenticate(struct ssh *c, struct cairn_error *err)
+{
+	const char *methods;
+	int rc = CAIRN_EAUTH;
+
+	methods = libssh2_userauth_list(c->s, c->user,
+					(unsigned)strlen(c->user));
+	if (!methods) {
+		if (libssh2_userauth_authenticated(c->s))
+			return 0;
+		return transport_err(c, err, "authentication");
+	}
+	if (!strstr(methods, "publickey"))
+		return cairn_errf(err, CAIRN_EAUTH,
+				  "%s: server offers no publickey "
+				  "authentication (only %s)", c->where,
+				  methods);
+	if (c->identity) {
+		rc = auth_file(c, err);
+		if (rc != CAIRN_EAUTH)
+			return rc;
+	}
+	if (c->agent) {
+		struct cairn_error first = *err;
+
+		rc = auth_agent(c, err);
+		/* Name the identity file too when both were tried. */
+		if (rc == CAIRN_EAUTH && c->identity)
+			cairn_errf(err, CAIRN_EAUTH, "%s; %s", first.msg,
+				   err->msg);
+	}
+	return rc;
+}
+
+static int do_connect(struct ssh *c, struct cairn_error *err)
+{
+	struct khfile k = { 0 };
+	unsigned mask;
+	int rc = CAIRN_EFAIL, r;
+
+	if (c->s)
+		return 0;
+	rc = tcp_connect(c, err);
+	if (rc)
+		return rc;
+	rc = CAIRN_EFAIL;
+	c->s = libssh2_session_init();
+	if (!c->s) {
+		cairn_errf(err, CAIRN_EFAIL, "libssh2_session_init failed");
+		goto out;
+	}
+	libssh2_session_set_blocking(c->s, 1);
+	libssh2_session_set_timeout(c->s, c->connect_timeout * 1000L);
+	rc = kh_load(c, &k, err);
+	if (rc)
+		goto out;
+	mask = kh_types(c, &k);
+	set_hostkey_pref(c, mask);
+	r = libssh2_session_handshake(c->s, c->sock);
+	if (r) {
+		char known[256];
+
+		if ((r == LIBSSH2_ERROR_KEX_FAILURE ||
+		     r == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED) && mask) {
+			type_list(mask, known, sizeof(known));
+			rc = cairn_errf(err, CAIRN_EAUTH,
+					"%s: handshake failed (%s): the "
+					"server offers none of the host key "
+					"types %s has for %s (%s); refusing",
+					c->where, last_error(c),
+					c->known_hosts, c->khname, known);
+		} else {
+			rc = transport_err(c, err, "SSH handshake");
+		}
+		goto out;
+	}
+	rc = verify_host_key(c, &k, mask, err);
+	if (rc)
+		goto out;
+	rc = authenticate(c, err);
+	if (rc)
+		goto out;
+	c->cfg->log(c->cfg, CAIRN_LOG_DEBUG, "%s: %s, %s", c->where,
+		    libssh2_session_methods(c->s, LIBSSH2_METHOD_CRYPT_CS),
+		    libssh2_session_methods(c->s, LIBSSH2_METHOD_MAC_CS));
+	libssh2_session_set_timeout(c->s, c->timeout * 1000L);
+	libssh2_keepalive_config(c->s, 0, (unsigned)c->keepalive);
+	c->sftp = libssh2_sftp_init(c->s);
+	if (!c->sftp) {
+		rc = libssh2_session_last_errno(c->s) ==
+				     LIBSSH2_ERROR_CHANNEL_FAILURE
+			     ? cairn_errf(err, CAIRN_EFAIL,
+					  "%s: no SFTP subsystem on the "
+					  "server", c->where)
+			     : transport_err(c, err, "starting SFTP");
+		goto out;
+	}
+	rc = 0;
+out:
+	kh_free(&k);
+	if (rc)
+		disconnect(c);
+	return rc;
+}
+
+/* ---- SFTP helpers ----------------------------------------------------- */
+
+static int sftp_status(struct ssh *c)
+{
+	if (c->s && c->sftp &&
+	    libssh2_session_last_errno(c->s) == LIBSSH2_ERROR_SFTP_PROTOCOL)
+		return (int)libssh2_sftp_last_error(c->sftp);
+	return -1;
+}
+
+/* Before each operation: reconnect if an earlier one lost the session.
+ * A session idle for longer than the keepalive interval may have been
+ * dropped by the server or a NAT meanwhile; a cheap round trip finds out,
+ * and a dead one is replaced before the operation starts, not retried
+ * after it failed. */
+static int ensure(struct ssh *c, struct cairn_error *err)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc;
+
+	if (c->broken)
+		disconnect(c);
+	if (c->sftp && c->keepalive &&
+	    time(NULL) - c->last_use >= c->keepalive) {
+		libssh2_session_set_timeout(c->s, c->connect_timeout * 1000L);
+		if (libssh2_sftp_stat(c->sftp, ".", &a) &&
+		    sftp_status(c) < 0) {
+			c->cfg->log(c->cfg, CAIRN_LOG_INFO, "%s: idle session "
+				    "lost (%s), reconnecting", c->where,
+				    last_error(c));
+			disconnect(c);
+		} else {
+			libssh2_session_set_timeout(c->s, c->timeout * 1000L);
+		}
+	}
+	rc = do_connect(c, err);
+	c->last_use = time(NULL);
+	return rc;
+}
+
+/* Translate the last SFTP failure on `obj` (a remote path). */
+static int sftp_err(struct ssh *c, struct cairn_error *err, const char *what,
+		    const char *obj)
+{
+	int code;
+	const char *why;
+
+	switch (sftp_status(c)) {
+	case -1:
+		return transport_err(c, err, what);
+	case LIBSSH2_FX_NO_SUCH_FILE:
+	case LIBSSH2_FX_NO_SUCH_PATH:
+		code = CAIRN_ENOTFOUND;
+		why = "no such file or directory";
+		break;
+	case LIBSSH2_FX_PERMISSION_DENIED:
+	case LIBSSH2_FX_WRITE_PROTECT:
+		code = CAIRN_EPERM;
+		why = "permission denied";
+		break;
+	case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
+		code = CAIRN_ENOSPC;
+		why = "no space left on the server";
+		break;
+	case LIBSSH2_FX_QUOTA_EXCEEDED:
+		code = CAIRN_ENOSPC;
+		why = "quota exceeded on the server";
+		break;
+	case LIBSSH2_FX_NOT_A_DIRECTORY:
+		code = CAIRN_EFAIL;
+		why = "not a directory";
+		break;
+	case LIBSSH2_FX_OP_UNSUPPORTED:
+		code = CAIRN_EFAIL;
+		why = "operation not supported by the server";
+		break;
+	case LIBSSH2_FX_NO_CONNECTION:
+	case LIBSSH2_FX_CONNECTION_LOST:
+		return transport_err(c, err, what);
+	default:
+		code = CAIRN_EFAIL;
+		why = "failure";
+		break;
+	}
+	return cairn_errf(err, code, "%s: %s %s: %s (SFTP status %d)",
+			  c->where, what, obj, why, sftp_status(c));
+}
+
+static char *rpath(struct ssh *c, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", c->path, name) < 0)
+		return NULL;
+	return p;
+}
+
+static int is_dir(struct ssh *c, const char *p, bool *exists)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+
+	*exists = false;
+	if (libssh2_sftp_stat(c->sftp, p, &a))
+		return sftp_status(c) == LIBSSH2_FX_NO_SUCH_FILE ||
+		       sftp_status(c) == LIBSSH2_FX_NO_SUCH_PATH ? 0 : -1;
+	*exists = true;
+	return (a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) &&
+	       LIBSSH2_SFTP_S_ISDIR(a.permissions);
+}
+
+/* mkdir -p over SFTP. */
+static int make_path(struct ssh *c, struct cairn_error *err)
+{
+	char *p = strdup(c->path), *s;
+	bool exists;
+	int d, rc = CAIRN_EFAIL;
+
+	if (!p)
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	d = is_dir(c, p, &exists);
+	if (d > 0) {
+		rc = 0;
+		goto out;
+	}
+	for (s = p + 1;; s++) {
+		if (*s && *s != '/')
+			continue;
+		char save = *s;
+
+		*s = '\0';
+		d = is_dir(c, p, &exists);
+		if (d < 0) {
+			rc = sftp_err(c, err, "stat", p);
+			goto out;
+		}
+		if (!exists && libssh2_sftp_mkdir(c->sftp, p, 0700) &&
+		    is_dir(c, p, &exists) <= 0) {
+			rc = sftp_err(c, err, "mkdir", p);
+			goto out;
+		}
+		if (exists && !d) {
+			rc = cairn_errf(err, CAIRN_EFAIL,
+					"%s: %s exists and is not a directory",
+					c->where, p);
+			goto out;
+		}
+		*s = save;
+		if (!*s)
+			break;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+/* Call cb(name, attrs) for each entry of the target directory. *missing is
+ * set when the directory does not exist. */
+typedef int (*dir_cb)(struct ssh *c, const char *name,
+		      const LIBSSH2_SFTP_ATTRIBUTES *a, void *ctx);
+
+static int walk_dir(struct ssh *c, dir_cb cb, void *ctx, bool *missing,
+		    struct cairn_error *err)
+{
+	LIBSSH2_SFTP_HANDLE *d;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	char name[1024];
+	int n, rc = CAIRN_EFAIL;
+
+	*missing = false;
+	d = libssh2_sftp_opendir(c->sftp, c->path);
+	if (!d) {
+		rc = sftp_err(c, err, "opendir", c->path);
+		if (rc == CAIRN_ENOTFOUND) {
+			*missing = true;
+			rc = 0;
+		}
+		return rc;
+	}
+	while ((n = libssh2_sftp_readdir(d, name, sizeof(name), &a)) > 0) {
+		rc = cb(c, name, &a, ctx);
+		if (rc)
+			goto out;
+	}
+	if (n < 0) {
+		rc = sftp_err(c, err, "readdir", c->path);
+		goto out;
+	}
+	rc = 0;
+out:
+	libssh2_sftp_closedir(d);
+	return rc;
+}
+
+/* ---- operations ------------------------------------------------------- */
+
+static int valid_name(const char *name, struct cairn_error *err)
+{
+	if (!*name || strchr(name, '/') || name[0] == '.')
+		return cairn_errf(err, CAIRN_EFAIL, "invalid object name "
+				  "'%s'", name);
+	return 0;
+}
+
+struct stale {
+	const char *name;
+	int removed;
+};
+
+/* Remove temporaries a crashed put of the same name left behind. */
+static int clean_one(struct ssh *c, const char *ent,
+		     const LIBSSH2_SFTP_ATTRIBUTES *a, void *ctx)
+{
+	struct stale *st = ctx;
+	size_t n = strlen(st->name);
+	char *p;
+
+	(void)a;
+	if (ent[0] != '.' || strncmp(ent + 1, st->name, n) ||
+	    strncmp(ent + 1 + n, TMP_TAG, strlen(TMP_TAG)))
+		return 0;
+	p = rpath(c, ent);
+	if (p && !libssh2_sftp_unlink(c->sftp, p))
+		st->removed++;
+	free(p);
+	return 0;
+}
+
+/* Server free space in bytes, or -1 when it cannot tell. */
+static long long free_space(struct ssh *c, LIBSSH2_SFTP_HANDLE *h)
+{
+	LIBSSH2_SFTP_STATVFS v;
+	int r = h ? libssh2_sftp_fstatvfs(h, &v)
+		  : libssh2_sftp_statvfs(c->sftp, c->path, strlen(c->path),
+					 &v);
+
+	if (r || !v.f_blocks) /* pseudo filesystems report no blocks */
+		return -1;
+	return (long long)(v.f_bavail * v.f_frsize);
+}
+
+/* Failures while writing: OpenSSH's v3 server reports ENOSPC as a plain
+ * SSH_FX_FAILURE, so ask statvfs@openssh.com whether the disk is full. */
+static int write_err(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, uint64_t left,
+		     const char *what, const char *obj,
+		     struct cairn_error *err)
+{
+	long long fs;
+
+	if (sftp_status(c) == LIBSSH2_FX_FAILURE &&
+	    (fs = free_space(c, h)) >= 0 && (uint64_t)fs < left)
+		return cairn_errf(err, CAIRN_ENOSPC,
+				  "%s: %s %s: no space left on the server "
+				  "(%lld bytes free, %llu still to write)",
+				  c->where, what, obj, fs,
+				  (unsigned long long)left);
+	return sftp_err(c, err, what, obj);
+}
+
+static int send_file(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd,
+		     const struct cairn_put_file *file, const char *tmp,
+		     struct cairn_error *err)
+{
+	char *buf = malloc(XFER_BUF);
+	size_t len = 0, off = 0;
+	uint64_t done = 0;
+	bool eof = false;
+	int rc = CAIRN_EFAIL, next;
+	time_t last = time(NULL);
+
+	if (!buf)
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	for (;;) {
+		ssize_t n;
+
+		/* Top the window up while the older half is in flight:
+		 * libssh2 skips the bytes it already queued, and turns the
+		 * rest into new write requests. */
+		if (!eof && len - off < XFER_BUF / 2) {
+			memmove(buf, buf + off, len - off);
+			len -= off;
+			off = 0;
+			while (len < XFER_BUF) {
+				n = read(fd, buf + len, XFER_BUF - len);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0) {
+					rc = cairn_errf(err, CAIRN_EFAIL,
+							"read %s: %s",
+							file->path,
+							strerror(errno));
+					goto out;
+				}
+				if (n == 0) {
+					eof = true;
+					break;
+				}
+				len += (size_t)n;
+			}
+		}
+		if (off == len)
+			break;
+		n = libssh2_sftp_write(h, buf + off, len - off);
+		if (n < 0) {
+			rc = write_err(c, h, file->size - done, "write", tmp,
+				       err);
+			goto out;
+		}
+		off += (size_t)n;
+		done += (uint64_t)n;
+		libssh2_keepalive_send(c->s, &next);
+		if (file->progress && time(NULL) != last) {
+			last = time(NULL);
+			file->progress(file->progress_ctx, done, file->size);
+		}
+	}
+	if (done != file->size) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s changed while sending "
+				"(%llu bytes read, %llu expected)", file->path,
+				(unsigned long long)done,
+				(unsigned long long)file->size);
+		goto out;
+	}
+	if (file->progress)
+		file->progress(file->progress_ctx, done, file->size);
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+static int ssh_put(void *handle, const struct cairn_put_file *file,
+		   struct cairn_error *err)
+{
+	struct ssh *c = handle;
+	struct stale st = { file->name, 0 };
+	LIBSSH2_SFTP_HANDLE *h = NULL;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	char *tmp = NULL, *dst = NULL, *tname = NULL;
+	bool missing, created = false;
+	long long fs;
+	int fd = -1, rc;
+
+	rc = valid_name(file->name, err);
+	if (rc)
+		return rc;
+	rc = ensure(c, err);
+	if (rc)
+		return rc;
+	rc = make_path(c, err);
+	if (rc)
+		return rc;
+	rc = walk_dir(c, clean_one, &st, &missing, err);
+	if (rc)
+		return rc;
+	if (st.removed)
+		c->cfg->log(c->cfg, CAIRN_LOG_INFO, "%s: removed %d stale "
+			    "temporary file(s) of %s", c->where, st.removed,
+			    file->name);
+	rc = CAIRN_EFAIL;
+	fd = open(file->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s", file->path,
+				strerror(errno));
+		goto out;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (asprintf(&tname, ".%s%s%ld", file->name, TMP_TAG,
+		     (long)getpid()) < 0 ||
+	    !(tmp = rpath(c, tname)) || !(dst = rpath(c, file->name))) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
+		goto out;
+	}
+	fs = free_space(c, NULL);
+	if (fs >= 0 && (uint64_t)fs < file->size) {
+		rc = cairn_errf(err, CAIRN_ENOSPC,
+				"%s: not enough space in %s for %s: %llu "
+				"bytes needed, %lld free", c->where, c->path,
+				file->name, (unsigned long long)file->size,
+				fs);
+		goto out;
+	}
+	h = libssh2_sftp_open(c->sftp, tmp,
+			      LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+				      LIBSSH2_FXF_TRUNC,
+			      0600);
+	if (!h) {
+		rc = sftp_err(c, err, "create", tmp);
+		goto out;
+	}
+	created = true;
+	rc = send_file(c, h, fd, file, tmp, err);
+	if (rc)
+		goto out;
+	if (libssh2_sftp_fsync(h) &&
+	    sftp_status(c) != LIBSSH2_FX_OP_UNSUPPORTED) {
+		rc = write_err(c, h, 0, "fsync", tmp, err);
+		goto out;
+	}
+	rc = libssh2_sftp_close_handle(h);
+	h = NULL;
+	if (rc) {
+		rc = write_err(c, NULL, 0, "close", tmp, err);
+		goto out;
+	}
+	/* OpenSSH's v3 server ignores the flags and refuses to replace an
+	 * existing name (libssh2 1.10 has no posix-rename@openssh.com), so
+	 * a re-upload of the same name removes the old copy first. */
+	if (libssh2_sftp_rename_ex(c->sftp, tmp, (unsigned)strlen(tmp), dst,
+				   (unsigned)strlen(dst),
+				   LIBSSH2_SFTP_RENAME_OVERWRITE |
+					   LIBSSH2_SFTP_RENAME_ATOMIC |
+					   LIBSSH2_SFTP_RENAME_NATIVE)) {
+		if (sftp_status(c) < 0 ||
+		    libssh2_sftp_stat(c->sftp, dst, &a) ||
+		    libssh2_sftp_unlink(c->sftp, dst) ||
+		    libssh2_sftp_rename(c->sftp, tmp, dst)) {
+			rc = sftp_err(c, err, "rename to", dst);
+			goto out;
+		}
+	}
+	created = false;
+	if (libssh2_sftp_stat(c->sftp, dst, &a)) {
+		rc = sftp_err(c, err, "stat", dst);
+		goto out;
+	}
+	if (!(a.flags & LIBSSH2_SFTP_ATTR_SIZE) || a.filesize != file->size) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY,
+				"%s: %s has %llu bytes on the server, %llu "
+				"were sent", c->where, dst,
+				(unsigned long long)a.filesize,
+				(unsigned long long)file->size);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (h)
+		libssh2_sftp_close_handle(h);
+	/* On a lost connection the temporary stays; the next put of this
+	 * name removes it, and list() never shows dotted names. */
+	if (created && !c->broken)
+		libssh2_sftp_unlink(c->sftp, tmp);
+	if (fd >= 0)
+		close(fd);
+	free(tname);
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+struct list_ctx {
+	cairn_list_cb cb;
+	void *ctx;
+};
+
+static int list_one(struct ssh *c, const char *name,
+		    const LIBSSH2_SFTP_ATTRIBUTES *a, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	struct cairn_object o;
+
+	(void)c;
+	/* Dotted names are temporaries (or not ours). */
+	if (name[0] == '.' || !(a->flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
+	    !LIBSSH2_SFTP_S_ISREG(a->permissions))
+		return 0;
+	o.name = name;
+	o.size = a->flags & LIBSSH2_SFTP_ATTR_SIZE ? a->filesize : 0;
+	o.mtime = a->flags & LIBSSH2_SFTP_ATTR_ACMODTIME ? (int64_t)a->mtime
+							 : 0;
+	return l->cb(l->ctx, &o) ? -1 : 0;
+}
+
+static int ssh_list(void *handle, cairn_list_cb cb, void *ctx,
+		    struct cairn_error *err)
+{
+	struct ssh *c = handle;
+	struct list_ctx l = { cb, ctx };
+	bool missing;
+	int rc = ensure(c, err);
+
+	if (rc)
+		return rc;
+	rc = walk_dir(c, list_one, &l, &missing, err);
+	return rc == -1 ? 0 : rc; /* -1: the callback stopped the walk */
+}
+
+static int ssh_get(void *handle, const char *name, const char *dest,
+		   struct cairn_error *err)
+{
+	struct ssh *c = handle;
+	LIBSSH2_SFTP_HANDLE *h = NULL;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	char *src = NULL, *tmp = NULL, *buf = NULL;
+	uint64_t got = 0;
+	int fd = -1, rc, next;
+	ssize_t n;
+
+	rc = valid_name(name, err);
+	if (rc)
+		return rc;
+	rc = ensure(c, err);
+	if (rc)
+		return rc;
+	rc = CAIRN_EFAIL;
+	src = rpath(c, name);
+	buf = malloc(XFER_BUF);
+	if (!src || !buf || asprintf(&tmp, "%s.partial-XXXXXX", dest) < 0) {
+		tmp = NULL;
+		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
+		goto out;
+	}
+	h = libssh2_sftp_open(c->sftp, src, LIBSSH2_FXF_READ, 0);
+	if (!h) {
+		rc = sftp_err(c, err, "open", src);
+		goto out;
+	}
+	if (libssh2_sftp_fstat(h, &a)) {
+		rc = sftp_err(c, err, "stat", src);
+		goto out;
+	}
+	fd = mkstemp(tmp); /* 0600 */
+	if (fd < 0) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s", tmp,
+				strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	while ((n = libssh2_sftp_read(h, buf, XFER_BUF)) > 0) {
+		for (ssize_t w, o = 0; o < n; o += w) {
+			w = write(fd, buf + o, (size_t)(n - o));
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w < 0) {
+				rc = cairn_errf(err, errno == ENOSPC
+						? CAIRN_ENOSPC : CAIRN_EFAIL,
+						"write %s: %s", tmp,
+						strerror(errno));
+				goto out;
+			}
+		}
+		got += (uint64_t)n;
+		libssh2_keepalive_send(c->s, &next);
+	}
+	if (n < 0) {
+		rc = sftp_err(c, err, "read", src);
+		goto out;
+	}
+	if ((a.flags & LIBSSH2_SFTP_ATTR_SIZE) && got != a.filesize) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY,
+				"%s: %s: got %llu bytes of %llu", c->where,
+				src, (unsigned long long)got,
+				(unsigned long long)a.filesize);
+		goto out;
+	}
+	if (close(fd)) {
+		fd = -1;
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s", tmp,
+				strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, dest)) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "rename %s: %s", dest,
+				strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	rc = 0;
+out:
+	if (h)
+		libssh2_sftp_close_handle(h);
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(src);
+	free(buf);
+	return rc;
+}
+
+static int ssh_del(void *handle, const char *name, struct cairn_error *err)
+{
+	struct ssh *c = handle;
+	char *p;
+	int rc;
+
+	rc = valid_name(name, err);
+	if (rc)
+		return rc;
+	rc = ensure(c, err);
+	if (rc)
+		return rc;
+	p = rpath(c, name);
+	if (!p)
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	rc = libssh2_sftp_unlink(c->sftp, p) ? sftp_err(c, err, "remove", p)
+					     : 0;
+	free(p);
+	return rc;
+}
+
+static int ssh_check(void *handle, struct cairn_error *err)
+{
+	struct ssh *c = handle;
+	bool exists;
+	long long fs;
+	int rc = ensure(c, err), d;
+
+	if (rc)
+		return rc;
+	d = is_dir(c, c->path, &exists);
+	if (d < 0)
+		return sftp_err(c, err, "stat", c->path);
+	if (exists && !d)
+		return cairn_errf(err, CAIRN_EFAIL, "%s: %s is not a "
+				  "directory", c->where, c->path);
+	fs = exists ? free_space(c, NULL) : -1;
+	if (fs >= 0)
+		cairn_errf(err, 0, "sftp %s path %s: %.1f GiB free", c->where,
+			   c->path, (double)fs / (1 << 30));
+	else
+		cairn_errf(err, 0, "sftp %s path %s: %s", c->where, c->path,
+			   exists ? "reachable" : "reachable, path will be "
+						  "created");
+	return 0;
+}
+
+/* ---- open / close ----------------------------------------------------- */
+
+static void ssh_close(void *handle)
+{
+	struct ssh *c = handle;
+
+	if (!c)
+		return;
+	disconnect(c);
+	if (c->lib_init)
+		libssh2_exit();
+	if (c->passphrase) {
+		explicit_bzero(c->passphrase, strlen(c->passphrase));
+		free(c->passphrase);
+	}
+	free(c->host);
+	free(c->user);
+	free(c->path);
+	free(c->identity);
+	free(c->known_hosts);
+	free(c);
+}
+
+static int ssh_open(const struct cairn_target_config *cfg, void **handle,
+		    struct cairn_error *err)
+{
+	struct ssh *c = calloc(1, sizeof(*c));
+	struct passwd *pw;
+	const char *v;
+	size_t n;
+	int rc = CAIRN_ECONFIG;
+
+	*handle = NULL;
+	if (!c)
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	c->cfg = cfg;
+	c->sock = -1;
+	c->port = 22;
+	c->connect_timeout = 10;
+	c->timeout = 300;
+	c->keepalive = 30;
+
+	if (!(v = cfg_get(cfg, "host"))) {
+		cairn_errf(err, rc, "host: required");
+		goto out;
+	}
+	c->host = strdup(v);
+	if ((v = cfg_get(cfg, "port")) &&
+	    parse_int(v, 1, 65535, &c->port)) {
+		cairn_errf(err, rc, "port: '%s' is not a TCP port", v);
+		goto out;
+	}
+	if ((v = cfg_get(cfg, "user"))) {
+		c->user = strdup(v);
+	} else {
+		pw = getpwuid(geteuid());
+		c->user = strdup(pw ? pw->pw_name : "root");
+	}
+	if (!(v = cfg_get(cfg, "path"))) {
+		cairn_errf(err, rc, "path: required");
+		goto out;
+	}
+	/* SFTP resolves relative paths against the login directory. */
+	c->path = strdup(strncmp(v, "~/", 2) ? v : v + 2);
+	n = c->path ? strlen(c->path) : 0;
+	while (n > 1 && c->path[n - 1] == '/')
+		c->path[--n] = '\0';
+	if ((v = cfg_get(cfg, "agent")) && parse_bool(v, &c->agent)) {
+		cairn_errf(err, rc, "agent: '%s' is not yes or no", v);
+		goto out;
+	}
+	if ((v = cfg_get(cfg, "accept_new_host_key")) &&
+	    parse_bool(v, &c->accept_new)) {
+		cairn_errf(err, rc, "accept_new_host_key: '%s' is not yes or "
+			   "no", v);
+		goto out;
+	}
+	if ((v = cfg_get(cfg, "connect_timeout")) &&
+	    parse_int(v, 1, 3600, &c->connect_timeout)) {
+		cairn_errf(err, rc, "connect_timeout: '%s' is not 1..3600 "
+			   "seconds", v);
+		goto out;
+	}
+	if ((v = cfg_get(cfg, "timeout")) &&
+	    parse_int(v, 1, 86400, &c->timeout)) {
+		cairn_errf(err, rc, "timeout: '%s' is not 1..86400 seconds",
+			   v);
+		goto out;
+	}
+	if ((v = cfg_get(cfg, "keepalive")) &&
+	    parse_int(v, 0, 3600, &c->keepalive)) {
+		cairn_errf(err, rc, "keepalive: '%s' is not 0..3600 seconds",
+			   v);
+		goto out;
+	}
+	c->known_hosts = expand_home(cfg_get(cfg, "known_hosts")
+				     ? cfg_get(cfg, "known_hosts")
+				     : "~/.ssh/known_hosts");
+	if ((v = cfg_get(cfg, "identity"))) {
+		c->identity = expand_home(v);
+		if (c->identity &&
+		    check_private("identity", c->identity, err))
+			goto out;
+	} else if (!c->agent) {
+		cairn_errf(err, rc, "identity: required (a private key file), "
+			   "unless agent = yes");
+		goto out;
+	}
+	if ((v = cfg_get(cfg, "passphrase_file"))) {
+		char *p = expand_home(v);
+
+		rc = p ? read_passphrase(c, p, err) : CAIRN_EFAIL;
+		free(p);
+		if (rc)
+			goto out;
+		rc = CAIRN_ECONFIG;
+	}
+	if (!c->host || !c->user || !c->path || !c->known_hosts ||
+	    (v = cfg_get(cfg, "identity"), v && !c->identity)) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
+		goto out;
+	}
+	if (c->port == 22)
+		snprintf(c->khname, sizeof(c->khname), "%s", c->host);
+	else
+		snprintf(c->khname, sizeof(c->khname), "[%s]:%d", c->host,
+			 c->port);
+	snprintf(c->where, sizeof(c->where), "%s@%s:%d", c->user, c->host,
+		 c->port);
+	if (libssh2_init(0)) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "libssh2_init failed");
+		goto out;
+	}
+	c->lib_init = true;
+	rc = do_connect(c, err);
+out:
+	if (rc)
+		ssh_close(c);
+	else
+		*handle = c;
+	return rc;
+}
+
+static const struct cairn_target_ops ssh_ops = {
+	.abi_major = CAIRN_ABI_MAJOR,
+	.abi_minor = CAIRN_ABI_MINOR,
+	.size = sizeof(struct cairn_target_ops),
+	.name = "ssh",
+	.version = PACKAGE_VERSION,
+	.keys = ssh_keys,
+	.open = ssh_open,
+	.put = ssh_put,
+	.list = ssh_list,
+	.get = ssh_get,
+	.del = ssh_del,
+	.close = ssh_close,
+	.check = ssh_check,
+};
+
+const struct cairn_target_ops *cairn_target_plugin(void)
+{
+	return &ssh_ops;
+}
