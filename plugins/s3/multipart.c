@@ -70,8 +70,9 @@ static int initiate(struct mpu *m, struct cairn_error *err)
 	if (!rc) {
 		m->upload_id = s3_xml_upload_id(r.resp.data, r.resp.len);
 		if (!m->upload_id)
-			rc = cairn_errf(err, CAIRN_EFAIL, "s3 POST %s?uploads: "
-					"no UploadId in the reply", r.what);
+			rc = cairn_errf(err, CAIRN_EFAIL,
+					"s3 POST %s?uploads: no UploadId in "
+					"the reply", r.what);
 	}
 	s3_req_free(&r);
 	free(query);
@@ -108,9 +109,9 @@ static int start_part(struct mpu *m, struct slot *sl,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return cairn_errf(err, CAIRN_EFAIL, "s3: reading %s: %s",
-					  m->f->path, n ? strerror(errno)
-							: "file shrank");
+			return cairn_errf(err, CAIRN_EFAIL,
+					  "s3: reading %s: %s", m->f->path,
+					  n ? strerror(errno) : "file shrank");
 		got += (size_t)n;
 	}
 	EVP_DigestUpdate(m->whole, sl->buf, len);
@@ -259,11 +260,12 @@ static void abort_upload(struct mpu *m)
 		s->cfg->log(s->cfg, CAIRN_LOG_INFO, "s3: aborted multipart "
 			    "upload of s3://%s/%s", s->bucket, m->key);
 	else
-		s->cfg->log(s->cfg, CAIRN_LOG_WARN, "s3: could not abort "
-			    "multipart upload %s of s3://%s/%s (%s); its parts "
-			    "may stay billed until removed (a lifecycle rule "
-			    "for incomplete uploads does it)", m->upload_id,
-			    s->bucket, m->key, e.msg);
+		s->cfg->log(s->cfg, CAIRN_LOG_WARN,
+			    "s3: could not abort multipart upload %s of "
+			    "s3://%s/%s (%s); its parts may stay billed until "
+			    "removed (a lifecycle rule for incomplete uploads "
+			    "does it)", m->upload_id, s->bucket, m->key,
+			    e.msg);
 	s3_req_free(&r);
 	free(query);
 }

@@ -407,11 +407,12 @@ static int http_error(struct s3 *s, struct s3_req *r, long status,
 				  "(NoSuchBucket)", s->bucket, s->scheme,
 				  s->host);
 	if (rc == CAIRN_EAUTH || rc == CAIRN_EPERM)
-		snprintf(hint, sizeof(hint), "; %scheck access_key/secret_key "
-			 "(or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), region "
+		snprintf(hint, sizeof(hint),
+			 "; %scheck access_key/secret_key (or "
+			 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), region "
 			 "'%s' and the clock", rc == CAIRN_EPERM ?
-			 "the key may lack permission on the bucket, or " : "",
-			 s->region);
+			 "the key may lack permission on the bucket, or " :
+			 "", s->region);
 	else if (rc == CAIRN_ECONFIG)
 		snprintf(hint, sizeof(hint), "; check region '%s', endpoint "
 			 "and path_style for bucket '%s'", s->region,
@@ -419,8 +420,7 @@ static int http_error(struct s3 *s, struct s3_req *r, long status,
 	else if (rc == CAIRN_ERETRY)
 		snprintf(hint, sizeof(hint), "; server busy or failing");
 	return cairn_errf(err, rc, "s3 %s %s: HTTP %ld%s%s%s%s%s%s",
-			  r->method,
-			  r->what, status, code[0] ? " " : "", code,
+			  r->method, r->what, status, code[0] ? " " : "", code,
 			  smsg[0] ? " (" : "", smsg, smsg[0] ? ")" : "", hint);
 }
 
@@ -693,10 +693,12 @@ static char *norm_prefix(const char *p)
 
 static bool dns_bucket(const char *b)
 {
-	for (; *b; b++)
-		if (!islower((unsigned char)*b) && !isdigit((unsigned char)*b) &&
-		    *b != '-' && *b != '.')
+	for (; *b; b++) {
+		unsigned char c = (unsigned char)*b;
+
+		if (!islower(c) && !isdigit(c) && c != '-' && c != '.')
 			return false;
+	}
 	return true;
 }
 
