@@ -11,32 +11,17 @@
 #   s3_proxy_start PORT ARGS...   one more proxy in front of the same s3rver
 #   s3cmd_conf FILE HOST:PORT     an s3cmd config for the peer (plain http,
 #                       path-style)
+# S3_DATA may name the data directory (default $T/s3rver).
 # Skips (77) only when tests/s3/node_modules is missing.
 
 S3_MODULES="$TOP_SRCDIR/tests/s3/node_modules"
 S3_ACCESS=S3RVER # s3rver's one account
 S3_SECRET=S3RVER
 S3_BUCKET=${S3_BUCKET:-cairn-test}
-S3_DATA="$T/s3rver"
+S3_DATA=${S3_DATA:-"$T/s3rver"}
 S3_PROXY_LOG="$T/s3proxy.log"
 S3_FAULT="$T/s3fault"
 S3_PIDS=()
-
-trap 'st=$?; s3_peer_stop; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
-
-[ -f "$S3_MODULES/s3rver/bin/s3rver.js" ] ||
-	skip "no $S3_MODULES: run npm ci --prefix tests/s3"
-command -v node >/dev/null || fail "node is missing (apt-get install nodejs)"
-
-# The proxy signs with Debian's python3-botocore: prefer the system python.
-S3_PYTHON=
-for py in /usr/bin/python3 python3; do
-	if "$py" -c 'import botocore.auth' 2>/dev/null; then
-		S3_PYTHON=$py
-		break
-	fi
-done
-[ -n "$S3_PYTHON" ] || fail "python3-botocore is missing (apt-get install python3-botocore)"
 
 # s3_wait_port PORT: bounded wait until something listens there.
 s3_wait_port() {
@@ -103,3 +88,20 @@ bucket_location = us-east-1
 check_ssl_certificate = True
 EOC
 }
+
+# Stop the peer on every exit, then lib.sh's cleanup.
+trap 'st=$?; s3_peer_stop; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
+
+[ -f "$S3_MODULES/s3rver/bin/s3rver.js" ] ||
+	skip "no $S3_MODULES: run npm ci --prefix tests/s3"
+command -v node >/dev/null || fail "node is missing (apt-get install nodejs)"
+
+# The proxy signs with Debian's python3-botocore: prefer the system python.
+S3_PYTHON=
+for py in /usr/bin/python3 python3; do
+	if "$py" -c 'import botocore.auth' 2>/dev/null; then
+		S3_PYTHON=$py
+		break
+	fi
+done
+[ -n "$S3_PYTHON" ] || fail "python3-botocore is missing (apt-get install python3-botocore)"
