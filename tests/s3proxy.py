@@ -12,7 +12,7 @@ to disk past 32 MiB), and streams replies back.
 
     s3proxy.py --port P --upstream HOST:PORT [--access-key K] [--secret S]
                [--region R] [--session-token T] [--log FILE]
-               [--fault-file FILE]
+               [--fault-file FILE] [--rate MIBPS]
 
 --log appends one line per request: METHOD PATH?QUERY STATUS inflight=N,
 where N is how many part uploads (PUT ...partNumber=) were in flight.
@@ -22,6 +22,8 @@ whose SUBSTRING occurs in the path and query applies ACTION instead of
 forwarding: an HTTP status (500, 503: an S3 error reply), `close` (drop the
 connection) or `hang` (hold the request until the file is removed; a file
 FILE.held is created so a test can see that it is held).
+--rate caps each request body's speed, as one connection to S3 is capped
+(for the benchmark's emulated-link run).
 Needs python3 and Debian's python3-botocore.
 """
 import argparse
@@ -308,8 +310,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if k.lower() not in HOP_BY_HOP:
                         up.putheader(k, v)
                 up.endheaders()
+                rate = self.server.args.rate * 1048576
+                t0, sent = time.monotonic(), 0
                 for b in iter(lambda: spool.read(CHUNK), b''):
                     up.send(b)
+                    sent += len(b)
+                    if rate > 0:
+                        ahead = sent / rate - (time.monotonic() - t0)
+                        if ahead > 0:
+                            time.sleep(ahead)
                 resp = up.getresponse()
             except OSError:
                 up.close()
@@ -350,6 +359,8 @@ def main():
     p.add_argument('--session-token')
     p.add_argument('--log')
     p.add_argument('--fault-file')
+    p.add_argument('--rate', type=float, default=0,
+                   help='MiB/s per request body, like one S3 connection')
     args = p.parse_args()
     srv = Proxy(args)
     print(f's3proxy on 127.0.0.1:{args.port} -> {args.upstream}',

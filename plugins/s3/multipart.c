@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -98,10 +99,20 @@ static int start_part(struct mpu *m, struct slot *sl,
 	size_t got = 0;
 	int rc;
 
-	if (!sl->buf && !(sl->buf = malloc(m->psize)))
-		return cairn_errf(err, CAIRN_EFAIL, "s3: out of memory for a "
-				  "%llu-byte part",
-				  (unsigned long long)m->psize);
+	/* Populated at once: the buffer is filled whole anyway, and one
+	 * mapping costs far less than faulting its pages in one by one. */
+	if (!sl->buf) {
+		void *p = mmap(NULL, m->psize, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+			       -1, 0);
+
+		if (p == MAP_FAILED)
+			return cairn_errf(err, CAIRN_EFAIL, "s3: no memory for "
+					  "a %llu-byte part: %s",
+					  (unsigned long long)m->psize,
+					  strerror(errno));
+		sl->buf = p;
+	}
 	while (got < len) {
 		ssize_t n = pread(m->fd, sl->buf + got, len - got,
 				  (off_t)(off + got));
@@ -340,7 +351,8 @@ int s3_put_multipart(struct s3 *s, int fd, uint64_t size,
 out:
 	if (m.slots)
 		for (i = 0; i < s->parallel; i++)
-			free(m.slots[i].buf);
+			if (m.slots[i].buf)
+				munmap(m.slots[i].buf, m.psize);
 	if (m.etags)
 		for (i = 0; i < m.nparts; i++)
 			free(m.etags[i]);
