@@ -163,6 +163,14 @@ rm -f "$S3_FAULT"
 # s3rver has no AbortMultipartUpload: the plugin says so and goes on.
 out_has "could not abort multipart upload"
 s3c ls "s3://$S3_BUCKET/mss/" | grep -q failed.bin && fail "failed upload visible"
+echo "POST uploadId= 200err" >"$S3_FAULT"
+: >"$S3_PROXY_LOG"
+expect_rc 2 pt part_size=5M put "$T/big.bin" failed.bin
+out_has "CompleteMultipartUpload failed: InternalError"
+rm -f "$S3_FAULT"
+[ "$(log_count '^DELETE /[^ ]*/mss/failed\.bin\?uploadId=')" = 1 ] ||
+	fail "no abort after a failed completion"
+s3c ls "s3://$S3_BUCKET/mss/" | grep -q failed.bin && fail "failed upload visible"
 echo "GET list-type 500" >"$S3_FAULT"
 expect_rc 2 pt list
 out_has "HTTP 500 InternalError"

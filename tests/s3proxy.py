@@ -19,9 +19,10 @@ where N is how many part uploads (PUT ...partNumber=) were in flight.
 --fault-file, when the file exists, is read on every request: each line is
 `METHOD SUBSTRING ACTION`; the first line whose method matches (or `*`) and
 whose SUBSTRING occurs in the path and query applies ACTION instead of
-forwarding: an HTTP status (500, 503: an S3 error reply), `close` (drop the
-connection) or `hang` (hold the request until the file is removed; a file
-FILE.held is created so a test can see that it is held).
+forwarding: an HTTP status (500, 503: an S3 error reply), `200err` (an
+<Error> document with status 200, as CompleteMultipartUpload may send),
+`close` (drop the connection) or `hang` (hold the request until the file
+is removed; a file FILE.held is created so a test can see that it is held).
 --rate caps each request body's speed, as one connection to S3 is capped
 (for the benchmark's emulated-link run).
 Needs python3 and Debian's python3-botocore.
@@ -243,6 +244,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise Reject(411, 'MissingContentLength',
                              'You must provide the Content-Length HTTP '
                              'header.')
+            if act == '200err':
+                # CompleteMultipartUpload may fail after its 200 header.
+                raise Reject(200, 'InternalError', 'injected fault')
             if act and act.isdigit():
                 raise Reject(int(act), 'InternalError' if act == '500'
                              else 'SlowDown', 'injected fault')

@@ -80,6 +80,7 @@ static int initiate(struct mpu *m, struct cairn_error *err)
 	return rc;
 }
 
+/* "partNumber=N&uploadId=ID" for a part, "uploadId=ID" for part 0. */
 static char *upload_query(struct mpu *m, int part)
 {
 	char num[16];
