@@ -172,19 +172,30 @@ static int finish_part(struct mpu *m, struct slot *sl, CURLcode cc,
 	return rc;
 }
 
-/* Keep `parallel` parts in flight until all are sent or one fails. */
+static struct slot *free_slot(struct mpu *m)
+{
+	for (int i = 0; i < m->s->parallel; i++)
+		if (!m->slots[i].part)
+			return &m->slots[i];
+	return NULL;
+}
+
+/*
+ * Keep `parallel` parts in flight until all are sent or one fails. One
+ * part is read and hashed per turn, with curl driven in between, so the
+ * parts already started keep moving while the next one is prepared.
+ */
 static int send_parts(struct mpu *m, struct cairn_error *err)
 {
-	int i, active = 0, running = 0, rc = CAIRN_OK;
+	int queued, active = 0, running = 0, rc;
 	struct slot *sl;
 	CURLMsg *msg;
 	CURLMcode mc;
 
 	while (m->next <= m->nparts || active) {
-		for (i = 0; i < m->s->parallel && m->next <= m->nparts; i++) {
-			if (m->slots[i].part)
-				continue;
-			rc = start_part(m, &m->slots[i], err);
+		sl = m->next <= m->nparts ? free_slot(m) : NULL;
+		if (sl) {
+			rc = start_part(m, sl, err);
 			if (rc)
 				return rc;
 			active++;
@@ -193,7 +204,7 @@ static int send_parts(struct mpu *m, struct cairn_error *err)
 		if (mc)
 			return cairn_errf(err, CAIRN_EFAIL, "s3: curl: %s",
 					  curl_multi_strerror(mc));
-		while ((msg = curl_multi_info_read(m->multi, &i))) {
+		while ((msg = curl_multi_info_read(m->multi, &queued))) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
@@ -203,10 +214,10 @@ static int send_parts(struct mpu *m, struct cairn_error *err)
 			if (rc)
 				return rc;
 		}
-		if (running)
+		if (running && !(m->next <= m->nparts && free_slot(m)))
 			curl_multi_poll(m->multi, NULL, 0, 1000, NULL);
 	}
-	return rc;
+	return CAIRN_OK;
 }
 
 /* A 200 reply to CompleteMultipartUpload may still hold an <Error>. */
