@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -59,7 +58,8 @@ static int initiate(struct mpu *m, struct cairn_error *err)
 			 s->storage_class);
 		extra[n++] = sc;
 	}
-	if (m->f->sha256 && strlen(m->f->sha256) == 64) {
+	if (m->f->sha256 && strlen(m->f->sha256) == 64 &&
+	    strspn(m->f->sha256, "0123456789abcdefABCDEF") == 64) {
 		snprintf(meta, sizeof(meta), "x-amz-meta-sha256: %s",
 			 m->f->sha256);
 		extra[n++] = meta;
@@ -97,7 +97,6 @@ static int start_part(struct mpu *m, struct slot *sl,
 	size_t len = (size_t)(m->size - off < m->psize ? m->size - off
 						       : m->psize);
 	char sha[65], *query;
-	size_t got = 0;
 	int rc;
 
 	/* Populated at once: the buffer is filled whole anyway, and one
@@ -114,18 +113,9 @@ static int start_part(struct mpu *m, struct slot *sl,
 					  strerror(errno));
 		sl->buf = p;
 	}
-	while (got < len) {
-		ssize_t n = pread(m->fd, sl->buf + got, len - got,
-				  (off_t)(off + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return cairn_errf(err, CAIRN_EFAIL,
-					  "s3: reading %s: %s", m->f->path,
-					  n ? strerror(errno) : "file shrank");
-		got += (size_t)n;
-	}
+	rc = s3_pread_full(m->fd, sl->buf, len, off, m->f->path, err);
+	if (rc)
+		return rc;
 	EVP_DigestUpdate(m->whole, sl->buf, len);
 	s3_sha256_hex(sl->buf, len, sha);
 	query = upload_query(m, m->next);
@@ -302,7 +292,6 @@ int s3_put_multipart(struct s3 *s, int fd, uint64_t size,
 		.psize = s->part_size, .next = 1,
 	};
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	char hex[65];
 	int i, rc = CAIRN_EFAIL;
 
@@ -341,9 +330,8 @@ int s3_put_multipart(struct s3 *s, int fd, uint64_t size,
 		    (unsigned long long)(m.psize / S3_MIB), s->parallel);
 	rc = send_parts(&m, err);
 	if (!rc && f->sha256) {
-		EVP_DigestFinal_ex(m.whole, md, &mdlen);
-		for (unsigned int j = 0; j < mdlen && j < 32; j++)
-			sprintf(hex + 2 * j, "%02x", md[j]);
+		EVP_DigestFinal_ex(m.whole, md, NULL);
+		s3_hex(md, hex);
 		if (strcasecmp(hex, f->sha256))
 			rc = cairn_errf(err, CAIRN_EINTEGRITY, "s3: %s does "
 					"not match its sha256 (changed while "

@@ -36,15 +36,39 @@ static const char *const s3_keys[] = {
 	"part_size", "parallel", "ca_file", "connect_timeout", NULL,
 };
 
+void s3_hex(const unsigned char md[32], char hex[65])
+{
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+}
+
 void s3_sha256_hex(const void *p, size_t n, char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
 
-	EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < len && i < 32; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
-	hex[64] = '\0';
+	EVP_Digest(p, n, md, NULL, EVP_sha256(), NULL);
+	s3_hex(md, hex);
+}
+
+/* len bytes of the file at off, or CAIRN_EFAIL naming path. */
+int s3_pread_full(int fd, unsigned char *buf, size_t len, uint64_t off,
+		  const char *path, struct cairn_error *err)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got,
+				  (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return cairn_errf(err, CAIRN_EFAIL,
+					  "s3: reading %s: %s", path,
+					  n ? strerror(errno) : "file shrank");
+		got += (size_t)n;
+	}
+	return CAIRN_OK;
 }
 
 /* RFC 3986: unreserved characters stay, the rest is %XX; '/' stays in a
@@ -906,24 +930,13 @@ static int put_single(struct s3 *s, int fd, uint64_t size,
 	char sha[65], ctype[] = "Content-Type: application/octet-stream";
 	char meta[96], sc[96];
 	const char *extra[4] = { ctype, meta, NULL, NULL };
-	size_t got = 0;
 	int rc = CAIRN_EFAIL;
 
 	if (!buf)
 		return oom(err);
-	while (got < size) {
-		ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = cairn_errf(err, CAIRN_EFAIL, "s3: reading %s: %s",
-					f->path, n ? strerror(errno) :
-					"file shrank");
-			goto out;
-		}
-		got += (size_t)n;
-	}
+	rc = s3_pread_full(fd, buf, size, 0, f->path, err);
+	if (rc)
+		goto out;
 	s3_sha256_hex(buf, size, sha);
 	if (f->sha256 && strcasecmp(sha, f->sha256)) {
 		rc = cairn_errf(err, CAIRN_EINTEGRITY, "s3: %s does not match "

@@ -75,7 +75,10 @@ int s3_req_result(struct s3 *s, struct s3_req *r, CURLcode cc,
 int s3_req_run(struct s3 *s, struct s3_req *r, struct cairn_error *err);
 void s3_req_free(struct s3_req *r);
 char *s3_query(int npairs, const char *const *kv);
+void s3_hex(const unsigned char md[32], char hex[65]);
 void s3_sha256_hex(const void *p, size_t n, char hex[65]);
+int s3_pread_full(int fd, unsigned char *buf, size_t len, uint64_t off,
+		  const char *path, struct cairn_error *err);
 
 int s3_put_multipart(struct s3 *s, int fd, uint64_t size,
 		     const struct cairn_put_file *f, const char *key,
