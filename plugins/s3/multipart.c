@@ -107,8 +107,9 @@ static int start_part(struct mpu *m, struct slot *sl,
 			       -1, 0);
 
 		if (p == MAP_FAILED)
-			return cairn_errf(err, CAIRN_EFAIL, "s3: no memory for "
-					  "a %llu-byte part: %s",
+			return cairn_errf(err, CAIRN_EFAIL,
+					  "s3: no memory for a %llu-byte "
+					  "part: %s",
 					  (unsigned long long)m->psize,
 					  strerror(errno));
 		sl->buf = p;
