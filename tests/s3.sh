@@ -38,6 +38,9 @@ expect_rc 7 pt part_size=16X check
 out_has "part_size"
 expect_rc 7 pt endpoint=http://192.0.2.1:9000 check
 out_has "plain http is allowed only for loopback"
+expect_rc 7 pt endpoint=http://AKID:Sentinel4712@127.0.0.1:1 check
+out_has "user:password"
+grep -q Sentinel4712 "$T/out" && fail "a secret in the endpoint was printed"
 expect_rc 7 pt parallel=0 check
 out_has "parallel"
 expect_rc 7 "$PLUGIN_TOOL" "$SO" endpoint="$S3_ENDPOINT" access_key=a \

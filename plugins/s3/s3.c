@@ -612,12 +612,19 @@ static int parse_endpoint(struct s3 *s, const char *ep,
 	curl_url_get(u, CURLUPART_PATH, &path, 0);
 	curl_url_get(u, CURLUPART_QUERY, &query, 0);
 	curl_url_get(u, CURLUPART_USER, &user, 0);
+	/* Not echoed: user:password@ may hold a secret. */
+	if (user) {
+		cairn_errf(err, rc, "s3: endpoint of target '%s' holds "
+			   "user:password@; use access_key and secret_key",
+			   s->cfg->name);
+		goto out;
+	}
 	if (strcmp(scheme, "https") && strcmp(scheme, "http")) {
 		cairn_errf(err, rc, "s3: endpoint '%s': scheme must be https",
 			   ep);
 		goto out;
 	}
-	if ((path && strcmp(path, "/")) || query || user) {
+	if ((path && strcmp(path, "/")) || query) {
 		cairn_errf(err, rc, "s3: endpoint '%s' must be only "
 			   "scheme://host[:port] (bucket and prefix have "
 			   "their own keys)", ep);
