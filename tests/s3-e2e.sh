@@ -57,6 +57,10 @@ grep -q '"s3":{' "$T/state/last_backup.json" || fail "no s3 entry in state"
 grep -Eq '^PUT [^ ]*\.tar\.zst\?partNumber=2&' "$S3_PROXY_LOG" ||
 	fail "archives were not sent as multipart uploads"
 
+note "cairn plugins runs the target's check"
+expect_rc 0 "$CAIRN" -c "$T/c.conf" plugins
+out_has "s3 .*reachable, authenticated"
+
 note "list --target s3"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" list --target s3
 [ "$(grep -c 'mss-backup-2' "$T/out")" = 2 ] || fail "list shows $(cat "$T/out")"
