@@ -1,0 +1,1198 @@
+/*
+ * s3: a cairn target on Amazon S3 or an S3-compatible store.
+ *
+ * Requests are signed by libcurl (CURLOPT_AWS_SIGV4). curl 7.88 signs the
+ * request exactly as it is written, so this file supplies what it does not:
+ * the payload's SHA-256 in x-amz-content-sha256 (curl takes it as the
+ * signed payload hash), a canonical query string (sorted, RFC 3986, `k=`
+ * for empty values) and no empty headers (curl would sign a header it then
+ * drops). Expect: 100-continue is left to curl: it is added after signing,
+ * S3 ignores it for the signature, and it lets S3 refuse a part before its
+ * body is sent.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "config.h"
+#include "s3.h"
+
+#define RESP_MAX (16 * S3_MIB) /* bound on an XML reply kept in memory */
+#define LOW_SPEED_TIME 60L     /* a transfer stalled this long is retried */
+
+static const char *const s3_keys[] = {
+	"endpoint", "region", "bucket", "prefix", "path_style",
+	"access_key", "secret_key", "session_token", "storage_class",
+	"part_size", "parallel", "ca_file", "connect_timeout", NULL,
+};
+
+void s3_hex(const unsigned char md[32], char hex[65])
+{
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+}
+
+void s3_sha256_hex(const void *p, size_t n, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+
+	EVP_Digest(p, n, md, NULL, EVP_sha256(), NULL);
+	s3_hex(md, hex);
+}
+
+/* len bytes of the file at off, or CAIRN_EFAIL naming path. */
+int s3_pread_full(int fd, unsigned char *buf, size_t len, uint64_t off,
+		  const char *path, struct cairn_error *err)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got,
+				  (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return cairn_errf(err, CAIRN_EFAIL,
+					  "s3: reading %s: %s", path,
+					  n ? strerror(errno) : "file shrank");
+		got += (size_t)n;
+	}
+	return CAIRN_OK;
+}
+
+/* RFC 3986: unreserved characters stay, the rest is %XX; '/' stays in a
+ * path. This is also S3's canonical form, so what curl signs (the URL as
+ * written) is what S3 computes. */
+static char *uri_encode(const char *s, bool keep_slash)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	char *out = malloc(3 * strlen(s) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' ||
+		    c == '~' || (keep_slash && c == '/')) {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hexd[c >> 4];
+			*o++ = hexd[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+struct qpair {
+	char *k;
+	char *v;
+};
+
+static int qpair_cmp(const void *a, const void *b)
+{
+	const struct qpair *x = a, *y = b;
+	int c = strcmp(x->k, y->k);
+
+	return c ? c : strcmp(x->v, y->v);
+}
+
+/*
+ * The canonical query string of npairs key/value pairs (kv[2i], kv[2i+1];
+ * a NULL value leaves the pair out): encoded, sorted by key then value,
+ * and always `k=v`, even for an empty value (`uploads=`).
+ */
+char *s3_query(int npairs, const char *const *kv)
+{
+	struct qpair *p = calloc((size_t)npairs + 1, sizeof(*p));
+	char *out = NULL;
+	size_t len = 1;
+	int i, n = 0;
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < npairs; i++) {
+		if (!kv[2 * i + 1])
+			continue;
+		p[n].k = uri_encode(kv[2 * i], false);
+		p[n].v = uri_encode(kv[2 * i + 1], false);
+		if (!p[n].k || !p[n].v) {
+			n++;
+			goto out;
+		}
+		len += strlen(p[n].k) + strlen(p[n].v) + 2;
+		n++;
+	}
+	qsort(p, (size_t)n, sizeof(*p), qpair_cmp);
+	out = malloc(len);
+	if (!out)
+		goto out;
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(out, "&");
+		strcat(out, p[i].k);
+		strcat(out, "=");
+		strcat(out, p[i].v);
+	}
+out:
+	for (i = 0; i < n; i++) {
+		free(p[i].k);
+		free(p[i].v);
+	}
+	free(p);
+	return out;
+}
+
+static size_t on_write(char *p, size_t sz, size_t n, void *ud)
+{
+	struct s3_req *r = ud;
+	size_t len = sz * n, done = 0;
+	long status = 0;
+
+	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &status);
+	if (r->out_fd >= 0 && status >= 200 && status < 300) {
+		while (done < len) {
+			ssize_t w = write(r->out_fd, p + done, len - done);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				r->out_errno = w < 0 ? errno : EIO;
+				return 0;
+			}
+			done += (size_t)w;
+		}
+		return len;
+	}
+	/* Replies and error documents; past the bound the rest is dropped
+	 * (the XML then fails to parse, which is reported). */
+	if (r->resp.len + len + 1 > r->resp.cap && r->resp.len < RESP_MAX) {
+		size_t cap = r->resp.cap ? r->resp.cap : 16384;
+		char *d;
+
+		while (cap < r->resp.len + len + 1)
+			cap *= 2;
+		if (cap > RESP_MAX)
+			cap = RESP_MAX;
+		d = realloc(r->resp.data, cap);
+		if (!d)
+			return 0;
+		r->resp.data = d;
+		r->resp.cap = cap;
+	}
+	if (r->resp.len + len + 1 <= r->resp.cap) {
+		memcpy(r->resp.data + r->resp.len, p, len);
+		r->resp.len += len;
+		r->resp.data[r->resp.len] = '\0';
+	}
+	return len;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+	struct s3_req *r = ud;
+	size_t len = sz * n;
+
+	if (len > 5 && !strncasecmp(p, "etag:", 5)) {
+		size_t i = 5, j = len;
+
+		while (i < j && isspace((unsigned char)p[i]))
+			i++;
+		while (j > i && isspace((unsigned char)p[j - 1]))
+			j--;
+		snprintf(r->etag, sizeof(r->etag), "%.*s", (int)(j - i),
+			 p + i);
+	}
+	return len;
+}
+
+static size_t on_read(char *p, size_t sz, size_t n, void *ud)
+{
+	struct s3_req *r = ud;
+	size_t len = r->body_len - r->body_off;
+
+	if (len > sz * n)
+		len = sz * n;
+	memcpy(p, r->body + r->body_off, len);
+	r->body_off += len;
+	return len;
+}
+
+/* curl rewinds the body when it must send it again (e.g. after a 417). */
+static int on_seek(void *ud, curl_off_t off, int origin)
+{
+	struct s3_req *r = ud;
+
+	if (origin != SEEK_SET || off < 0 || (size_t)off > r->body_len)
+		return CURL_SEEKFUNC_FAIL;
+	r->body_off = (size_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+static int oom(struct cairn_error *err)
+{
+	return cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
+}
+
+static char *object_url(struct s3 *s, const char *key, const char *query)
+{
+	char *ek = uri_encode(key ? key : "", true), *url = NULL;
+	const char *q = query && *query ? "?" : "";
+
+	if (!ek)
+		return NULL;
+	if (s->path_style) {
+		if (asprintf(&url, "%s://%s/%s/%s%s%s", s->scheme, s->host,
+			     s->bucket, ek, q, query ? query : "") < 0)
+			url = NULL;
+	} else if (asprintf(&url, "%s://%s.%s/%s%s%s", s->scheme, s->bucket,
+			    s->host, ek, q, query ? query : "") < 0) {
+		url = NULL;
+	}
+	free(ek);
+	return url;
+}
+
+/*
+ * Prepare r for METHOD on KEY (NULL: the bucket itself) with the canonical
+ * QUERY. payload_sha is the body's SHA-256 (S3_EMPTY_SHA256 without one);
+ * extra is a NULL-terminated list of further headers. The caller sets
+ * r->body/body_len before for PUT and POST, r->out_fd for a download.
+ */
+int s3_req_init(struct s3 *s, struct s3_req *r, const char *method,
+		const char *key, const char *query, const char *payload_sha,
+		const char *const *extra, struct cairn_error *err)
+{
+	struct curl_slist *l;
+	char line[512];
+	CURL *h;
+
+	r->method = method;
+	r->url = object_url(s, key, query);
+	if (asprintf(&r->what, "s3://%s/%s", s->bucket, key ? key : "") < 0)
+		r->what = NULL;
+	r->h = h = curl_easy_init();
+	if (!r->url || !r->what || !h)
+		return oom(err);
+
+	snprintf(line, sizeof(line), "x-amz-content-sha256: %s", payload_sha);
+	if (!(r->hdrs = curl_slist_append(NULL, line)))
+		return oom(err);
+	if (s->session_token) {
+		char *t = NULL;
+
+		if (asprintf(&t, "x-amz-security-token: %s",
+			     s->session_token) < 0)
+			return oom(err);
+		l = curl_slist_append(r->hdrs, t);
+		free(t);
+		if (!l)
+			return oom(err);
+	}
+	for (; extra && *extra; extra++) {
+		if (!(l = curl_slist_append(r->hdrs, *extra)))
+			return oom(err);
+	}
+
+	curl_easy_setopt(h, CURLOPT_URL, r->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_SHARE, s->share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
+	curl_easy_setopt(h, CURLOPT_USERNAME, s->access_key);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, s->secret_key);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->hdrs);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "cairn-s3/" PACKAGE_VERSION);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s->connect_timeout);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME);
+	/* Verification stays on; ca_file only adds a trust anchor. */
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (s->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, r);
+
+	if (!strcmp(method, "PUT")) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, r);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, r);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+				 (curl_off_t)r->body_len);
+	} else if (!strcmp(method, "POST")) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)r->body_len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+				 r->body ? (const char *)r->body : "");
+	} else if (!strcmp(method, "HEAD")) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(method, "GET")) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	}
+	return CAIRN_OK;
+}
+
+void s3_req_free(struct s3_req *r)
+{
+	if (r->h)
+		curl_easy_cleanup(r->h);
+	curl_slist_free_all(r->hdrs);
+	free(r->url);
+	free(r->what);
+	free(r->resp.data);
+	memset(r, 0, sizeof(*r));
+	r->out_fd = -1;
+}
+
+struct code_map {
+	const char *code;
+	int rc;
+};
+
+/* S3 error codes whose meaning is not plain from the HTTP status. */
+static const struct code_map codes[] = {
+	{ "NoSuchKey", CAIRN_ENOTFOUND },
+	{ "NoSuchBucket", CAIRN_ECONFIG },
+	{ "InvalidBucketName", CAIRN_ECONFIG },
+	{ "PermanentRedirect", CAIRN_ECONFIG },
+	{ "AuthorizationHeaderMalformed", CAIRN_ECONFIG },
+	{ "InvalidStorageClass", CAIRN_ECONFIG },
+	{ "AccessDenied", CAIRN_EPERM },
+	{ "AllAccessDisabled", CAIRN_EPERM },
+	{ "InvalidAccessKeyId", CAIRN_EAUTH },
+	{ "SignatureDoesNotMatch", CAIRN_EAUTH },
+	{ "RequestTimeTooSkewed", CAIRN_EAUTH },
+	{ "ExpiredToken", CAIRN_EAUTH },
+	{ "InvalidToken", CAIRN_EAUTH },
+	{ "TokenRefreshRequired", CAIRN_EAUTH },
+	{ "QuotaExceeded", CAIRN_ENOSPC },
+	{ "XMinioStorageFull", CAIRN_ENOSPC },
+	{ "XAmzContentSHA256Mismatch", CAIRN_EINTEGRITY },
+	{ "BadDigest", CAIRN_EINTEGRITY },
+	{ "RequestTimeout", CAIRN_ERETRY },
+	{ "SlowDown", CAIRN_ERETRY },
+	{ "InternalError", CAIRN_ERETRY },
+	{ "ServiceUnavailable", CAIRN_ERETRY },
+	{ "OperationAborted", CAIRN_ERETRY },
+};
+
+static int classify(long status, const char *code)
+{
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (!strcmp(code, codes[i].code))
+			return codes[i].rc;
+	if (status == 401 || status == 403)
+		return CAIRN_EAUTH;
+	if (status == 404)
+		return CAIRN_ENOTFOUND;
+	if (status == 301 || status == 307)
+		return CAIRN_ECONFIG;
+	if (status == 507)
+		return CAIRN_ENOSPC;
+	if (status == 408 || status == 429 || status >= 500)
+		return CAIRN_ERETRY;
+	return CAIRN_EFAIL;
+}
+
+static int http_error(struct s3 *s, struct s3_req *r, long status,
+		      struct cairn_error *err)
+{
+	char code[64] = "", smsg[128] = "", hint[160] = "";
+	int rc;
+
+	s3_xml_error(r->resp.data, r->resp.len, code, sizeof(code), smsg,
+		     sizeof(smsg));
+	rc = classify(status, code);
+	if (!strcmp(code, "NoSuchBucket"))
+		return cairn_errf(err, rc,
+				  "s3: bucket '%s' does not exist at %s://%s "
+				  "(NoSuchBucket)", s->bucket, s->scheme,
+				  s->host);
+	if (rc == CAIRN_EAUTH || rc == CAIRN_EPERM)
+		snprintf(hint, sizeof(hint),
+			 "; %scheck access_key/secret_key (or "
+			 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), region "
+			 "'%s' and the clock", rc == CAIRN_EPERM ?
+			 "the key may lack permission on the bucket, or " :
+			 "", s->region);
+	else if (rc == CAIRN_ECONFIG)
+		snprintf(hint, sizeof(hint), "; check region '%s', endpoint "
+			 "and path_style for bucket '%s'", s->region,
+			 s->bucket);
+	else if (rc == CAIRN_ERETRY)
+		snprintf(hint, sizeof(hint), "; server busy or failing");
+	return cairn_errf(err, rc, "s3 %s %s: HTTP %ld%s%s%s%s%s%s",
+			  r->method, r->what, status, code[0] ? " " : "", code,
+			  smsg[0] ? " (" : "", smsg, smsg[0] ? ")" : "", hint);
+}
+
+static int curl_error(struct s3 *s, struct s3_req *r, CURLcode cc,
+		      struct cairn_error *err)
+{
+	const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc);
+
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_AGAIN:
+		return cairn_errf(err, CAIRN_ERETRY, "s3 %s %s at %s: %s",
+				  r->method, r->what, s->host, why);
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return cairn_errf(err, CAIRN_EAUTH,
+				  "s3: TLS certificate of %s not trusted: %s "
+				  "(set ca_file for a private CA)", s->host,
+				  why);
+	case CURLE_SSL_CACERT_BADFILE:
+		return cairn_errf(err, CAIRN_ECONFIG, "s3: ca_file %s: %s",
+				  s->ca_file ? s->ca_file : "(system)", why);
+	case CURLE_WRITE_ERROR:
+		if (r->out_errno)
+			return cairn_errf(err, r->out_errno == ENOSPC ?
+					  CAIRN_ENOSPC : CAIRN_EFAIL,
+					  "s3 GET %s: writing local file: %s",
+					  r->what, strerror(r->out_errno));
+		return oom(err);
+	default:
+		return cairn_errf(err, CAIRN_EFAIL, "s3 %s %s at %s: %s",
+				  r->method, r->what, s->host, why);
+	}
+}
+
+/* The cairn code for a finished transfer; err says why when not OK. */
+int s3_req_result(struct s3 *s, struct s3_req *r, CURLcode cc,
+		  struct cairn_error *err)
+{
+	long status = 0;
+
+	if (cc != CURLE_OK)
+		return curl_error(s, r, cc, err);
+	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 200 && status < 300)
+		return CAIRN_OK;
+	return http_error(s, r, status, err);
+}
+
+int s3_req_run(struct s3 *s, struct s3_req *r, struct cairn_error *err)
+{
+	return s3_req_result(s, r, curl_easy_perform(r->h), err);
+}
+
+/* ---- configuration ---- */
+
+static int parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (int i = 0; i < 4; i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* "16777216", "16M", "16MiB", "16MB", "1G": binary multiples. */
+static int parse_size(const char *v, uint64_t *out)
+{
+	static const char *const units = "KMGT";
+	unsigned long long n;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return -1;
+	while (*end == ' ')
+		end++;
+	if (*end && (u = strchr(units, toupper((unsigned char)*end)))) {
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+	} else if (*end == 'B' || *end == 'b') {
+		end++;
+	}
+	if (*end || n > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)n << shift;
+	return 0;
+}
+
+static int parse_long(const char *v, long lo, long hi, long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static bool is_loopback(const char *host)
+{
+	struct in_addr a4;
+	size_t n = strlen(host);
+
+	if (!strcasecmp(host, "localhost") ||
+	    (n > 10 && !strcasecmp(host + n - 10, ".localhost")))
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return !strcmp(host, "[::1]") || !strcmp(host, "::1");
+}
+
+static bool is_ip_literal(const char *host)
+{
+	struct in_addr a4;
+
+	return host[0] == '[' || inet_pton(AF_INET, host, &a4) == 1;
+}
+
+/* Split the endpoint URL into scheme and host[:port]. */
+static int parse_endpoint(struct s3 *s, const char *ep,
+			  struct cairn_error *err)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char *query = NULL, *user = NULL;
+	CURLU *u = curl_url();
+	int rc = CAIRN_ECONFIG;
+
+	if (!u)
+		return oom(err);
+	if (curl_url_set(u, CURLUPART_URL, ep, 0) ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0)) {
+		cairn_errf(err, rc, "s3: endpoint '%s' is not a URL", ep);
+		goto out;
+	}
+	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	curl_url_get(u, CURLUPART_PATH, &path, 0);
+	curl_url_get(u, CURLUPART_QUERY, &query, 0);
+	curl_url_get(u, CURLUPART_USER, &user, 0);
+	/* Not echoed: user:password@ may hold a secret. */
+	if (user) {
+		cairn_errf(err, rc, "s3: endpoint of target '%s' holds "
+			   "user:password@; use access_key and secret_key",
+			   s->cfg->name);
+		goto out;
+	}
+	if (strcmp(scheme, "https") && strcmp(scheme, "http")) {
+		cairn_errf(err, rc, "s3: endpoint '%s': scheme must be https",
+			   ep);
+		goto out;
+	}
+	if ((path && strcmp(path, "/")) || query) {
+		cairn_errf(err, rc, "s3: endpoint '%s' must be only "
+			   "scheme://host[:port] (bucket and prefix have "
+			   "their own keys)", ep);
+		goto out;
+	}
+	if (!strcmp(scheme, "http") && !is_loopback(host)) {
+		cairn_errf(err, rc, "s3: endpoint '%s': plain http is allowed "
+			   "only for loopback hosts (localhost, 127.0.0.0/8, "
+			   "::1); use https", ep);
+		goto out;
+	}
+	/* An IP address cannot carry the bucket as a host name. */
+	s->path_style = is_ip_literal(host);
+	s->scheme = strdup(scheme);
+	if (port ? asprintf(&s->host, "%s:%s", host, port) < 0
+		 : !(s->host = strdup(host)))
+		s->host = NULL;
+	if (!s->scheme || !s->host) {
+		rc = oom(err);
+		goto out;
+	}
+	rc = CAIRN_OK;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(query);
+	curl_free(user);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static const char *key_or(struct s3 *s, const char *key, const char *def)
+{
+	const char *v = s->cfg->get(s->cfg, key);
+
+	return v && *v ? v : def;
+}
+
+/* Credentials come whole from the config, or whole from the standard AWS
+ * variables, never mixed: a token must go with the key it was made for. */
+static int load_credentials(struct s3 *s, struct cairn_error *err)
+{
+	const char *ak = key_or(s, "access_key", NULL);
+	const char *sk = key_or(s, "secret_key", NULL);
+	const char *tok = key_or(s, "session_token", NULL);
+
+	if (!ak && !sk && !tok) {
+		ak = getenv("AWS_ACCESS_KEY_ID");
+		sk = getenv("AWS_SECRET_ACCESS_KEY");
+		tok = getenv("AWS_SESSION_TOKEN");
+		if (!ak || !*ak || !sk || !*sk)
+			return cairn_errf(err, CAIRN_ECONFIG,
+					  "s3: no credentials: set access_key "
+					  "and secret_key, or "
+					  "AWS_ACCESS_KEY_ID and "
+					  "AWS_SECRET_ACCESS_KEY");
+		if (tok && !*tok)
+			tok = NULL;
+	} else if (!ak || !sk) {
+		return cairn_errf(err, CAIRN_ECONFIG,
+				  "s3: key '%s' missing (access_key and "
+				  "secret_key go together)",
+				  ak ? "secret_key" : "access_key");
+	}
+	if (strpbrk(ak, "\r\n/ ") || strpbrk(sk, "\r\n") ||
+	    (tok && strpbrk(tok, "\r\n")))
+		return cairn_errf(err, CAIRN_ECONFIG,
+				  "s3: access_key, secret_key or "
+				  "session_token holds an invalid character");
+	s->access_key = strdup(ak);
+	s->secret_key = strdup(sk);
+	s->session_token = tok ? strdup(tok) : NULL;
+	if (!s->access_key || !s->secret_key || (tok && !s->session_token))
+		return oom(err);
+	return CAIRN_OK;
+}
+
+/* Prefix as a folder: no leading '/', one trailing '/' unless empty. */
+static char *norm_prefix(const char *p)
+{
+	size_t n;
+	char *out;
+
+	while (*p == '/')
+		p++;
+	n = strlen(p);
+	out = malloc(n + 2);
+	if (!out)
+		return NULL;
+	memcpy(out, p, n + 1);
+	if (n && out[n - 1] != '/')
+		strcpy(out + n, "/");
+	return out;
+}
+
+static bool dns_bucket(const char *b)
+{
+	for (; *b; b++) {
+		unsigned char c = (unsigned char)*b;
+
+		if (!islower(c) && !isdigit(c) && c != '-' && c != '.')
+			return false;
+	}
+	return true;
+}
+
+static void s3_free(struct s3 *s)
+{
+	if (!s)
+		return;
+	if (s->share)
+		curl_share_cleanup(s->share);
+	if (s->secret_key)
+		explicit_bzero(s->secret_key, strlen(s->secret_key));
+	if (s->session_token)
+		explicit_bzero(s->session_token, strlen(s->session_token));
+	free(s->scheme);
+	free(s->host);
+	free(s->region);
+	free(s->bucket);
+	free(s->prefix);
+	free(s->access_key);
+	free(s->secret_key);
+	free(s->session_token);
+	free(s->storage_class);
+	free(s->ca_file);
+	free(s);
+	curl_global_cleanup();
+}
+
+static int s3_open(const struct cairn_target_config *cfg, void **handle,
+		   struct cairn_error *err)
+{
+	struct s3 *s = calloc(1, sizeof(*s));
+	const char *v, *region, *ep;
+	char *def_ep = NULL;
+	uint64_t sz;
+	long n;
+	int rc = CAIRN_EFAIL;
+
+	if (!s)
+		return oom(err);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		free(s);
+		return cairn_errf(err, CAIRN_EFAIL, "s3: libcurl init failed");
+	}
+	s->cfg = cfg;
+
+	region = key_or(s, "region", "us-east-1");
+	if (strlen(region) > 40 || strpbrk(region, ":/ ")) {
+		rc = cairn_errf(err, CAIRN_ECONFIG, "s3: region '%s' invalid",
+				region);
+		goto out;
+	}
+	s->region = strdup(region);
+	snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", region);
+
+	v = key_or(s, "bucket", NULL);
+	if (!v || strlen(v) > 255 || strchr(v, '/')) {
+		rc = cairn_errf(err, CAIRN_ECONFIG, "s3: key 'bucket' %s",
+				v ? "is not a bucket name" : "missing");
+		goto out;
+	}
+	s->bucket = strdup(v);
+	s->prefix = norm_prefix(key_or(s, "prefix", ""));
+	if (!s->region || !s->bucket || !s->prefix) {
+		rc = oom(err);
+		goto out;
+	}
+
+	ep = key_or(s, "endpoint", NULL);
+	if (!ep) {
+		if (asprintf(&def_ep, "https://s3.%s.amazonaws.com",
+			     region) < 0) {
+			rc = oom(err);
+			goto out;
+		}
+		ep = def_ep;
+	}
+	rc = parse_endpoint(s, ep, err);
+	if (rc)
+		goto out;
+
+	rc = CAIRN_ECONFIG;
+	v = key_or(s, "path_style", NULL);
+	if (v && parse_bool(v, &s->path_style)) {
+		cairn_errf(err, rc, "s3: path_style '%s': use yes or no", v);
+		goto out;
+	}
+	if (!s->path_style && !dns_bucket(s->bucket)) {
+		cairn_errf(err, rc, "s3: bucket '%s' cannot be a host name; "
+			   "set path_style = yes", s->bucket);
+		goto out;
+	}
+
+	s->part_size = 16 * S3_MIB;
+	v = key_or(s, "part_size", NULL);
+	if (v && (parse_size(v, &sz) || sz < S3_MIN_PART ||
+		  sz > S3_MAX_PART)) {
+		cairn_errf(err, rc, "s3: part_size '%s': need a size from 5M "
+			   "to 5G (e.g. 16M, 64MiB)", v);
+		goto out;
+	}
+	if (v)
+		s->part_size = sz;
+
+	s->parallel = 4;
+	v = key_or(s, "parallel", NULL);
+	if (v) {
+		if (parse_long(v, 1, 64, &n)) {
+			cairn_errf(err, rc, "s3: parallel '%s': need 1 to 64",
+				   v);
+			goto out;
+		}
+		s->parallel = (int)n;
+	}
+
+	s->connect_timeout = 10;
+	v = key_or(s, "connect_timeout", NULL);
+	if (v && parse_long(v, 1, 600, &s->connect_timeout)) {
+		cairn_errf(err, rc, "s3: connect_timeout '%s': need 1 to 600 "
+			   "seconds", v);
+		goto out;
+	}
+
+	v = key_or(s, "storage_class", NULL);
+	if (v) {
+		for (const char *c = v; *c; c++)
+			if (!isupper((unsigned char)*c) && *c != '_' &&
+			    !isdigit((unsigned char)*c)) {
+				cairn_errf(err, rc, "s3: storage_class '%s' "
+					   "invalid (e.g. STANDARD_IA)", v);
+				goto out;
+			}
+		if (!(s->storage_class = strdup(v))) {
+			rc = oom(err);
+			goto out;
+		}
+	}
+
+	v = key_or(s, "ca_file", NULL);
+	if (v) {
+		if (access(v, R_OK)) {
+			cairn_errf(err, rc, "s3: ca_file %s: %s", v,
+				   strerror(errno));
+			goto out;
+		}
+		if (!(s->ca_file = strdup(v))) {
+			rc = oom(err);
+			goto out;
+		}
+	}
+
+	rc = load_credentials(s, err);
+	if (rc)
+		goto out;
+
+	s->share = curl_share_init();
+	if (!s->share) {
+		rc = oom(err);
+		goto out;
+	}
+	curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(s->share, CURLSHOPT_SHARE,
+			  CURL_LOCK_DATA_SSL_SESSION);
+	rc = CAIRN_OK;
+out:
+	free(def_ep);
+	if (rc) {
+		s3_free(s);
+		s = NULL;
+	}
+	*handle = s;
+	return rc;
+}
+
+static void s3_close(void *handle)
+{
+	s3_free(handle);
+}
+
+/* prefix + name, once name is known to be a plain base name. */
+static char *object_key(struct s3 *s, const char *name,
+			struct cairn_error *err)
+{
+	char *key = NULL;
+
+	if (!name || !*name || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, "..")) {
+		cairn_errf(err, CAIRN_EFAIL, "s3: invalid object name '%s'",
+			   name ? name : "");
+		return NULL;
+	}
+	if (asprintf(&key, "%s%s", s->prefix, name) < 0) {
+		oom(err);
+		return NULL;
+	}
+	return key;
+}
+
+static int put_single(struct s3 *s, int fd, uint64_t size,
+		      const struct cairn_put_file *f, const char *key,
+		      struct cairn_error *err)
+{
+	struct s3_req r = { .out_fd = -1 };
+	unsigned char *buf = malloc(size ? size : 1);
+	char sha[65], ctype[] = "Content-Type: application/octet-stream";
+	char meta[96], sc[96];
+	const char *extra[4] = { ctype, meta, NULL, NULL };
+	int rc = CAIRN_EFAIL;
+
+	if (!buf)
+		return oom(err);
+	rc = s3_pread_full(fd, buf, size, 0, f->path, err);
+	if (rc)
+		goto out;
+	s3_sha256_hex(buf, size, sha);
+	if (f->sha256 && strcasecmp(sha, f->sha256)) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "s3: %s does not match "
+				"its sha256 (changed while sending?)",
+				f->path);
+		goto out;
+	}
+	snprintf(meta, sizeof(meta), "x-amz-meta-sha256: %s", sha);
+	if (s->storage_class) {
+		snprintf(sc, sizeof(sc), "x-amz-storage-class: %s",
+			 s->storage_class);
+		extra[2] = sc;
+	}
+	r.body = buf;
+	r.body_len = size;
+	rc = s3_req_init(s, &r, "PUT", key, NULL, sha, extra, err);
+	if (!rc)
+		rc = s3_req_run(s, &r, err);
+	if (!rc && f->progress)
+		f->progress(f->progress_ctx, size, size);
+out:
+	s3_req_free(&r);
+	free(buf);
+	return rc;
+}
+
+static int s3_put(void *handle, const struct cairn_put_file *f,
+		  struct cairn_error *err)
+{
+	struct s3 *s = handle;
+	char *key = object_key(s, f->name, err);
+	struct stat st;
+	int fd = -1, rc = CAIRN_EFAIL;
+
+	if (!key)
+		return err->code;
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		rc = cairn_errf(err, errno == EACCES ? CAIRN_EPERM :
+				CAIRN_EFAIL, "s3: %s: %s", f->path,
+				strerror(errno));
+		goto out;
+	}
+	if ((uint64_t)st.st_size <= s->part_size)
+		rc = put_single(s, fd, (uint64_t)st.st_size, f, key, err);
+	else
+		rc = s3_put_multipart(s, fd, (uint64_t)st.st_size, f, key,
+				      err);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(key);
+	return rc;
+}
+
+struct list_ctx {
+	struct s3 *s;
+	cairn_list_cb cb;
+	void *ctx;
+};
+
+static int list_one(void *ud, const char *key, uint64_t size, int64_t mtime)
+{
+	struct list_ctx *l = ud;
+	size_t plen = strlen(l->s->prefix);
+	struct cairn_object o;
+
+	if (strncmp(key, l->s->prefix, plen) || !key[plen] ||
+	    strchr(key + plen, '/'))
+		return 0;
+	o.name = key + plen;
+	o.size = size;
+	o.mtime = mtime;
+	return l->cb(l->ctx, &o);
+}
+
+/* ListObjectsV2 pages under the prefix, following continuation tokens. */
+static int list_pages(struct s3 *s, const char *max_keys, cairn_list_cb cb,
+		      void *ctx, struct cairn_error *err)
+{
+	struct list_ctx l = { s, cb, ctx };
+	char *token = NULL, *next = NULL, *query = NULL;
+	int rc = CAIRN_OK, stopped = 0;
+
+	do {
+		struct s3_req r = { .out_fd = -1 };
+		const char *kv[] = {
+			"continuation-token", token, "delimiter", "/",
+			"list-type", "2", "max-keys", max_keys,
+			"prefix", s->prefix,
+		};
+
+		free(query);
+		query = s3_query(5, kv);
+		if (!query) {
+			rc = oom(err);
+			break;
+		}
+		rc = s3_req_init(s, &r, "GET", NULL, query, S3_EMPTY_SHA256,
+				 NULL, err);
+		if (!rc)
+			rc = s3_req_run(s, &r, err);
+		if (!rc && s3_xml_list(r.resp.data, r.resp.len, list_one, &l,
+				       &next, &stopped))
+			rc = cairn_errf(err, CAIRN_EFAIL, "s3 GET s3://%s/%s: "
+					"reply is not a bucket listing",
+					s->bucket, s->prefix);
+		s3_req_free(&r);
+		free(token);
+		token = next;
+		next = NULL;
+	} while (!rc && token && !stopped);
+	free(token);
+	free(query);
+	return rc;
+}
+
+static int s3_list(void *handle, cairn_list_cb cb, void *ctx,
+		   struct cairn_error *err)
+{
+	return list_pages(handle, NULL, cb, ctx, err);
+}
+
+static int ignore_one(void *ctx, const struct cairn_object *o)
+{
+	(void)ctx;
+	(void)o;
+	return 0;
+}
+
+/* One small listing proves the endpoint, the keys and the bucket. */
+static int s3_check(void *handle, struct cairn_error *err)
+{
+	struct s3 *s = handle;
+	int rc = list_pages(s, "1", ignore_one, NULL, err);
+
+	if (!rc)
+		cairn_errf(err, CAIRN_OK, "s3://%s/%s at %s://%s: reachable, "
+			   "authenticated", s->bucket, s->prefix, s->scheme,
+			   s->host);
+	return rc;
+}
+
+static int s3_get(void *handle, const char *name, const char *dest,
+		  struct cairn_error *err)
+{
+	struct s3 *s = handle;
+	struct s3_req r = { .out_fd = -1 };
+	char *key = object_key(s, name, err), *tmp = NULL;
+	int fd = -1, rc = CAIRN_EFAIL;
+
+	if (!key)
+		return err->code;
+	if (asprintf(&tmp, "%s.XXXXXX", dest) < 0) {
+		tmp = NULL;
+		rc = oom(err);
+		goto out;
+	}
+	/* mkstemp creates 0600; the file gets its name only when whole. */
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = cairn_errf(err, errno == ENOSPC ? CAIRN_ENOSPC :
+				errno == EACCES ? CAIRN_EPERM : CAIRN_EFAIL,
+				"s3: cannot create %s: %s", tmp,
+				strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	r.out_fd = fd;
+	rc = s3_req_init(s, &r, "GET", key, NULL, S3_EMPTY_SHA256, NULL,
+			 err);
+	if (!rc)
+		rc = s3_req_run(s, &r, err);
+	if (rc)
+		goto out;
+	if (fsync(fd) || close(fd)) {
+		fd = -1;
+		rc = cairn_errf(err, errno == ENOSPC ? CAIRN_ENOSPC :
+				CAIRN_EFAIL, "s3: writing %s: %s", dest,
+				strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, dest)) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "s3: rename to %s: %s",
+				dest, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	s3_req_free(&r);
+	free(key);
+	return rc;
+}
+
+/* S3's DELETE succeeds on a missing key, so look first: the core must
+ * learn that a name it asked to delete was not there. */
+static int s3_del(void *handle, const char *name, struct cairn_error *err)
+{
+	struct s3 *s = handle;
+	struct s3_req r = { .out_fd = -1 };
+	char *key = object_key(s, name, err);
+	int rc;
+
+	if (!key)
+		return err->code;
+	rc = s3_req_init(s, &r, "HEAD", key, NULL, S3_EMPTY_SHA256, NULL,
+			 err);
+	if (!rc)
+		rc = s3_req_run(s, &r, err);
+	s3_req_free(&r);
+	if (rc == CAIRN_ENOTFOUND)
+		cairn_errf(err, rc, "s3: no object s3://%s/%s", s->bucket,
+			   key);
+	if (!rc)
+		rc = s3_req_init(s, &r, "DELETE", key, NULL, S3_EMPTY_SHA256,
+				 NULL, err);
+	if (!rc)
+		rc = s3_req_run(s, &r, err);
+	s3_req_free(&r);
+	free(key);
+	return rc;
+}
+
+static const struct cairn_target_ops s3_ops = {
+	.abi_major = CAIRN_ABI_MAJOR,
+	.abi_minor = CAIRN_ABI_MINOR,
+	.size = sizeof(struct cairn_target_ops),
+	.name = "s3",
+	.version = PACKAGE_VERSION,
+	.keys = s3_keys,
+	.open = s3_open,
+	.put = s3_put,
+	.list = s3_list,
+	.get = s3_get,
+	.del = s3_del,
+	.close = s3_close,
+	.check = s3_check,
+};
+
+const struct cairn_target_ops *cairn_target_plugin(void)
+{
+	return &s3_ops;
+}

@@ -1,0 +1,97 @@
+/*
+ * s3 target plugin: shared declarations of its parts.
+ *
+ * s3.c        configuration, requests (libcurl with CURLOPT_AWS_SIGV4),
+ *             error translation and the plugin operations
+ * multipart.c the streaming parallel multipart upload
+ * xml.c       libxml2: S3 replies in, CompleteMultipartUpload body out
+ */
+#ifndef CAIRN_S3_H
+#define CAIRN_S3_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "cairn/plugin.h"
+
+#define S3_MIB (1024ULL * 1024)
+#define S3_MIN_PART (5 * S3_MIB)
+#define S3_MAX_PART (5 * 1024 * S3_MIB)
+#define S3_MAX_PARTS 10000
+#define S3_EMPTY_SHA256 \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct s3 {
+	const struct cairn_target_config *cfg;
+	char *scheme;   /* "https" or "http" */
+	char *host;     /* host[:port] as in the endpoint */
+	char *region;
+	char *bucket;
+	char *prefix;   /* "" or ends with '/' */
+	char *access_key;
+	char *secret_key;
+	char *session_token;
+	char *storage_class;
+	char *ca_file;
+	char sigv4[96]; /* "aws:amz:REGION:s3" */
+	bool path_style;
+	uint64_t part_size;
+	int parallel;
+	long connect_timeout;
+	CURLSH *share; /* one connection pool for every request */
+};
+
+struct s3_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+/* One HTTP request and what came back. */
+struct s3_req {
+	CURL *h;
+	struct curl_slist *hdrs;
+	const char *method;
+	char *url;
+	char *what;   /* "s3://bucket/key" for messages */
+	const unsigned char *body;
+	size_t body_len;
+	size_t body_off;
+	int out_fd;   /* a 2xx body goes here when >= 0 */
+	int out_errno;
+	struct s3_buf resp;
+	char etag[128];
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+int s3_req_init(struct s3 *s, struct s3_req *r, const char *method,
+		const char *key, const char *query, const char *payload_sha,
+		const char *const *extra, struct cairn_error *err);
+int s3_req_result(struct s3 *s, struct s3_req *r, CURLcode cc,
+		  struct cairn_error *err);
+int s3_req_run(struct s3 *s, struct s3_req *r, struct cairn_error *err);
+void s3_req_free(struct s3_req *r);
+char *s3_query(int npairs, const char *const *kv);
+void s3_hex(const unsigned char md[32], char hex[65]);
+void s3_sha256_hex(const void *p, size_t n, char hex[65]);
+int s3_pread_full(int fd, unsigned char *buf, size_t len, uint64_t off,
+		  const char *path, struct cairn_error *err);
+
+int s3_put_multipart(struct s3 *s, int fd, uint64_t size,
+		     const struct cairn_put_file *f, const char *key,
+		     struct cairn_error *err);
+
+/* xml.c */
+typedef int (*s3_xml_obj_cb)(void *ctx, const char *key, uint64_t size,
+			     int64_t mtime);
+int s3_xml_error(const char *buf, size_t len, char *code, size_t codesz,
+		 char *msg, size_t msgsz);
+int s3_xml_list(const char *buf, size_t len, s3_xml_obj_cb cb, void *ctx,
+		char **next_token, int *stopped);
+char *s3_xml_upload_id(const char *buf, size_t len);
+unsigned char *s3_xml_complete(char *const *etags, int n, size_t *len);
+
+#endif /* CAIRN_S3_H */
