@@ -61,6 +61,7 @@ has "$sysdir/cairn-backup.service" "^ExecStart=$bindir/cairn backup\$"
 has "$sysdir/cairn-check.service" \
 	"^ExecStart=$bindir/cairn status --max-age 26h\$"
 for k in 'ProtectSystem=strict' 'ReadWritePaths=/var/backups' \
+	'ReadWritePaths=-/srv' \
 	'ProtectHome=read-only' 'PrivateTmp=yes' 'ProtectKernelTunables=yes' \
 	'ProtectKernelModules=yes' 'RestrictSUIDSGID=yes' 'LockPersonality=yes'; do
 	has "$sysdir/cairn-backup.service" "^$k\$"
