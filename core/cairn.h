@@ -1,0 +1,387 @@
+/* Internal interfaces between cairn's stages. One header, one job each. */
+#ifndef CAIRN_CORE_H
+#define CAIRN_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "cairn/plugin.h"
+#include "util.h"
+
+/* config.c: the INI file merged with CAIRN_* environment overrides. */
+struct kv {
+	char *key;
+	char *val;
+	char *where; /* "FILE:LINE" or the environment variable's name */
+};
+struct section {
+	char *kind; /* "cairn", "component", "target", ... */
+	char *name; /* "db" for [component db]; NULL for [cairn] */
+	char *where;
+	struct kv *kv;
+	size_t nkv;
+};
+enum compression { COMP_ZSTD, COMP_GZIP, COMP_NONE };
+enum comp_type { COMP_FILES, COMP_SQLITE, COMP_COMMAND };
+struct policy {
+	long last, daily, weekly, monthly, yearly;
+};
+struct component {
+	char *name;
+	enum comp_type type;
+	struct strv paths;    /* files: one or more; sqlite: one */
+	struct strv excludes; /* glob patterns (files) */
+	bool required;
+	char *dump, *restore, *file; /* command */
+	long timeout;
+};
+struct mode {
+	char *name;
+	struct strv comps;
+};
+struct target {
+	char *name;
+	char *plugin;
+	bool enabled;
+	struct policy keep;
+	struct section *sec;
+};
+enum hook {
+	HOOK_PRE_BACKUP,
+	HOOK_POST_BACKUP,
+	HOOK_ON_FAILURE,
+	HOOK_PRE_RESTORE,
+	HOOK_POST_RESTORE,
+	HOOK_VERIFY_RESTORE,
+	HOOK_N
+};
+extern const char *const hook_names[HOOK_N];
+struct config {
+	char *path;
+	char *name, *source, *archive_dir, *state_dir, *metrics_file;
+	enum compression compression;
+	long level, threads;
+	struct policy keep;
+	struct component *comps;
+	size_t ncomps;
+	struct mode *modes;
+	size_t nmodes;
+	struct target *targets;
+	size_t ntargets;
+	char *hooks[HOOK_N];
+	struct strv inv_names, inv_cmds;
+	struct section *secs;
+	size_t nsecs;
+};
+/* Load and validate; on error err->code is CAIRN_ECONFIG and err->msg
+ * names FILE:LINE (or the variable) and the key. `env` is environ. */
+int config_load(const char *path, char **env, struct config *cfg,
+		struct cairn_error *err);
+void config_free(struct config *cfg);
+const struct component *config_component(const struct config *cfg,
+					 const char *name);
+const struct target *config_target(const struct config *cfg,
+				   const char *name);
+/* Keys whose values are never logged and need a private config file. */
+bool config_key_is_secret(const char *key);
+/* Is every key of target t one the core or the plugin reads? */
+int config_check_target_keys(const struct target *t,
+			     const char *const *plugin_keys,
+			     struct cairn_error *e);
+/* Value of a key in a section, or NULL. */
+const struct kv *section_get(const struct section *sec, const char *key);
+
+/* log.c: stderr for the operator, backup.log for the record. */
+extern int log_verbosity; /* 0 quiet, 1 normal, 2 verbose */
+void log_open_file(const char *path);
+void log_close_file(void);
+void logmsg(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define log_error(...) logmsg(CAIRN_LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) logmsg(CAIRN_LOG_WARN, __VA_ARGS__)
+#define log_info(...) logmsg(CAIRN_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) logmsg(CAIRN_LOG_DEBUG, __VA_ARGS__)
+/* A progress bar on a TTY (bytes, %, MB/s, ETA); silent otherwise. */
+struct progress {
+	const char *what;
+	uint64_t total, done;
+	double start, last;
+	bool on;
+};
+void progress_begin(struct progress *p, const char *what, uint64_t total);
+void progress_add(struct progress *p, uint64_t n);
+void progress_end(struct progress *p);
+
+/* exec.c: shell commands for hooks, inventory and dump components. */
+struct exec_result {
+	int status;   /* exit status, 128+signal, or -1 if it could not run */
+	bool timed_out;
+	char *output; /* captured stdout+stderr (or stderr only), malloc'd */
+};
+/* Run `sh -c cmd` with extra env ("K=V", NULL-terminated), capturing its
+ * output (up to cap bytes kept, the tail), killing it after timeout
+ * seconds (0: none). in_fd/out_fd, if >= 0, become its stdin/stdout, and
+ * only stderr is captured. */
+int exec_shell(const char *cmd, char *const *env, int timeout, int in_fd,
+	       int out_fd, size_t cap, struct exec_result *res);
+void exec_result_free(struct exec_result *res);
+/* Run hook `name` if configured; non-zero status is an error. */
+int run_hook(const struct config *cfg, enum hook h, char *const *env,
+	     struct cairn_error *err);
+
+/* lock.c: one flock per state_dir; never stale. */
+struct lock {
+	int fd;
+	char *path;
+};
+int lock_acquire(const struct config *cfg, struct lock *lk,
+		 struct cairn_error *err);
+void lock_release(struct lock *lk);
+
+/* Archive names: NAME-backup-YYYY-MM-DD_HHMMSS.EXT. */
+const char *compression_ext(enum compression c);
+char *archive_name(const struct config *cfg, time_t t);
+/* Parse an archive file name of this config; false if it is not one. */
+bool archive_name_parse(const char *cfg_name, const char *file, time_t *t);
+
+/* retention.c: restic's keep-last/daily/weekly/monthly/yearly. */
+struct snap {
+	const char *name;
+	time_t time;
+	bool keep;
+};
+/* Mark snaps[i].keep; snaps are sorted here newest first. The newest is
+ * always kept. Returns the number kept. */
+size_t retention_select(struct snap *snaps, size_t n,
+			const struct policy *p);
+
+/* snapshot.c: SQLite through its online backup API. */
+struct db_check {
+	bool ok;
+	char *result;      /* integrity_check's first line ("ok") */
+	struct strv rows;  /* "table=count" */
+};
+/* Consistent copy of the live database src into dest. */
+int sqlite_snapshot(const char *src, const char *dest,
+		    struct cairn_error *err);
+/* PRAGMA integrity_check and row counts of a database file. */
+int sqlite_check(const char *path, struct db_check *chk,
+		 struct cairn_error *err);
+void db_check_free(struct db_check *chk);
+/* Does this file start with the SQLite header? */
+bool is_sqlite_file(const char *path);
+
+/* inventory.c: inventory.txt, what the archive holds and where from. */
+struct comp_stats {
+	uint64_t files, bytes;
+	struct strv notes;  /* missing optional paths, skipped files */
+	struct db_check db; /* sqlite components */
+	double dump_seconds; /* command components */
+	int dump_status;
+};
+struct inv_cmd {
+	char *name;
+	int status;
+	bool timed_out;
+	double seconds;
+	char *output;
+};
+/* Run every [inventory] command.X (10 s each; failures recorded). */
+void inventory_run_commands(const struct config *cfg, struct inv_cmd **out,
+			    size_t *n);
+void inventory_free_commands(struct inv_cmd *c, size_t n);
+void inventory_format(const struct config *cfg, const char *archive,
+		      time_t started, const struct comp_stats *stats,
+		      const struct inv_cmd *cmds, size_t ncmds,
+		      struct sbuf *out);
+
+/* command.c: [component] type = command, a dump/restore pair. */
+int command_dump(const struct component *c, const char *dest,
+		 struct comp_stats *stats, struct cairn_error *err);
+int command_restore(const struct component *c, const char *src,
+		    struct cairn_error *err);
+
+/* manifest.c: sha256sum-format lines "HEX  PATH". */
+struct manifest_entry {
+	char hex[65];
+	char *path;
+};
+struct manifest {
+	struct manifest_entry *e;
+	size_t n;
+};
+/* Parse text (sha256sum format, as written by cairn). -1 on a bad line,
+ * with *bad_line set (1-based). */
+int manifest_parse(const char *text, size_t len, struct manifest *m,
+		   size_t *bad_line);
+const struct manifest_entry *manifest_find(const struct manifest *m,
+					   const char *path);
+void manifest_add(struct manifest *m, const char *hex, const char *path);
+void manifest_format(const struct manifest *m, struct sbuf *out);
+void manifest_free(struct manifest *m);
+/* Escape a member path the way sha256sum does (leading '\\'). */
+void manifest_line(struct sbuf *out, const char *hex, const char *path);
+
+/* archive.c: the tar stream, hashed as it is written. */
+struct awriter {
+	struct archive *a;
+	int fd;
+	void *sha;           /* EVP_MD_CTX of the compressed stream */
+	void *msha;          /* EVP_MD_CTX reused per member */
+	uint64_t out_bytes;  /* compressed bytes written */
+	int werrno;          /* errno of a failed write, for the message */
+	unsigned char *buf;
+	struct manifest man;
+	struct archive_entry_linkresolver *links;
+	struct progress *prog;
+	uid_t last_uid;
+	gid_t last_gid;
+	char *uname, *gname;
+};
+int aw_open(struct awriter *w, int fd, const struct config *cfg,
+	    struct cairn_error *err);
+/* Add a file system object under member name `member`. `data_path`, when
+ * not NULL, supplies a regular file's bytes instead of `path` (a SQLite
+ * snapshot stored with the live file's metadata). Files that vanished
+ * are skipped with *skipped set. */
+int aw_add(struct awriter *w, const char *path, const char *data_path,
+	   const char *member, const struct stat *st, bool *skipped,
+	   struct cairn_error *err);
+/* Add a generated regular file (inventory, manifest). */
+int aw_add_buffer(struct awriter *w, const char *member, const char *data,
+		  size_t len, bool in_manifest, struct cairn_error *err);
+/* Reading: any compression libarchive knows, tar formats. */
+int ar_open_read(const char *path, struct archive **a,
+		 struct cairn_error *err);
+/* Copy the current entry's data to fd (-1: discard), hashing it. */
+int ar_copy_data(struct archive *a, int fd, const char *what,
+		 char hex[65], uint64_t *bytes, struct cairn_error *err);
+/* Finish the stream; hex is its SHA-256. */
+int aw_close(struct awriter *w, char hex[65], struct cairn_error *err);
+/* Release everything; safe after a failed open/close. */
+void aw_free(struct awriter *w);
+
+/* catalog.c: archives in archive_dir (and state). */
+struct archive_info {
+	char *name; /* file name */
+	time_t time;
+	uint64_t size;
+	bool has_sidecar;
+};
+struct catalog {
+	struct archive_info *a;
+	size_t n;
+};
+/* Archives of this config in archive_dir, newest first. */
+int catalog_scan(const struct config *cfg, struct catalog *cat,
+		 struct cairn_error *err);
+void catalog_free(struct catalog *cat);
+/* Resolve NAME|latest|NULL to an archive path in archive_dir. */
+int catalog_resolve(const struct config *cfg, const char *which,
+		    char **path, struct cairn_error *err);
+/* The sidecar names of an archive. */
+char *sidecar_sha(const char *archive);
+char *sidecar_manifest(const char *archive);
+/* Load ARCHIVE.manifest, the manifest copy beside an archive. */
+int manifest_load(const char *archive, struct manifest *m,
+		  struct cairn_error *err);
+/* Check every line of ARCHIVE.sha256 (archive and manifest copy). */
+int verify_sidecar(const char *archive_path, struct cairn_error *err);
+
+/* state.c: last_backup.json, metrics. */
+struct target_result {
+	char *name;
+	int rc;
+	char error[512];
+	uint64_t bytes;
+	double seconds;
+	bool skipped;
+};
+struct run_state {
+	bool success;
+	char *archive; /* path */
+	uint64_t bytes;
+	char sha256[65];
+	time_t started, finished;
+	double seconds;
+	char error[512];
+	struct target_result *targets;
+	size_t ntargets;
+};
+int state_write(const struct config *cfg, const struct run_state *st,
+		struct cairn_error *err);
+int metrics_write(const struct config *cfg, const struct run_state *st,
+		  size_t archives, struct cairn_error *err);
+
+/* Commands (backup.c, verify.c, restore.c, catalog.c, dispatch.c). */
+struct backup_opts {
+	const char **targets;
+	size_t ntargets;
+	bool no_targets;
+	time_t fake_time; /* --time, for tests of retention; 0 = now */
+};
+/* Apply retention to archive_dir. */
+int prune_local(const struct config *cfg, bool dry_run,
+		struct cairn_error *err);
+
+/* plugin.c: find, check and load target plugins. */
+struct plugin {
+	char *path;
+	void *dl;
+	const struct cairn_target_ops *ops;
+};
+const char *plugin_dir(void);
+/* Load plugin `name` from the plugin dir, with every ABI check. */
+int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err);
+int plugin_load_path(const char *path, struct plugin *pl,
+		     struct cairn_error *err);
+void plugin_unload(struct plugin *pl);
+
+/* dispatch.c: targets. An open target, retries owned here. */
+struct target_conn {
+	const struct target *t;
+	struct plugin pl;
+	struct cairn_target_config tc;
+	void *h;
+};
+int target_open(const struct config *cfg, const struct target *t,
+		struct target_conn *tc, struct cairn_error *err);
+void target_close(struct target_conn *tc);
+/* Fetch archive `name` (or the newest if NULL/"latest") and sidecars
+ * from a target into dir; *path is the local archive. */
+int target_fetch(const struct config *cfg, const char *target,
+		 const char *name, const char *dir, char **path,
+		 struct cairn_error *err);
+/* Send the new archive to each selected target, recording results. */
+void dispatch_all(const struct config *cfg, const struct backup_opts *o,
+		  struct run_state *st);
+/* Retention on each target that took the archive. */
+void dispatch_prune(const struct config *cfg, const struct backup_opts *o,
+		    struct run_state *st);
+int prune_targets(const struct config *cfg, bool dry_run);
+int list_target(const struct config *cfg, const char *target, bool json);
+
+int cmd_backup(const struct config *cfg, const struct backup_opts *o);
+int cmd_verify(const struct config *cfg, const char *which, bool deep);
+int cmd_list(const struct config *cfg, const char *target, bool json);
+int cmd_status(const struct config *cfg, long max_age, bool json);
+int cmd_prune(const struct config *cfg, bool dry_run);
+int cmd_plugins(const struct config *cfg);
+struct restore_opts {
+	const char *mode;
+	const char *archive;
+	const char *from;
+	const char *to;
+	bool dry_run;
+	bool yes;
+};
+int cmd_restore(const struct config *cfg, const struct restore_opts *o);
+/* Roll back a restore a killed run left half-done. Called under lock. */
+int restore_recover(const struct config *cfg, struct cairn_error *err);
+
+#endif

@@ -1,0 +1,230 @@
+/* The archives of one config in archive_dir: names, sidecars, lookup. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cairn.h"
+
+const char *compression_ext(enum compression c)
+{
+	switch (c) {
+	case COMP_ZSTD:
+		return ".tar.zst";
+	case COMP_GZIP:
+		return ".tar.gz";
+	default:
+		return ".tar";
+	}
+}
+
+char *archive_name(const struct config *cfg, time_t t)
+{
+	struct tm tm;
+	char ts[32];
+
+	localtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d_%H%M%S", &tm);
+	return xasprintf("%s-backup-%s%s", cfg->name, ts,
+			 compression_ext(cfg->compression));
+}
+
+bool archive_name_parse(const char *cfg_name, const char *file, time_t *t)
+{
+	static const char *const exts[] = { ".tar.zst", ".tar.gz", ".tar" };
+	size_t nl = strlen(cfg_name);
+	struct tm tm = { 0 };
+	const char *p;
+	char *end;
+
+	if (strncmp(file, cfg_name, nl) || strncmp(file + nl, "-backup-", 8))
+		return false;
+	p = file + nl + 8;
+	/* YYYY-MM-DD_HHMMSS, digits exactly where expected. */
+	for (int i = 0; i < 17; i++) {
+		bool sep = i == 4 || i == 7 || i == 10;
+
+		if (sep ? p[i] != (i == 10 ? '_' : '-')
+			: (p[i] < '0' || p[i] > '9'))
+			return false;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(exts); i++)
+		if (!strcmp(p + 17, exts[i]))
+			goto ok;
+	return false;
+ok:
+	end = strptime(p, "%Y-%m-%d_%H%M%S", &tm);
+	if (!end || end != p + 17)
+		return false;
+	tm.tm_isdst = -1;
+	if (t)
+		*t = mktime(&tm);
+	return true;
+}
+
+char *sidecar_sha(const char *archive)
+{
+	return xasprintf("%s.sha256", archive);
+}
+
+char *sidecar_manifest(const char *archive)
+{
+	return xasprintf("%s.manifest", archive);
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct archive_info *x = a, *y = b;
+
+	if (x->time != y->time)
+		return (x->time < y->time) - (x->time > y->time);
+	return strcmp(y->name, x->name);
+}
+
+int catalog_scan(const struct config *cfg, struct catalog *cat,
+		 struct cairn_error *err)
+{
+	struct dirent *de;
+	DIR *d;
+
+	memset(cat, 0, sizeof(*cat));
+	d = opendir(cfg->archive_dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return CAIRN_OK;
+		return errno_err(err, 0, errno, "cannot read archive_dir %s",
+				 cfg->archive_dir);
+	}
+	while ((de = readdir(d))) {
+		struct archive_info *a;
+		struct stat st;
+		time_t t;
+		char *p, *side;
+
+		if (!archive_name_parse(cfg->name, de->d_name, &t))
+			continue;
+		p = path_join(cfg->archive_dir, de->d_name);
+		if (lstat(p, &st) || !S_ISREG(st.st_mode)) {
+			free(p);
+			continue;
+		}
+		side = sidecar_sha(p);
+		cat->a = xrealloc(cat->a, (cat->n + 1) * sizeof(*cat->a));
+		a = &cat->a[cat->n++];
+		a->name = xstrdup(de->d_name);
+		a->time = t;
+		a->size = (uint64_t)st.st_size;
+		a->has_sidecar = path_exists(side);
+		free(side);
+		free(p);
+	}
+	closedir(d);
+	if (cat->n)
+		qsort(cat->a, cat->n, sizeof(*cat->a), by_time);
+	return CAIRN_OK;
+}
+
+void catalog_free(struct catalog *cat)
+{
+	for (size_t i = 0; i < cat->n; i++)
+		free(cat->a[i].name);
+	free(cat->a);
+	memset(cat, 0, sizeof(*cat));
+}
+
+int catalog_resolve(const struct config *cfg, const char *which, char **path,
+		    struct cairn_error *err)
+{
+	struct catalog cat;
+	int rc;
+
+	*path = NULL;
+	if (which && strcmp(which, "latest")) {
+		*path = strchr(which, '/') ? xstrdup(which)
+					   : path_join(cfg->archive_dir, which);
+		if (!path_exists(*path)) {
+			rc = cairn_errf(err, CAIRN_ENOTFOUND,
+					"archive not found: %s", *path);
+			free(*path);
+			*path = NULL;
+			return rc;
+		}
+		return CAIRN_OK;
+	}
+	if ((rc = catalog_scan(cfg, &cat, err)))
+		return rc;
+	/* Newest complete archive: one without a sidecar never verified. */
+	for (size_t i = 0; i < cat.n && !*path; i++)
+		if (cat.a[i].has_sidecar)
+			*path = path_join(cfg->archive_dir, cat.a[i].name);
+	catalog_free(&cat);
+	if (!*path)
+		return cairn_errf(err, CAIRN_ENOTFOUND,
+				  "no archive of '%s' in %s", cfg->name,
+				  cfg->archive_dir);
+	return CAIRN_OK;
+}
+
+int verify_sidecar(const char *archive, struct cairn_error *err)
+{
+	char *side = sidecar_sha(archive), *dir = dir_of(archive), *text;
+	struct manifest m = { 0 };
+	bool saw_archive = false;
+	int rc = CAIRN_EINTEGRITY;
+	size_t len, bad = 0;
+
+	text = read_file(side, &len);
+	if (!text) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY,
+				"cannot read checksum sidecar %s: %s; "
+				"refusing to trust %s", side,
+				strerror(errno), base_of(archive));
+		goto out;
+	}
+	if (manifest_parse(text, len, &m, &bad) || !m.n) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY,
+				"%s:%zu: not a sha256sum line", side, bad);
+		goto out;
+	}
+	for (size_t i = 0; i < m.n; i++) {
+		char hex[65], *p;
+
+		if (strchr(m.e[i].path, '/')) {
+			rc = cairn_errf(err, CAIRN_EINTEGRITY,
+					"%s: unexpected path %s", side,
+					m.e[i].path);
+			goto out;
+		}
+		saw_archive |= !strcmp(m.e[i].path, base_of(archive));
+		p = path_join(dir, m.e[i].path);
+		if (sha256_file(p, hex, NULL)) {
+			rc = errno_err(err, CAIRN_EINTEGRITY, errno,
+				       "cannot check %s", p);
+			free(p);
+			goto out;
+		}
+		free(p);
+		if (strcmp(hex, m.e[i].hex)) {
+			rc = cairn_errf(err, CAIRN_EINTEGRITY,
+					"%s does not match its checksum in %s",
+					m.e[i].path, base_of(side));
+			goto out;
+		}
+	}
+	if (!saw_archive) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s does not cover %s",
+				side, base_of(archive));
+		goto out;
+	}
+	rc = CAIRN_OK;
+out:
+	manifest_free(&m);
+	free(text);
+	free(dir);
+	free(side);
+	return rc;
+}

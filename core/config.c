@@ -1,0 +1,847 @@
+/*
+ * Configuration: an INI file read with inih, then CAIRN_* environment
+ * overrides, then validation into struct config. Every error names where
+ * the value came from (FILE:LINE or the variable) and the key.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <ini.h>
+
+#include "cairn.h"
+
+const char *const hook_names[HOOK_N] = {
+	"pre_backup", "post_backup", "on_failure",
+	"pre_restore", "post_restore", "verify_restore",
+};
+
+/* Keys no config file may hold unless only its owner can read it. */
+static const char *const secret_keys[] = {
+	"secret_key", "session_token", "passphrase", "password",
+};
+
+static const char *const cairn_keys[] = {
+	"name", "source", "archive_dir", "state_dir", "compression",
+	"compression_level", "threads", "keep_last", "keep_daily",
+	"keep_weekly", "keep_monthly", "keep_yearly", "metrics_file", NULL,
+};
+static const char *const component_keys[] = {
+	"type", "path", "required", "exclude", "dump", "restore", "file",
+	"timeout", NULL,
+};
+static const char *const mode_keys[] = { "components", NULL };
+static const char *const target_core_keys[] = {
+	"plugin", "enabled", "keep_last", "keep_daily", "keep_weekly",
+	"keep_monthly", "keep_yearly", NULL,
+};
+
+/* Sections that carry a name, and the key whose env var may create one. */
+static const struct {
+	const char *kind;
+	bool named;
+	const char *creator;
+} kinds[] = {
+	{ "cairn", false, NULL },     { "component", true, "type" },
+	{ "mode", true, "components" }, { "target", true, "plugin" },
+	{ "hooks", false, NULL },     { "inventory", false, NULL },
+};
+
+struct parse {
+	const char *file;
+	FILE *fp;
+	int line;
+	bool continuation;
+	struct config *cfg;
+	struct section *cur;
+	struct cairn_error *err;
+	bool failed;
+	bool loose_mode; /* file readable by group or others */
+};
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+bool config_key_is_secret(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(secret_keys); i++)
+		if (!strcmp(key, secret_keys[i]))
+			return true;
+	return false;
+}
+
+static int kind_index(const char *kind)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (!strcmp(kinds[i].kind, kind))
+			return (int)i;
+	return -1;
+}
+
+static struct section *find_section(struct config *cfg, const char *kind,
+				    const char *name)
+{
+	for (size_t i = 0; i < cfg->nsecs; i++) {
+		struct section *s = &cfg->secs[i];
+
+		if (!strcmp(s->kind, kind) &&
+		    ((!name && !s->name) ||
+		     (name && s->name && !strcmp(name, s->name))))
+			return s;
+	}
+	return NULL;
+}
+
+static struct section *add_section(struct config *cfg, const char *kind,
+				   const char *name, const char *where)
+{
+	struct section *s;
+
+	cfg->secs = xrealloc(cfg->secs, (cfg->nsecs + 1) * sizeof(*s));
+	s = &cfg->secs[cfg->nsecs++];
+	memset(s, 0, sizeof(*s));
+	s->kind = xstrdup(kind);
+	s->name = name ? xstrdup(name) : NULL;
+	s->where = xstrdup(where);
+	return s;
+}
+
+const struct kv *section_get(const struct section *sec, const char *key)
+{
+	for (size_t i = 0; sec && i < sec->nkv; i++)
+		if (!strcmp(sec->kv[i].key, key))
+			return &sec->kv[i];
+	return NULL;
+}
+
+static void set_kv(struct section *s, const char *key, const char *val,
+		   const char *where, bool append)
+{
+	struct kv *kv = (struct kv *)section_get(s, key);
+
+	if (kv && append) {
+		char *v = xasprintf("%s %s", kv->val, val);
+
+		free(kv->val);
+		kv->val = v;
+		return;
+	}
+	if (!kv) {
+		s->kv = xrealloc(s->kv, (s->nkv + 1) * sizeof(*kv));
+		kv = &s->kv[s->nkv++];
+		kv->key = xstrdup(key);
+	} else {
+		free(kv->val);
+		free(kv->where);
+	}
+	kv->val = xstrdup(val);
+	kv->where = xstrdup(where);
+}
+
+static void perr(struct parse *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void perr(struct parse *p, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (p->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cairn_errf(p->err, CAIRN_ECONFIG, "%s:%d: %s", p->file, p->line, msg);
+	p->failed = true;
+}
+
+/* "[component db]" -> kind "component", name "db". */
+static void section_header(struct parse *p, const char *line)
+{
+	char kind[64] = "", name[128] = "", where[512];
+	const char *end = strchr(line, ']');
+	int k, n;
+
+	if (!end)
+		return; /* inih reports it */
+	n = sscanf(line, "[%63s %127[^]]", kind, name);
+	if (n >= 1 && kind[strlen(kind) - 1] == ']')
+		kind[strlen(kind) - 1] = '\0';
+	k = kind_index(kind);
+	if (k < 0) {
+		perr(p, "unknown section [%.*s]", (int)(end - line - 1),
+		     line + 1);
+		return;
+	}
+	if (kinds[k].named != (n == 2 && *name)) {
+		perr(p, kinds[k].named ? "section [%s] needs a name"
+				       : "section [%s] takes no name", kind);
+		return;
+	}
+	for (char *q = name + strlen(name); q > name && isspace(q[-1]);)
+		*--q = '\0';
+	snprintf(where, sizeof(where), "%s:%d", p->file, p->line);
+	p->cur = find_section(p->cfg, kind, n == 2 ? name : NULL);
+	if (p->cur) {
+		perr(p, "section [%s%s%s] appears twice", kind,
+		     n == 2 ? " " : "", n == 2 ? name : "");
+		return;
+	}
+	p->cur = add_section(p->cfg, kind, n == 2 ? name : NULL, where);
+}
+
+/* inih reads through this, so we know each key's line number. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	char *s = fgets(str, num, p->fp);
+	const char *t;
+
+	if (!s)
+		return NULL;
+	p->line++;
+	p->continuation = *s == ' ' || *s == '\t';
+	for (t = s; isspace((unsigned char)*t); t++)
+		;
+	if (*t == '[')
+		section_header(p, t);
+	return s;
+}
+
+static bool key_known(const struct section *s, const char *key)
+{
+	switch (kind_index(s->kind)) {
+	case 0:
+		return in_list(cairn_keys, key);
+	case 1:
+		return in_list(component_keys, key);
+	case 2:
+		return in_list(mode_keys, key);
+	case 3:
+		return true; /* plugin keys are checked when it loads */
+	case 4:
+		for (int h = 0; h < HOOK_N; h++)
+			if (!strcmp(key, hook_names[h]))
+				return true;
+		return false;
+	case 5:
+		return !strncmp(key, "command.", 8) && key[8];
+	}
+	return false;
+}
+
+static int handler(void *user, const char *section, const char *key,
+		   const char *value)
+{
+	struct parse *p = user;
+	char where[512];
+
+	(void)section;
+	if (p->failed)
+		return 1;
+	if (!p->cur) {
+		perr(p, "key '%s' outside any section", key);
+		return 0;
+	}
+	if (!key_known(p->cur, key)) {
+		perr(p, "unknown key '%s' in [%s%s%s]", key, p->cur->kind,
+		     p->cur->name ? " " : "",
+		     p->cur->name ? p->cur->name : "");
+		return 0;
+	}
+	if (config_key_is_secret(key) && p->loose_mode) {
+		cairn_errf(p->err, CAIRN_ECONFIG,
+			   "%s:%d: holds '%s' but is readable by group or "
+			   "others; chmod 600 %s", p->file, p->line, key,
+			   p->file);
+		p->failed = true;
+		return 0;
+	}
+	if (!p->continuation && section_get(p->cur, key)) {
+		perr(p, "duplicate key '%s'", key);
+		return 0;
+	}
+	snprintf(where, sizeof(where), "%s:%d", p->file, p->line);
+	set_kv(p->cur, key, value, where, p->continuation);
+	return 1;
+}
+
+static void upper_ident(char *out, size_t n, const char *in)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < n; i++)
+		out[i] = isalnum((unsigned char)in[i])
+				 ? (char)toupper((unsigned char)in[i])
+				 : '_';
+	out[i] = '\0';
+}
+
+static void lower_key(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/*
+ * CAIRN_<KIND>_<NAME>_<KEY>: find the longest configured NAME that the
+ * rest starts with; NULL when none.
+ */
+static struct section *env_named(struct config *cfg, const char *kind,
+				 const char *rest, const char **key)
+{
+	struct section *best = NULL;
+	size_t bestlen = 0;
+
+	for (size_t i = 0; i < cfg->nsecs; i++) {
+		char up[256];
+		size_t l;
+
+		if (strcmp(cfg->secs[i].kind, kind) || !cfg->secs[i].name)
+			continue;
+		upper_ident(up, sizeof(up), cfg->secs[i].name);
+		l = strlen(up);
+		if (l > bestlen && !strncmp(rest, up, l) && rest[l] == '_') {
+			best = &cfg->secs[i];
+			bestlen = l;
+		}
+	}
+	if (best)
+		*key = rest + bestlen + 1;
+	return best;
+}
+
+/* Variables cairn sets for hooks or reads itself; not config keys. */
+static const char *const env_reserved[] = {
+	"CONFIG", "PLUGIN_DIR", "ARCHIVE", "STATUS", "ERROR", "MODE",
+	"SAFETY_NET", "TARGET", NULL,
+};
+
+static int apply_env_var(struct config *cfg, const char *var,
+			 const char *val, bool create, struct cairn_error *e)
+{
+	char name[256];
+	const char *rest = var + 6, *key = NULL;
+	struct section *s = NULL;
+	size_t i;
+
+	for (i = 1; i < ARRAY_SIZE(kinds); i++) {
+		char up[32];
+		size_t l;
+
+		upper_ident(up, sizeof(up), kinds[i].kind);
+		if (!strcmp(kinds[i].kind, "hooks") ||
+		    !strcmp(kinds[i].kind, "inventory")) {
+			l = strlen(up);
+			if (strncmp(rest, up, l) || rest[l] != '_')
+				continue;
+			key = rest + l + 1;
+			s = find_section(cfg, kinds[i].kind, NULL);
+			if (!s && create)
+				s = add_section(cfg, kinds[i].kind, NULL,
+						var);
+			break;
+		}
+		l = strlen(up);
+		if (strncmp(rest, up, l) || rest[l] != '_')
+			continue;
+		s = env_named(cfg, kinds[i].kind, rest + l + 1, &key);
+		if (!s && create) {
+			/* CAIRN_TARGET_X_PLUGIN defines target "x". */
+			char cre[32];
+			size_t rl = strlen(rest + l + 1), cl;
+
+			upper_ident(cre, sizeof(cre), kinds[i].creator);
+			cl = strlen(cre);
+			if (rl > cl + 1 &&
+			    !strcmp(rest + l + 1 + rl - cl, cre) &&
+			    rest[l + 1 + rl - cl - 1] == '_') {
+				snprintf(name, sizeof(name), "%.*s",
+					 (int)(rl - cl - 1), rest + l + 1);
+				lower_key(name);
+				s = add_section(cfg, kinds[i].kind, name,
+						var);
+				key = rest + l + 1 + rl - cl;
+			}
+		}
+		break;
+	}
+	if (i == ARRAY_SIZE(kinds)) {
+		/* [cairn] keys have no section part. */
+		s = find_section(cfg, "cairn", NULL);
+		if (!s)
+			s = add_section(cfg, "cairn", NULL, var);
+		key = rest;
+	}
+	if (!s || !key || !*key)
+		return create ? cairn_errf(e, CAIRN_ECONFIG,
+					   "%s: no such section", var)
+			      : CAIRN_OK;
+	snprintf(name, sizeof(name), "%s", key);
+	lower_key(name);
+	if (!strcmp(s->kind, "inventory")) {
+		if (strncmp(name, "command_", 8))
+			return cairn_errf(e, CAIRN_ECONFIG,
+					  "%s: unknown key", var);
+		name[7] = '.';
+	}
+	if (!key_known(s, name))
+		return cairn_errf(e, CAIRN_ECONFIG, "%s: unknown key '%s'",
+				  var, name);
+	set_kv(s, name, val, var, false);
+	return CAIRN_OK;
+}
+
+static bool env_is_reserved(const char *rest)
+{
+	for (const char *const *r = env_reserved; *r; r++) {
+		size_t l = strlen(*r);
+
+		if (!strncmp(rest, *r, l) && rest[l] == '=')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Two passes: variables that define sections (…_PLUGIN, …_TYPE) first,
+ * so that CAIRN_TARGET_X_PATH finds target x whatever environ's order.
+ */
+static int apply_env(struct config *cfg, char **env, struct cairn_error *e)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (char **ep = env; ep && *ep; ep++) {
+			const char *eq = strchr(*ep, '=');
+			char var[256];
+			int rc;
+
+			if (strncmp(*ep, "CAIRN_", 6) || !eq ||
+			    env_is_reserved(*ep + 6))
+				continue;
+			snprintf(var, sizeof(var), "%.*s", (int)(eq - *ep),
+				 *ep);
+			if (pass == 0) {
+				bool creator = false;
+
+				for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+					if (kinds[i].creator) {
+						char up[32];
+						size_t vl = strlen(var), cl;
+
+						upper_ident(up, sizeof(up),
+							    kinds[i].creator);
+						cl = strlen(up);
+						creator |= vl > cl &&
+						  !strcmp(var + vl - cl, up) &&
+						  var[vl - cl - 1] == '_';
+					}
+				if (!creator)
+					continue;
+			}
+			rc = apply_env_var(cfg, var, eq + 1, pass == 0, e);
+			if (rc)
+				return rc;
+		}
+	}
+	return CAIRN_OK;
+}
+
+/* Typed values --------------------------------------------------------- */
+
+static int bad_value(struct cairn_error *e, const struct kv *kv,
+		     const char *want)
+{
+	return cairn_errf(e, CAIRN_ECONFIG, "%s: bad value for '%s': %s",
+			  kv->where, kv->key, want);
+}
+
+static int get_str(const struct section *s, const char *key, char **out,
+		   bool required, struct cairn_error *e)
+{
+	const struct kv *kv = section_get(s, key);
+
+	if (!kv || !*kv->val) {
+		if (required)
+			return cairn_errf(e, CAIRN_ECONFIG,
+					  "%s: missing required key '%s' in "
+					  "[%s%s%s]", s->where, key, s->kind,
+					  s->name ? " " : "",
+					  s->name ? s->name : "");
+		return CAIRN_OK;
+	}
+	free(*out);
+	*out = xstrdup(kv->val);
+	return CAIRN_OK;
+}
+
+static int get_long(const struct section *s, const char *key, long min,
+		    long max, long *out, struct cairn_error *e)
+{
+	const struct kv *kv = section_get(s, key);
+	char want[96];
+
+	if (!kv)
+		return CAIRN_OK;
+	if (!parse_int(kv->val, min, max, out)) {
+		snprintf(want, sizeof(want), "want a whole number %ld..%ld",
+			 min, max);
+		return bad_value(e, kv, want);
+	}
+	return CAIRN_OK;
+}
+
+static int get_bool(const struct section *s, const char *key, bool *out,
+		    struct cairn_error *e)
+{
+	const struct kv *kv = section_get(s, key);
+
+	if (kv && !parse_bool(kv->val, out))
+		return bad_value(e, kv, "want yes or no");
+	return CAIRN_OK;
+}
+
+static int get_policy(const struct section *s, struct policy *p,
+		      struct cairn_error *e)
+{
+	const long max = 100000;
+
+	if (get_long(s, "keep_last", 0, max, &p->last, e) ||
+	    get_long(s, "keep_daily", 0, max, &p->daily, e) ||
+	    get_long(s, "keep_weekly", 0, max, &p->weekly, e) ||
+	    get_long(s, "keep_monthly", 0, max, &p->monthly, e) ||
+	    get_long(s, "keep_yearly", 0, max, &p->yearly, e))
+		return CAIRN_ECONFIG;
+	return CAIRN_OK;
+}
+
+static bool ident_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+			return false;
+	return true;
+}
+
+static int build_component(const struct section *s, struct component *c,
+			   struct cairn_error *e)
+{
+	const struct kv *kv = section_get(s, "type");
+	char *type = NULL;
+	int rc;
+
+	c->name = xstrdup(s->name);
+	c->required = true;
+	c->timeout = 3600;
+	if ((rc = get_str(s, "type", &type, true, e)))
+		return rc;
+	if (!strcmp(type, "files"))
+		c->type = COMP_FILES;
+	else if (!strcmp(type, "sqlite"))
+		c->type = COMP_SQLITE;
+	else if (!strcmp(type, "command"))
+		c->type = COMP_COMMAND;
+	else
+		rc = bad_value(e, kv, "want files, sqlite or command");
+	free(type);
+	if (rc || get_bool(s, "required", &c->required, e) ||
+	    get_long(s, "timeout", 1, 7 * 86400, &c->timeout, e))
+		return CAIRN_ECONFIG;
+
+	if (c->type == COMP_COMMAND) {
+		if (get_str(s, "dump", &c->dump, true, e) ||
+		    get_str(s, "restore", &c->restore, true, e) ||
+		    get_str(s, "file", &c->file, true, e))
+			return CAIRN_ECONFIG;
+		if (!path_is_safe(c->file))
+			return bad_value(e, section_get(s, "file"),
+					 "want a relative path without '..'");
+		strv_push(&c->paths, c->file);
+	} else {
+		if (!(kv = section_get(s, "path")) || !*kv->val)
+			return cairn_errf(e, CAIRN_ECONFIG,
+					  "%s: missing required key 'path' "
+					  "in [component %s]", s->where,
+					  s->name);
+		strv_split(&c->paths, kv->val);
+		if (c->type == COMP_SQLITE && c->paths.n != 1)
+			return bad_value(e, kv, "want one database file");
+		for (size_t i = 0; i < c->paths.n; i++) {
+			size_t l = strlen(c->paths.v[i]);
+
+			while (l > 1 && c->paths.v[i][l - 1] == '/')
+				c->paths.v[i][--l] = '\0';
+			if (!path_is_safe(c->paths.v[i]))
+				return bad_value(e, kv,
+						 "want paths relative to "
+						 "source, without '..'");
+		}
+	}
+	if ((kv = section_get(s, "exclude")))
+		strv_split(&c->excludes, kv->val);
+	return CAIRN_OK;
+}
+
+static int build(struct config *cfg, struct cairn_error *e)
+{
+	struct section *top = find_section(cfg, "cairn", NULL);
+	struct section *hooks = find_section(cfg, "hooks", NULL);
+	struct section *inv = find_section(cfg, "inventory", NULL);
+	char *comp = NULL;
+	int rc;
+
+	if (!top)
+		return cairn_errf(e, CAIRN_ECONFIG,
+				  "%s: missing section [cairn]", cfg->path);
+	cfg->keep.last = 7;
+	cfg->level = -1;
+	if ((rc = get_str(top, "name", &cfg->name, true, e)) ||
+	    (rc = get_str(top, "source", &cfg->source, true, e)) ||
+	    (rc = get_str(top, "archive_dir", &cfg->archive_dir, true, e)) ||
+	    (rc = get_str(top, "state_dir", &cfg->state_dir, false, e)) ||
+	    (rc = get_str(top, "metrics_file", &cfg->metrics_file, false,
+			  e)) ||
+	    (rc = get_str(top, "compression", &comp, false, e)) ||
+	    (rc = get_long(top, "threads", 0, 256, &cfg->threads, e)) ||
+	    (rc = get_policy(top, &cfg->keep, e)))
+		goto out;
+	if (!ident_ok(cfg->name)) {
+		rc = bad_value(e, section_get(top, "name"),
+			       "want letters, digits, '.', '_' or '-'");
+		goto out;
+	}
+	if (!cfg->state_dir)
+		cfg->state_dir = xstrdup(cfg->archive_dir);
+	if (!comp || !strcmp(comp, "zstd")) {
+		cfg->compression = COMP_ZSTD;
+	} else if (!strcmp(comp, "gzip")) {
+		cfg->compression = COMP_GZIP;
+	} else if (!strcmp(comp, "none")) {
+		cfg->compression = COMP_NONE;
+	} else {
+		rc = bad_value(e, section_get(top, "compression"),
+			       "want zstd, gzip or none");
+		goto out;
+	}
+	if ((rc = get_long(top, "compression_level",
+			   cfg->compression == COMP_ZSTD ? -7 : 0,
+			   cfg->compression == COMP_ZSTD ? 19 : 9, &cfg->level,
+			   e)))
+		goto out;
+	if (cfg->level == -1 && !section_get(top, "compression_level"))
+		cfg->level = cfg->compression == COMP_ZSTD ? 3 : 6;
+
+	for (size_t i = 0; i < cfg->nsecs; i++) {
+		struct section *s = &cfg->secs[i];
+
+		if (!strcmp(s->kind, "component")) {
+			cfg->comps = xrealloc(cfg->comps, (cfg->ncomps + 1) *
+							   sizeof(*cfg->comps));
+			memset(&cfg->comps[cfg->ncomps], 0,
+			       sizeof(*cfg->comps));
+			rc = build_component(s, &cfg->comps[cfg->ncomps++], e);
+		} else if (!strcmp(s->kind, "mode")) {
+			struct mode *m;
+
+			if (!strcmp(s->name, "full")) {
+				rc = cairn_errf(e, CAIRN_ECONFIG,
+						"%s: mode 'full' is built in "
+						"and cannot be redefined",
+						s->where);
+				goto out;
+			}
+			cfg->modes = xrealloc(cfg->modes, (cfg->nmodes + 1) *
+							   sizeof(*m));
+			m = &cfg->modes[cfg->nmodes++];
+			memset(m, 0, sizeof(*m));
+			m->name = xstrdup(s->name);
+			if (!(rc = get_str(s, "components", &comp, true, e)))
+				strv_split(&m->comps, comp);
+		} else if (!strcmp(s->kind, "target")) {
+			struct target *t;
+
+			cfg->targets = xrealloc(cfg->targets,
+						(cfg->ntargets + 1) *
+							sizeof(*t));
+			t = &cfg->targets[cfg->ntargets++];
+			memset(t, 0, sizeof(*t));
+			t->name = xstrdup(s->name);
+			t->enabled = true;
+			t->keep = cfg->keep;
+			t->sec = s;
+			if (!ident_ok(t->name))
+				rc = cairn_errf(e, CAIRN_ECONFIG,
+						"%s: bad target name '%s'",
+						s->where, t->name);
+			else if (!(rc = get_str(s, "plugin", &t->plugin, true,
+						e)) &&
+				 !(rc = get_bool(s, "enabled", &t->enabled,
+						 e)))
+				rc = get_policy(s, &t->keep, e);
+		}
+		if (rc)
+			goto out;
+	}
+	if (!cfg->ncomps) {
+		rc = cairn_errf(e, CAIRN_ECONFIG,
+				"%s: no [component NAME] section", cfg->path);
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->nmodes; i++)
+		for (size_t j = 0; j < cfg->modes[i].comps.n; j++)
+			if (!config_component(cfg, cfg->modes[i].comps.v[j])) {
+				const struct section *s =
+					find_section(cfg, "mode",
+						     cfg->modes[i].name);
+
+				rc = cairn_errf(e, CAIRN_ECONFIG,
+						"%s: mode '%s' names unknown "
+						"component '%s'",
+						section_get(s, "components")
+							->where,
+						cfg->modes[i].name,
+						cfg->modes[i].comps.v[j]);
+				goto out;
+			}
+	for (int h = 0; h < HOOK_N; h++)
+		if ((rc = get_str(hooks, hook_names[h], &cfg->hooks[h], false,
+				  e)))
+			goto out;
+	for (size_t i = 0; inv && i < inv->nkv; i++) {
+		strv_push(&cfg->inv_names, inv->kv[i].key + 8);
+		strv_push(&cfg->inv_cmds, inv->kv[i].val);
+	}
+	rc = CAIRN_OK;
+out:
+	free(comp);
+	return rc;
+}
+
+int config_load(const char *path, char **env, struct config *cfg,
+		struct cairn_error *err)
+{
+	struct parse p = { .file = path, .cfg = cfg, .err = err };
+	struct stat st;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = xstrdup(path);
+	p.fp = fopen(path, "r");
+	if (!p.fp)
+		return errno_err(err, CAIRN_ECONFIG, errno,
+				 "cannot read config %s", path);
+	if (!fstat(fileno(p.fp), &st))
+		p.loose_mode = (st.st_mode & 077) != 0;
+	rc = ini_parse_stream(reader, &p, handler, &p);
+	fclose(p.fp);
+	if (p.failed)
+		return CAIRN_ECONFIG;
+	if (rc > 0)
+		return cairn_errf(err, CAIRN_ECONFIG, "%s:%d: syntax error",
+				  path, rc);
+	if (rc < 0)
+		return cairn_errf(err, CAIRN_ECONFIG, "cannot read config %s",
+				  path);
+	if ((rc = apply_env(cfg, env, err)))
+		return rc;
+	return build(cfg, err);
+}
+
+static void free_section(struct section *s)
+{
+	for (size_t i = 0; i < s->nkv; i++) {
+		free(s->kv[i].key);
+		free(s->kv[i].val);
+		free(s->kv[i].where);
+	}
+	free(s->kv);
+	free(s->kind);
+	free(s->name);
+	free(s->where);
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->ncomps; i++) {
+		struct component *c = &cfg->comps[i];
+
+		free(c->name);
+		strv_free(&c->paths);
+		strv_free(&c->excludes);
+		free(c->dump);
+		free(c->restore);
+		free(c->file);
+	}
+	for (size_t i = 0; i < cfg->nmodes; i++) {
+		free(cfg->modes[i].name);
+		strv_free(&cfg->modes[i].comps);
+	}
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		free(cfg->targets[i].name);
+		free(cfg->targets[i].plugin);
+	}
+	for (size_t i = 0; i < cfg->nsecs; i++)
+		free_section(&cfg->secs[i]);
+	for (int h = 0; h < HOOK_N; h++)
+		free(cfg->hooks[h]);
+	strv_free(&cfg->inv_names);
+	strv_free(&cfg->inv_cmds);
+	free(cfg->comps);
+	free(cfg->modes);
+	free(cfg->targets);
+	free(cfg->secs);
+	free(cfg->path);
+	free(cfg->name);
+	free(cfg->source);
+	free(cfg->archive_dir);
+	free(cfg->state_dir);
+	free(cfg->metrics_file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct component *config_component(const struct config *cfg,
+					 const char *name)
+{
+	for (size_t i = 0; i < cfg->ncomps; i++)
+		if (!strcmp(cfg->comps[i].name, name))
+			return &cfg->comps[i];
+	return NULL;
+}
+
+const struct target *config_target(const struct config *cfg,
+				   const char *name)
+{
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		if (!strcmp(cfg->targets[i].name, name))
+			return &cfg->targets[i];
+	return NULL;
+}
+
+int config_check_target_keys(const struct target *t,
+			     const char *const *plugin_keys,
+			     struct cairn_error *e)
+{
+	for (size_t i = 0; i < t->sec->nkv; i++) {
+		const struct kv *kv = &t->sec->kv[i];
+
+		if (in_list(target_core_keys, kv->key) ||
+		    (plugin_keys && in_list(plugin_keys, kv->key)))
+			continue;
+		return cairn_errf(e, CAIRN_ECONFIG,
+				  "%s: unknown key '%s' for plugin '%s' in "
+				  "[target %s]", kv->where, kv->key,
+				  t->plugin, t->name);
+	}
+	return CAIRN_OK;
+}

@@ -1,0 +1,212 @@
+/*
+ * The plugin loader. A plugin runs with cairn's privileges, so a file or
+ * directory others could write is refused before dlopen, and the ops
+ * struct is checked (ABI major, size, mandatory operations) before any
+ * of its functions is called.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cairn.h"
+
+/* Everything ABI 1.0 defined: a smaller struct is not a 1.x plugin. */
+#define OPS_MIN_SIZE \
+	(offsetof(struct cairn_target_ops, check) + sizeof(void *))
+
+const char *plugin_dir(void)
+{
+	const char *d = getenv("CAIRN_PLUGIN_DIR");
+
+	return d && *d ? d : PKGLIBDIR;
+}
+
+static int check_owner(const char *path, const char *what,
+		       struct cairn_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return errno_err(err, CAIRN_ECONFIG, errno, "cannot use %s %s",
+				 what, path);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return cairn_errf(err, CAIRN_ECONFIG,
+				  "refusing %s %s: writable by group or "
+				  "others (chmod go-w)", what, path);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return cairn_errf(err, CAIRN_ECONFIG,
+				  "refusing %s %s: owned by uid %u, not root "
+				  "or you", what, path, (unsigned)st.st_uid);
+	return CAIRN_OK;
+}
+
+int plugin_load_path(const char *path, struct plugin *pl,
+		     struct cairn_error *err)
+{
+	const struct cairn_target_ops *ops;
+	cairn_plugin_entry_fn entry;
+	char *dir = dir_of(path);
+	int rc;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->path = xstrdup(path);
+	if ((rc = check_owner(dir, "plugin directory", err)) ||
+	    (rc = check_owner(path, "plugin", err)))
+		goto out;
+	rc = CAIRN_ECONFIG;
+	pl->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!pl->dl) {
+		cairn_errf(err, rc, "cannot load plugin: %s", dlerror());
+		goto out;
+	}
+	entry = (cairn_plugin_entry_fn)dlsym(pl->dl, CAIRN_PLUGIN_ENTRY);
+	if (!entry) {
+		cairn_errf(err, rc, "%s: no %s symbol; not a cairn plugin",
+			   path, CAIRN_PLUGIN_ENTRY);
+		goto out;
+	}
+	ops = entry();
+	if (!ops) {
+		cairn_errf(err, rc, "%s: %s returned nothing", path,
+			   CAIRN_PLUGIN_ENTRY);
+		goto out;
+	}
+	if (ops->abi_major != CAIRN_ABI_MAJOR) {
+		cairn_errf(err, rc, "%s: plugin ABI %u.%u, but cairn speaks "
+			   "ABI %d.%d; rebuild the plugin", path,
+			   ops->abi_major, ops->abi_minor, CAIRN_ABI_MAJOR,
+			   CAIRN_ABI_MINOR);
+		goto out;
+	}
+	if (ops->size < OPS_MIN_SIZE) {
+		cairn_errf(err, rc, "%s: ops struct is %u bytes, ABI %d.x "
+			   "needs at least %zu", path, ops->size,
+			   CAIRN_ABI_MAJOR, (size_t)OPS_MIN_SIZE);
+		goto out;
+	}
+	if (!ops->name || !ops->open || !ops->put || !ops->list ||
+	    !ops->get || !ops->del || !ops->close) {
+		cairn_errf(err, rc, "%s: plugin lacks a mandatory operation",
+			   path);
+		goto out;
+	}
+	pl->ops = ops;
+	rc = CAIRN_OK;
+out:
+	free(dir);
+	if (rc)
+		plugin_unload(pl);
+	return rc;
+}
+
+int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err)
+{
+	char *path;
+	int rc;
+
+	memset(pl, 0, sizeof(*pl));
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == '.')
+			return cairn_errf(err, CAIRN_ECONFIG,
+					  "bad plugin name '%s'", name);
+	path = xasprintf("%s/%s.so", plugin_dir(), name);
+	if (!path_exists(path)) {
+		rc = cairn_errf(err, CAIRN_ECONFIG,
+				"no plugin '%s' (looked for %s)", name, path);
+		free(path);
+		return rc;
+	}
+	rc = plugin_load_path(path, pl, err);
+	free(path);
+	if (!rc && strcmp(pl->ops->name, name)) {
+		rc = cairn_errf(err, CAIRN_ECONFIG,
+				"%s calls itself '%s', not '%s'", pl->path,
+				pl->ops->name, name);
+		plugin_unload(pl);
+	}
+	return rc;
+}
+
+void plugin_unload(struct plugin *pl)
+{
+	/* ASan reports leaks in unloaded code poorly; the process is
+	 * short-lived, so plugins stay mapped until exit. */
+	free(pl->path);
+	memset(pl, 0, sizeof(*pl));
+}
+
+int cmd_plugins(const struct config *cfg)
+{
+	const char *dir = plugin_dir();
+	struct strv names = { 0 };
+	struct dirent *de;
+	DIR *d;
+	int rc = EXIT_OK;
+
+	printf("plugins in %s:\n", dir);
+	d = opendir(dir);
+	if (!d) {
+		printf("  cannot read: %s\n", strerror(errno));
+		rc = EXIT_FAILED;
+	}
+	while (d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 3 && !strcmp(de->d_name + l - 3, ".so"))
+			strv_push(&names, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(*names.v), strv_cmp);
+	for (size_t i = 0; i < names.n; i++) {
+		struct cairn_error err = { 0, "" };
+		struct plugin pl;
+		char *p = path_join(dir, names.v[i]);
+
+		if (plugin_load_path(p, &pl, &err))
+			printf("  %-8s rejected: %s\n", names.v[i], err.msg);
+		else
+			printf("  %-8s %-8s ABI %u.%u  %s\n", pl.ops->name,
+			       pl.ops->version ? pl.ops->version : "?",
+			       pl.ops->abi_major, pl.ops->abi_minor, p);
+		plugin_unload(&pl);
+		free(p);
+	}
+	strv_free(&names);
+	printf("targets:\n");
+	if (!cfg->ntargets)
+		printf("  (none configured)\n");
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct target *t = &cfg->targets[i];
+		struct cairn_error err = { 0, "" };
+		struct target_conn tc;
+		int r;
+
+		printf("  %-8s plugin %-6s %s", t->name, t->plugin,
+		       t->enabled ? "enabled " : "disabled");
+		r = target_open(cfg, t, &tc, &err);
+		if (!r && tc.pl.ops->check) {
+			r = tc.pl.ops->check(tc.h, &err);
+		} else if (!r) {
+			snprintf(err.msg, sizeof(err.msg), "opened (plugin "
+				 "has no check)");
+		}
+		printf("  %s: %s\n", r ? "FAILED" : "ok",
+		       *err.msg ? err.msg : "reachable");
+		if (r && t->enabled)
+			rc = EXIT_TARGET;
+		target_close(&tc);
+	}
+	return rc;
+}

@@ -1,0 +1,20 @@
+/* Archive storage in a directory, shared by the local and usb targets. */
+#ifndef CAIRN_FILEOPS_H
+#define CAIRN_FILEOPS_H
+
+#include "cairn/plugin.h"
+
+/* Copy file into dir as file->name: temporary name, copy_file_range,
+ * fsync, read back and hash, rename, directory fsync. A partial file
+ * never survives, whatever fails. */
+int dir_put(const char *dir, const struct cairn_put_file *file,
+	    struct cairn_error *err);
+int dir_list(const char *dir, cairn_list_cb cb, void *ctx,
+	     struct cairn_error *err);
+int dir_get(const char *dir, const char *name, const char *dest,
+	    struct cairn_error *err);
+int dir_del(const char *dir, const char *name, struct cairn_error *err);
+/* Free bytes for an unprivileged writer at path, or -1. */
+long long dir_free(const char *path);
+
+#endif
