@@ -2,6 +2,8 @@
 # the archive's layout, and that plain tar and sha256sum can use it (the
 # runbook's manual restore).
 source "$TOP_SRCDIR/tests/lib.sh"
+# Debian's python3 (a pyenv shim on PATH can take a second to start).
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 
 command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 
@@ -99,7 +101,7 @@ grep -q "rows: events=$ev\$" "$T/inv" || { cat "$T/inv"; fail "inventory lacks e
 grep -q "archive: *$name" "$T/inv" || fail "inventory does not name the archive"
 
 note "state"
-python3 - "$ST/last_backup.json" "$arch" <<'EOF' || fail "last_backup.json"
+"$PY" - "$ST/last_backup.json" "$arch" <<'EOF' || fail "last_backup.json"
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["status"] == "success", j

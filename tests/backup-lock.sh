@@ -2,6 +2,8 @@
 # naming the lock and the holder's pid; a killed run leaves no stale lock
 # and no half-written archive under a final name.
 source "$TOP_SRCDIR/tests/lib.sh"
+# Debian's python3 (a pyenv shim on PATH can take a second to start).
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 
 S=$T/src A=$T/archive ST=$T/state
 dataset "$S" 4
@@ -57,7 +59,7 @@ pid1=
 [ "$rc" = 0 ] || { cat "$T/first.out"; fail "first run exited $rc"; }
 n=$(cd "$A" && ls mss-backup-2*.tar.zst | wc -l)
 [ "$n" = 1 ] || fail "want one archive, have $n"
-python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["status"]=="success", j' \
+"$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["status"]=="success", j' \
 	"$ST/last_backup.json" || fail "the locked-out runs overwrote last_backup.json"
 
 note "kill -9 while a run holds the lock (in pre_backup)"

@@ -2,12 +2,14 @@
 # keep_daily/weekly/monthly, prune --dry-run, and archives of another
 # name in the same archive_dir are never touched.
 source "$TOP_SRCDIR/tests/lib.sh"
+# Debian's python3 (a pyenv shim on PATH can take a second to start).
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 
 # Archive names and periods follow local time; pin it.
 export TZ=UTC
 S=$T/src A=$T/archive
 mkdir -p "$S/Sounds" "$S/data" "$S/config" "$S/log"
-python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.execute("insert into t values (1)"); c.commit()' \
+"$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.execute("insert into t values (1)"); c.commit()' \
 	"$S/data/sound_machine.db"
 echo hi >"$S/Sounds/a.wav"
 echo id >"$S/data/server_id.txt"
