@@ -619,6 +619,12 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 	double t0 = now_mono();
 	int rc, exit_code;
 
+	for (size_t i = 0; i < o->ntargets; i++)
+		if (!config_target(cfg, o->targets[i])) {
+			log_error("--target %s: no such target in %s",
+				  o->targets[i], cfg->path);
+			return EXIT_USAGE;
+		}
 	if ((rc = lock_acquire(cfg, &lk, &err))) {
 		log_error("%s", err.msg);
 		return rc_exit(rc);

@@ -840,6 +840,14 @@ static void keep_fetched(const struct config *cfg, const char *dir,
 	rm_rf(dir);
 }
 
+static bool replaced(const struct restore *r)
+{
+	for (size_t i = 0; i < r->nsw; i++)
+		if (r->sw[i].had_live)
+			return true;
+	return false;
+}
+
 int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 {
 	struct restore r = { .cfg = cfg, .o = o };
@@ -907,7 +915,7 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 	rc = live ? restore_live(&r, &err) : restore_to(&r, &err);
 	if (rc)
 		goto out;
-	if (live && r.nsw)
+	if (live && replaced(&r))
 		printf("restored mode %s from %s; replaced files are in %s\n",
 		       o->mode, base_of(r.archive), r.net);
 	else
@@ -920,6 +928,8 @@ out:
 		rm_rf(r.staging);
 	if (fetch_dir)
 		keep_fetched(cfg, fetch_dir, r.archive, rc == CAIRN_OK);
+	if (r.net)
+		rmdir(r.net); /* only if nothing went into it */
 	for (size_t i = 0; i < r.nsw; i++)
 		free(r.sw[i].rel);
 	free(r.sw);

@@ -1,0 +1,42 @@
+/* Deliberately broken plugins for the loader test: built three times
+ * with BAD_MAJOR, BAD_SIZE or NO_ENTRY defined. */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "cairn/plugin.h"
+
+static int nop_open(const struct cairn_target_config *c, void **h,
+		    struct cairn_error *e)
+{
+	(void)c;
+	(void)h;
+	return cairn_errf(e, CAIRN_EFAIL, "must never be called");
+}
+
+static const struct cairn_target_ops ops = {
+#ifdef BAD_MAJOR
+	.abi_major = CAIRN_ABI_MAJOR + 1,
+#else
+	.abi_major = CAIRN_ABI_MAJOR,
+#endif
+	.abi_minor = 0,
+#ifdef BAD_SIZE
+	.size = offsetof(struct cairn_target_ops, put),
+#else
+	.size = sizeof(struct cairn_target_ops),
+#endif
+	.name = PLUGIN_NAME,
+	.version = "0",
+	.open = nop_open,
+};
+
+#ifdef NO_ENTRY
+const struct cairn_target_ops *not_the_entry(void);
+const struct cairn_target_ops *not_the_entry(void)
+#else
+const struct cairn_target_ops *cairn_target_plugin(void)
+#endif
+{
+	return &ops;
+}
