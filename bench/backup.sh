@@ -105,4 +105,32 @@ if command -v perf >/dev/null && rm -rf "$W/zstd" &&
 		"$OUT/backup.perf" >>"$RESULTS"
 fi
 phases
+
+# CPU profile of one zstd backup: share of samples per thread (main or
+# zstd worker) and library. perf's cpu-clock works in this VM; skipped
+# where perf is missing or not allowed.
+profile() {
+	local data="$OUT/backup.perf.data" main
+
+	command -v perf >/dev/null || return 0
+	rm -rf "$W/zstd"
+	perf record -q -e cpu-clock -F 999 -o "$data" "$CAIRN" \
+		-c "$W/zstd.conf" -q backup --no-targets >/dev/null 2>&1 ||
+		return 0
+	main=$(perf script -i "$data" -F pid 2>/dev/null | head -1 |
+		tr -d ' ' || true)
+	perf report -i "$data" --no-children --sort pid,dso --stdio \
+		2>/dev/null | awk -v main="$main" '
+		/^ +[0-9.]+%/ {
+			split($2, p, ":")
+			who = (p[1] == main) ? "main" : "worker"
+			sub(/\.so.*/, "", $3)
+			gsub(/[][]/, "", $3)
+			share[who "." $3] += $1
+		}
+		END { for (k in share) if (share[k] >= 1)
+			printf "profile.%s %.1f\n", k, share[k] }' |
+		sort -k2 -rn >>"$RESULTS"
+}
+profile
 cat "$RESULTS"
