@@ -29,8 +29,9 @@ mkdir -p "$W"
 : >"$SAMPLES"
 : >"$RESULTS"
 
-# The archives, made once per data set.
-if [ "$(cat "$SRC/stamp" 2>/dev/null)" != "$(cat "$DATA.stamp")" ] ||
+# The archives, made once per data set and cairn binary.
+stamp="$(cat "$DATA.stamp") $(sha256sum <"$CAIRN" | cut -c1-16)"
+if [ "$(cat "$SRC/stamp" 2>/dev/null)" != "$stamp" ] ||
    [ ! -f "$SRC/A.tar.gz" ] ||
    ! ls "$SRC/archive/"mss-backup-2*.tar.zst.sha256 >/dev/null 2>&1; then
 	echo "bench: making the archives to restore from (once)" >&2
@@ -39,7 +40,7 @@ if [ "$(cat "$SRC/stamp" 2>/dev/null)" != "$(cat "$DATA.stamp")" ] ||
 	write_conf "$SRC/make.conf" "$DATA" "$SRC/archive" "$SRC/state" zstd
 	"$CAIRN" -c "$SRC/make.conf" -q backup --no-targets
 	tar -czf "$SRC/A.tar.gz" -C "$DATA" .
-	cat "$DATA.stamp" >"$SRC/stamp"
+	echo "$stamp" >"$SRC/stamp"
 fi
 ARCHIVE=$(ls "$SRC/archive/"mss-backup-2*[0-9].tar.zst)
 
