@@ -104,6 +104,9 @@ int aw_open(struct awriter *w, int fd, const struct config *cfg,
 		return ar_err(w, err, "cannot set up compression");
 	/* Compressed output needs no padding to a 10 KiB tape block. */
 	archive_write_set_bytes_in_last_block(w->a, 1);
+	/* 1 MiB writes instead of 10 KiB: fewer syscalls, a faster fsync
+	 * and a smaller compressor backlog (measured in bench/). */
+	archive_write_set_bytes_per_block(w->a, 1 << 20);
 	if (archive_write_open2(w->a, w, NULL, on_write, NULL, NULL))
 		return ar_err(w, err, "cannot start archive");
 	w->links = archive_entry_linkresolver_new();

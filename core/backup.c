@@ -445,6 +445,8 @@ static int make_archive(struct run *r, struct run_state *st,
 		stamp = st->started = time(NULL);
 	}
 	tmp = xasprintf("%s/.%s.partial", cfg->archive_dir, name);
+	/* We hold the lock: a partial file is a killed run's leftover. */
+	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = errno_err(err, 0, errno, "cannot write to archive_dir %s",
@@ -541,7 +543,7 @@ out:
 
 /* Delete archive and sidecars of every archive retention drops. */
 int prune_local(const struct config *cfg, bool dry_run,
-		struct cairn_error *err)
+		const char *protect, struct cairn_error *err)
 {
 	struct catalog cat;
 	struct snap *snaps;
@@ -558,7 +560,10 @@ int prune_local(const struct config *cfg, bool dry_run,
 	for (size_t i = 0; i < cat.n; i++) {
 		char *p, *s, *m;
 
-		if (snaps[i].keep)
+		/* The archive this run made is never pruned, whatever the
+		 * clock said when older ones were named. */
+		if (snaps[i].keep ||
+		    (protect && !strcmp(protect, snaps[i].name)))
 			continue;
 		p = path_join(cfg->archive_dir, snaps[i].name);
 		s = sidecar_sha(p);
@@ -655,7 +660,7 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 	}
 	if (!o->no_targets)
 		dispatch_all(cfg, o, &st);
-	if ((rc = prune_local(cfg, false, &err)))
+	if ((rc = prune_local(cfg, false, base_of(st.archive), &err)))
 		goto out;
 	if (!o->no_targets)
 		dispatch_prune(cfg, o, &st);

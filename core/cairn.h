@@ -327,7 +327,7 @@ struct backup_opts {
 };
 /* Apply retention to archive_dir. */
 int prune_local(const struct config *cfg, bool dry_run,
-		struct cairn_error *err);
+		const char *protect, struct cairn_error *err);
 
 /* plugin.c: find, check and load target plugins. */
 struct plugin {

@@ -324,7 +324,7 @@ static struct section *env_named(struct config *cfg, const char *kind,
 /* Variables cairn sets for hooks or reads itself; not config keys. */
 static const char *const env_reserved[] = {
 	"CONFIG", "PLUGIN_DIR", "ARCHIVE", "STATUS", "ERROR", "MODE",
-	"SAFETY_NET", "TARGET", NULL,
+	"SAFETY_NET", "TARGET", "SWAP_PAUSE", "RETRY_DELAY", NULL,
 };
 
 static int apply_env_var(struct config *cfg, const char *var,
@@ -347,7 +347,7 @@ static int apply_env_var(struct config *cfg, const char *var,
 				continue;
 			key = rest + l + 1;
 			s = find_section(cfg, kinds[i].kind, NULL);
-			if (!s && create)
+			if (!s)
 				s = add_section(cfg, kinds[i].kind, NULL,
 						var);
 			break;
@@ -384,9 +384,10 @@ static int apply_env_var(struct config *cfg, const char *var,
 		key = rest;
 	}
 	if (!s || !key || !*key)
-		return create ? cairn_errf(e, CAIRN_ECONFIG,
-					   "%s: no such section", var)
-			      : CAIRN_OK;
+		return create ? CAIRN_OK : cairn_errf(e, CAIRN_ECONFIG,
+			"%s: no such section (define it with its %s first)",
+			var, i < ARRAY_SIZE(kinds) && kinds[i].creator ?
+			kinds[i].creator : "section");
 	snprintf(name, sizeof(name), "%s", key);
 	lower_key(name);
 	if (!strcmp(s->kind, "inventory")) {

@@ -701,9 +701,13 @@ static int restore_live(struct restore *r, struct cairn_error *err)
 		if (rollback(r->live, r->staging, r->net, r->sw, r->nsw))
 			cairn_errf(err, CAIRN_EFAIL, "%s; ROLLBACK INCOMPLETE, "
 				   "see %s and %s", msg, r->net, jp);
-		else
+		else {
 			cairn_errf(err, CAIRN_EFAIL, "%s; rolled back, the "
 				   "previous data is in place again", msg);
+			/* Done: a later run must not roll back again. */
+			unlink(jp);
+			fsync_dir(cfg->state_dir);
+		}
 		/* Let the app come back up on the old data. */
 		if (cfg->hooks[HOOK_POST_RESTORE]) {
 			struct cairn_error e2 = { 0, "" };

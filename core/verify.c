@@ -231,7 +231,7 @@ int cmd_prune(const struct config *cfg, bool dry_run)
 		return rc_exit(rc);
 	}
 	if (!(rc = restore_recover(cfg, &err)))
-		rc = prune_local(cfg, dry_run, &err);
+		rc = prune_local(cfg, dry_run, NULL, &err);
 	if (rc)
 		log_error("%s", err.msg);
 	else if (prune_targets(cfg, dry_run))

@@ -69,7 +69,8 @@ EOC
 note "backup with a pg_dump component"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" backup
 A=$(ls "$T"/arch/pgapp-backup-2*.tar.zst)
-tar -tf "$A" | grep -qx db/app.dump || fail "no db/app.dump member"
+tar -tf "$A" >"$T/members"
+grep -qx db/app.dump "$T/members" || fail "no db/app.dump member"
 mkdir "$T/x" && tar -xf "$A" -C "$T/x"
 (cd "$T/x" && sha256sum -c --quiet MANIFEST.sha256) || fail "manifest"
 grep -q "dump: exit 0" "$T/x/inventory.txt" || fail "inventory lacks the dump"

@@ -31,7 +31,8 @@ dataset() {
 	local cache="${TOP_BUILDDIR:-/tmp}/tests/.dataset-$mb"
 	if [ ! -d "$cache" ]; then
 		python3 "$MAKE_DATASET" "$cache.tmp.$$" --mb "$mb" >/dev/null
-		mv "$cache.tmp.$$" "$cache" 2>/dev/null || rm -rf "$cache.tmp.$$"
+		mv -T "$cache.tmp.$$" "$cache" 2>/dev/null ||
+			rm -rf "$cache.tmp.$$"
 	fi
 	mkdir -p "$dir"
 	cp -a "$cache/." "$dir/"
