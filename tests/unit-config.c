@@ -11,19 +11,9 @@
 
 #include "cairn.h"
 
-static int ntests, failures;
-static char dir[] = "/tmp/cairn-unit-config.XXXXXX";
+#include "unit.h"
 
-static void check(int cond, const char *what, const char *detail)
-{
-	ntests++;
-	if (!cond)
-		failures++;
-	printf("%s %d - %s", cond ? "ok" : "not ok", ntests, what);
-	if (!cond && detail)
-		printf(" (%s)", detail);
-	putchar('\n');
-}
+static char dir[] = "/tmp/cairn-unit-config.XXXXXX";
 
 /* Write text to DIR/name with the given mode; returns the path. */
 static char *write_conf(const char *name, mode_t mode, const char *text)

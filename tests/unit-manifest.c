@@ -11,18 +11,7 @@
 
 #include "cairn.h"
 
-static int ntests, failures;
-
-static void check(int cond, const char *what, const char *detail)
-{
-	ntests++;
-	if (!cond)
-		failures++;
-	printf("%s %d - %s", cond ? "ok" : "not ok", ntests, what);
-	if (!cond && detail)
-		printf(" (%s)", detail);
-	putchar('\n');
-}
+#include "unit.h"
 
 #define H1 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define H2 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

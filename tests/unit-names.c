@@ -9,18 +9,7 @@
 
 #include "cairn.h"
 
-static int ntests, failures;
-
-static void check(int cond, const char *what, const char *detail)
-{
-	ntests++;
-	if (!cond)
-		failures++;
-	printf("%s %d - %s", cond ? "ok" : "not ok", ntests, what);
-	if (!cond && detail)
-		printf(" (%s)", detail);
-	putchar('\n');
-}
+#include "unit.h"
 
 static void refused(const char *cfg_name, const char *file)
 {

@@ -9,18 +9,7 @@
 
 #include "cairn.h"
 
-static int ntests, failures;
-
-static void check(int cond, const char *what, const char *got)
-{
-	ntests++;
-	if (!cond)
-		failures++;
-	printf("%s %d - %s", cond ? "ok" : "not ok", ntests, what);
-	if (!cond && got)
-		printf(" (got: %s)", got);
-	putchar('\n');
-}
+#include "unit.h"
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC (TZ is UTC for the whole run). */
 static time_t at(const char *s)
