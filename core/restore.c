@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
 #include <openssl/evp.h>
 
 #include "cairn.h"
@@ -311,9 +313,67 @@ out:
 	return rc;
 }
 
+/* Links are checked one by one as they are extracted; together they can
+ * still lead out (a -> b/../x with b -> ..). Let the kernel resolve each
+ * staged link beneath the staging root and refuse any that escapes. */
+static int links_beneath(int root, const char *rel, struct cairn_error *err)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH };
+	char *dirpath = *rel ? xstrdup(rel) : xstrdup(".");
+	struct dirent *de;
+	int dfd, rc = CAIRN_OK;
+	DIR *d;
+
+	dfd = openat(root, dirpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		     O_CLOEXEC);
+	free(dirpath);
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return CAIRN_OK; /* a file, not a directory */
+	}
+	while (!rc && (de = readdir(d))) {
+		char *sub;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = *rel ? path_join(rel, de->d_name) : xstrdup(de->d_name);
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
+			free(sub);
+			continue;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			long fd = syscall(SYS_openat2, root, sub, &how,
+					  sizeof(how));
+
+			if (fd >= 0)
+				close((int)fd);
+			else if (errno == EXDEV || errno == ELOOP)
+				rc = refuse(err, sub, "symbolic links lead "
+					    "outside the destination");
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = links_beneath(root, sub, err);
+		}
+		free(sub);
+	}
+	closedir(d);
+	return rc;
+}
+
 /* SQLite files must pass integrity_check before they go live. */
 static int check_staged(struct restore *r, struct cairn_error *err)
 {
+	int root = open(r->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int lrc = root < 0 ? errno_err(err, 0, errno, "cannot open %s",
+				       r->staging)
+			   : links_beneath(root, "", err);
+
+	if (root >= 0)
+		close(root);
+	if (lrc)
+		return lrc;
 	for (size_t i = 0; i < r->ncomps; i++) {
 		const struct component *c = r->comps[i];
 		struct db_check chk = { 0 };

@@ -1,10 +1,10 @@
-# KNOWN CORE BUG (not in TESTS until fixed; see tests/core.inc).
-# link_inside() (core/restore.c) resolves each symlink target lexically,
+# Regression test: link_inside() (core/restore.c) resolves each symlink target lexically,
 # on its own. Two links that each stay inside combine to point outside:
 # Sounds/b -> .. (the restore root) and Sounds/a -> b/../outside (read
 # lexically: Sounds/outside). The kernel resolves b first, so Sounds/a
 # is ROOT/../outside. DESIGN.md: "links pointing outside the destination
-# are never written". Expected: the restore is refused (exit 1) and no
+# are never written". check_staged() now resolves every staged link with
+# openat2(RESOLVE_BENEATH). Expected: the restore is refused (exit 1) and no
 # link under the destination resolves outside it.
 source "$TOP_SRCDIR/tests/lib.sh"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
