@@ -380,6 +380,11 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 		errno_err(err, 0, errno, "cannot write %s", tmp);
 		goto out;
 	}
+	/* The mode asked for, not the umask's: metrics must be readable. */
+	if (fchmod(fd, mode)) {
+		errno_err(err, 0, errno, "cannot chmod %s", tmp);
+		goto out;
+	}
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
