@@ -402,6 +402,27 @@ static void update_latest(const struct config *cfg, const char *name)
 	free(link);
 }
 
+/* Staging dirs of a killed run (they may hold a DB copy): we hold the
+ * lock, so nobody else is using them. */
+static void clear_leftovers(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d))) {
+		char *p;
+
+		if (strncmp(de->d_name, ".cairn-staging.", 15))
+			continue;
+		p = path_join(dir, de->d_name);
+		log_warn("removing %s, left by an interrupted run", p);
+		rm_rf(p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+}
+
 /*
  * Produce and verify the archive. On success *archive is its path and
  * st->sha256/bytes are set. Everything temporary is gone on return.
@@ -453,6 +474,7 @@ static int make_archive(struct run *r, struct run_state *st,
 			       cfg->archive_dir);
 		goto out;
 	}
+	clear_leftovers(cfg->archive_dir);
 	r->staging = xasprintf("%s/.cairn-staging.XXXXXX", cfg->archive_dir);
 	if (!mkdtemp(r->staging)) {
 		rc = errno_err(err, 0, errno, "cannot create %s", r->staging);

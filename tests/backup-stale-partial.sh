@@ -1,4 +1,4 @@
-# KNOWN CORE BUG (not in TESTS until fixed; see tests/core.inc).
+# Regression test (was a core bug) (not in TESTS until fixed; see tests/core.inc).
 # A backup killed while writing leaves .NAME.partial and a
 # .cairn-staging.* dir (with a copy of the database) in archive_dir.
 # Nothing ever removes them, and the next run with the same time stamp
