@@ -6,16 +6,7 @@ source "$TOP_SRCDIR/tests/lib.sh"
 
 command -v man >/dev/null || skip "man not found (Debian package man-db)"
 
-submake() {
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-		make --no-print-directory -C "$TOP_BUILDDIR" "$@"
-}
-
-D=$T/dest
-submake install DESTDIR="$D" >"$T/install.log" 2>&1 ||
-	{ cat "$T/install.log" >&2; fail "make install DESTDIR=$D"; }
-submake -s cairn-print-dirs >"$T/dirs" || fail "make cairn-print-dirs"
-dir() { sed -n "s|^$1=||p" "$T/dirs"; }
+install_dest
 bindir=$(dir bindir)
 pkglibdir=$(dir pkglibdir)
 includedir=$(dir includedir)

@@ -79,3 +79,19 @@ EOC
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# A make of its own: not the parent's jobserver, flags or directory notes.
+submake() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		make --no-print-directory -C "$TOP_BUILDDIR" "$@"
+}
+
+# install_dest: `make install DESTDIR=$T/dest` into $D, and dir NAME for
+# the expanded install directories (bindir, pkglibdir, ...).
+install_dest() {
+	D=$T/dest
+	submake install DESTDIR="$D" >"$T/install.log" 2>&1 ||
+		{ cat "$T/install.log" >&2; fail "make install DESTDIR=$D"; }
+	submake -s cairn-print-dirs >"$T/dirs" || fail "make cairn-print-dirs"
+}
+dir() { sed -n "s|^$1=||p" "$T/dirs"; }

@@ -8,17 +8,7 @@ command -v systemd-analyze >/dev/null ||
 	skip "systemd-analyze not found (Debian package systemd)"
 command -v man >/dev/null || skip "man not found (Debian package man-db)"
 
-# A make of its own: not the parent's jobserver, flags or directory notes.
-submake() {
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-		make --no-print-directory -C "$TOP_BUILDDIR" "$@"
-}
-
-D=$T/dest
-submake install DESTDIR="$D" >"$T/install.log" 2>&1 ||
-	{ cat "$T/install.log" >&2; fail "make install DESTDIR=$D"; }
-submake -s cairn-print-dirs >"$T/dirs" || fail "make cairn-print-dirs"
-dir() { sed -n "s|^$1=||p" "$T/dirs"; }
+install_dest
 bindir=$(dir bindir)
 mandir=$(dir mandir)
 sysdir=$(dir systemdunitdir)
