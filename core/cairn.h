@@ -117,6 +117,15 @@ void progress_begin(struct progress *p, const char *what, uint64_t total);
 void progress_add(struct progress *p, uint64_t n);
 void progress_end(struct progress *p);
 
+/* signal.c: SIGTERM, SIGINT and SIGHUP ask the run to stop. */
+void signals_install(void);
+/* The signal that asked this run to stop, or 0. */
+int stop_signal(void);
+/* CAIRN_OK, or an error "interrupted by SIGTERM" once a stop was asked. */
+int stop_check(struct cairn_error *err);
+/* The process group a stop must reach too (0: none). */
+void signals_child(pid_t pgid);
+
 /* exec.c: shell commands for hooks, inventory and dump components. */
 struct exec_result {
 	int status;   /* exit status, 128+signal, or -1 if it could not run */

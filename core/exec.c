@@ -72,6 +72,7 @@ int exec_shell(const char *cmd, char *const *env, int timeout, int in_fd,
 		_exit(127);
 	}
 	setpgid(pid, pid);
+	signals_child(pid);
 	close(pfd[1]);
 	sb_add(&out, "", 0);
 	for (;;) {
@@ -79,6 +80,10 @@ int exec_shell(const char *cmd, char *const *env, int timeout, int in_fd,
 		int ms = -1, n;
 		char buf[4096];
 
+		/* A stop reached the group already; one that ignores it
+		 * gets the timeout's treatment two seconds on. */
+		if (stop_signal() && (!deadline || deadline > now_mono() + 2))
+			deadline = now_mono() + 2;
 		if (deadline) {
 			double left = deadline - now_mono();
 
@@ -88,8 +93,9 @@ int exec_shell(const char *cmd, char *const *env, int timeout, int in_fd,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0) {
-			/* Timed out: the group, politely, then firmly. */
-			res->timed_out = true;
+			/* Timed out (or stopped): the group, politely, then
+			 * firmly. */
+			res->timed_out = !stop_signal();
 			kill(-pid, SIGTERM);
 			for (int i = 0; i < 20; i++) {
 				if (waitpid(pid, NULL, WNOHANG) == pid) {
@@ -113,6 +119,7 @@ int exec_shell(const char *cmd, char *const *env, int timeout, int in_fd,
 		goto done;
 	rc = 0;
 done:
+	signals_child(0);
 	close(pfd[0]);
 	if (res->timed_out)
 		rc = 0;

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,7 +160,13 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	umask(077);
+	/* libarchive converts names through the locale's charset; any
+	 * UTF-8 locale will do, names that are not UTF-8 pass as bytes. */
+	if (!setlocale(LC_CTYPE, "") ||
+	    strcmp(nl_langinfo(CODESET), "UTF-8"))
+		setlocale(LC_CTYPE, "C.UTF-8");
 	signal(SIGPIPE, SIG_IGN);
+	signals_install();
 	/* '+': stop at the command; its options are parsed below. */
 	while ((c = getopt_long(argc, argv, "+c:qvh", gopts, NULL)) != -1) {
 		switch (c) {
