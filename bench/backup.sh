@@ -1,15 +1,18 @@
 #!/bin/bash
 # shellcheck disable=SC2016 # bash -c scripts take $1, $2 on purpose
 # Backup benchmark: `cairn backup --no-targets` against the MSS runbook
-# (tar -czf + sha256sum) and the floor (tar | sha256sum, no compression,
-# nothing written), on one make-dataset tree with a warm page cache.
+# (tar -czf + sha256sum), the floor (tar | sha256sum, no compression,
+# nothing written), restic and borg (a first backup into a new local
+# repository, then an unchanged second one), on one make-dataset tree
+# with a warm page cache.
 # Each timing is the median of BENCH_RUNS runs (default 3), taken in
 # rounds so that a noisy neighbour hits every contender alike.
 #
 #   bench/backup.sh            results in bench/out/backup.txt
 #
 # Env: CAIRN (binary), BENCH_MB (388), BENCH_RUNS (3), BENCH_OUT
-# (bench/out), BENCH_DATA (data set cache), MAKE_DATASET.
+# (bench/out), BENCH_DATA (data set cache), MAKE_DATASET, BENCH_RIVALS
+# (auto|yes|no: the restic and borg rows).
 # A benchmark, not a test: it never fails on a timing.
 set -euo pipefail
 # shellcheck source=bench/common.sh
@@ -17,6 +20,7 @@ set -euo pipefail
 
 check_tools
 mkdir -p "$OUT"
+rivals_setup
 ensure_dataset
 W="$OUT/backup"
 SAMPLES="$OUT/backup.samples"
@@ -43,6 +47,39 @@ floor() {
 cairn_backup() {
 	rm -rf "${W:?}/$1"
 	timed "cairn_$1" "$CAIRN" -c "$W/$1.conf" -q backup --no-targets
+}
+
+# The second night, nothing changed. cairn writes a full archive again
+# (incrementals are a later issue); restic and borg find every file
+# unchanged in their files cache and store almost nothing.
+cairn_second() {
+	timed cairn_zstd_second "$CAIRN" -c "$W/zstd.conf" -q backup \
+		--no-targets
+}
+
+# restic always encrypts (AES-256 + Poly1305, key from the password
+# file); --compression auto needs repository version 2.
+restic_backup() {
+	timed "$1" "${IN_DIR[@]}" "$DATA" restic -q -r "$W/restic/repo" \
+		--cache-dir "$W/restic/cache" backup --compression auto .
+}
+
+restic_first() {
+	restic_init "$W/restic"
+	restic_backup restic_first
+	size_restic_first=$(du -sb "$W/restic/repo" | cut -f1)
+}
+
+# borg: no encryption (-e none), zstd level 3 like cairn's default.
+borg_backup() {
+	timed "$1" "${IN_DIR[@]}" "$DATA" env BORG_BASE_DIR="$W/borg/base" \
+		borg create -C zstd,3 "$W/borg/repo::$2" .
+}
+
+borg_first() {
+	borg_init "$W/borg"
+	borg_backup borg_first night1
+	size_borg_first=$(du -sb "$W/borg/repo" | cut -f1)
 }
 
 # Where cairn's time goes, from the syscalls that mark each stage of
@@ -87,15 +124,40 @@ for i in $(seq "$RUNS"); do
 	floor
 	cairn_backup zstd
 	cairn_backup gzip
+	if [ "$RIVALS" = yes ]; then
+		restic_first
+		borg_first
+	fi
+	cairn_second
+	if [ "$RIVALS" = yes ]; then
+		restic_backup restic_second
+		borg_backup borg_second night2
+	fi
 done
 echo "backup.load_after $(load_avg)" >>"$RESULTS"
 summarize "$SAMPLES" "$RESULTS"
+# What two nights leave on disk: cairn two full archives and their
+# sidecars, restic and borg one copy plus a little metadata.
+echo "size.cairn_2nights $(du -sb "$W/zstd/archive" | cut -f1)" \
+	>>"$RESULTS"
+if [ "$RIVALS" = yes ]; then
+	{
+		echo "size.restic_first $size_restic_first"
+		echo "size.restic_2nights $(du -sb "$W/restic/repo" | cut -f1)"
+		echo "size.borg_first $size_borg_first"
+		echo "size.borg_2nights $(du -sb "$W/borg/repo" | cut -f1)"
+		echo "version.restic $(restic version | cut -d' ' -f2)"
+		echo "version.borg $(borg --version | cut -d' ' -f2)"
+	} >>"$RESULTS"
+fi
 echo "size.data $(du -sb "$DATA" | cut -f1)" >>"$RESULTS"
 echo "size.runbook $(stat -c %s "$W/runbook/A.tar.gz")" >>"$RESULTS"
 for c in zstd gzip; do
-	for a in "$W/$c/archive/"mss-backup-2*[0-9].tar.[gz][zs]*; do
-		case $a in *.sha256|*.manifest) continue ;; esac
+	# The first night's archive (not its .index, .sha256 sidecars).
+	for a in "$W/$c/archive/"mss-backup-2*[0-9].tar.{zst,gz}; do
+		[ -f "$a" ] || continue
 		echo "size.cairn_$c $(stat -c %s "$a")" >>"$RESULTS"
+		break
 	done
 done
 if command -v perf >/dev/null && rm -rf "$W/zstd" &&

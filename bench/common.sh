@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash disable=SC2034,SC2016
 # Shared by the bench scripts; sourced, not run.
 # A benchmark, not a test: nothing here fails on a timing.
 
@@ -9,7 +9,13 @@ MB=${BENCH_MB:-388}
 RUNS=${BENCH_RUNS:-3}
 OUT=${BENCH_OUT:-$BENCH/out}
 DATA=${BENCH_DATA:-$OUT/data-$MB}
-MAKE_DATASET=${MAKE_DATASET:-$(cd "$TOP/.." && pwd)/shared/bench/make-dataset}
+# make-dataset lives in shared/ beside the checkout (/work/main) or,
+# for a worktree (/work/wt/X), one level further up.
+if [ -z "${MAKE_DATASET:-}" ]; then
+	MAKE_DATASET=$(cd "$TOP/.." && pwd)/shared/bench/make-dataset
+	[ -f "$MAKE_DATASET" ] ||
+		MAKE_DATASET=$(cd "$TOP/../.." && pwd)/shared/bench/make-dataset
+fi
 TIME=/usr/bin/time
 
 die() {
@@ -134,3 +140,61 @@ EOF
 load_avg() {
 	cut -d' ' -f1 /proc/loadavg
 }
+
+# The other tools a user would weigh cairn against: Debian's restic
+# and borgbackup, doing the same job on the same tree. BENCH_RIVALS:
+# auto (the default: their rows when both are installed), yes (fail
+# if missing), no (skip them). Sets RIVALS to yes or no.
+rivals_setup() {
+	RIVALS=${BENCH_RIVALS:-auto}
+	case $RIVALS in
+	no) return 0 ;;
+	yes)
+		need restic restic
+		need borg borgbackup
+		;;
+	auto)
+		if ! command -v restic >/dev/null ||
+		   ! command -v borg >/dev/null; then
+			echo "bench: restic or borg not installed, their rows" \
+				"are skipped (apt-get install restic" \
+				"borgbackup)" >&2
+			RIVALS=no
+			return 0
+		fi
+		RIVALS=yes
+		;;
+	*) die "BENCH_RIVALS must be auto, yes or no" ;;
+	esac
+	# restic always encrypts; a throwaway password, in a file.
+	export RESTIC_PASSWORD_FILE="$OUT/restic.password"
+	if [ ! -s "$RESTIC_PASSWORD_FILE" ]; then
+		(umask 077 && echo "bench only, not a secret" \
+			>"$RESTIC_PASSWORD_FILE")
+	fi
+	# Our own unencrypted repositories, whatever their path.
+	export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+	export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+}
+
+# IN_DIR DIR CMD...: run CMD in DIR (exec, so GNU time measures CMD).
+# restic and borg back up "." from the tree, so their paths are the
+# archive's member names: data/sound_machine.db, Sounds/...
+IN_DIR=(bash -c 'cd "$1" && shift && exec "$@"' -)
+
+# restic_init DIR / borg_init DIR: a new, empty repository in DIR/repo
+# with its cache beside it in DIR (a first backup starts cold, as on a
+# new host). Untimed.
+restic_init() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	restic -q -r "$1/repo" --cache-dir "$1/cache" init \
+		--repository-version 2 >/dev/null
+}
+
+borg_init() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	BORG_BASE_DIR="$1/base" borg init -e none "$1/repo"
+}
+

@@ -3,8 +3,11 @@
 # directory, and live with its safety net) against the runbook's
 # `tar -xzf ARCHIVE.tar.gz -C X ./data/sound_machine.db`, which has to
 # inflate the whole gzip stream to find one member; plus full restores
-# for reference. Archives are made once (untimed) from the cached data
-# set and read with a warm page cache; medians of BENCH_RUNS runs.
+# for reference; and the same two restores from restic and borg
+# repositories (`restic restore latest --include /data/sound_machine.db`,
+# `borg extract REPO::a data/sound_machine.db`). Archives and
+# repositories are made once (untimed) from the cached data set and
+# read with a warm page cache; medians of BENCH_RUNS runs.
 #
 #   bench/restore.sh           results in bench/out/restore.txt
 #
@@ -18,6 +21,7 @@ set -euo pipefail
 
 check_tools
 mkdir -p "$OUT"
+rivals_setup
 ensure_dataset
 W="$OUT/restore"
 SRC="$OUT/restore-src" # archives, kept between runs of this script
@@ -43,6 +47,26 @@ if [ "$(cat "$SRC/stamp" 2>/dev/null)" != "$stamp" ] ||
 	echo "$stamp" >"$SRC/stamp"
 fi
 ARCHIVE=$(ls "$SRC/archive/"mss-backup-2*[0-9].tar.zst)
+
+# The restic and borg repositories, one backup each (as bench/backup.sh
+# makes them), once per data set and tool version.
+rstamp="$(cat "$DATA.stamp") $(restic version 2>/dev/null) \
+$(borg --version 2>/dev/null)"
+if [ "$RIVALS" = yes ] &&
+   [ "$(cat "$SRC/rivals.stamp" 2>/dev/null)" != "$rstamp" ]; then
+	echo "bench: making the restic and borg repositories (once)" >&2
+	rm -f "$SRC/rivals.stamp"
+	restic_init "$SRC/restic"
+	"${IN_DIR[@]}" "$DATA" restic -q -r "$SRC/restic/repo" \
+		--cache-dir "$SRC/restic/cache" backup --compression auto . \
+		>/dev/null
+	borg_init "$SRC/borg"
+	"${IN_DIR[@]}" "$DATA" env BORG_BASE_DIR="$SRC/borg/base" \
+		borg create -C zstd,3 "$SRC/borg/repo::a" .
+	echo "$rstamp" >"$SRC/rivals.stamp"
+fi
+RESTIC=(restic -q -r "$SRC/restic/repo" --cache-dir "$SRC/restic/cache")
+BORG=(env BORG_BASE_DIR="$SRC/borg/base" borg)
 
 # The live tree a live DB restore replaces: only the database, copied
 # from the data set, so the cached data set is never touched.
@@ -86,19 +110,69 @@ runbook_full() {
 	timed runbook_full tar -xzf "$SRC/A.tar.gz" -C "$W/x"
 }
 
+# restic decrypts and checks each blob's MAC; borg (-e none) checks
+# each chunk against its SHA-256 id. Neither checks the database.
+restic_db() {
+	rm -rf "$W/r"
+	timed restic_db "${RESTIC[@]}" restore latest --target "$W/r" \
+		--include "/$DB"
+	[ -s "$W/r/$DB" ] || die "restic restore --include: no $DB"
+}
+
+borg_db() {
+	rm -rf "$W/b"
+	mkdir -p "$W/b"
+	timed borg_db "${IN_DIR[@]}" "$W/b" "${BORG[@]}" extract \
+		"$SRC/borg/repo::a" "$DB"
+	[ -s "$W/b/$DB" ] || die "borg extract: no $DB"
+}
+
+restic_full() {
+	rm -rf "$W/r"
+	timed restic_full "${RESTIC[@]}" restore latest --target "$W/r"
+	[ -s "$W/r/$DB" ] || die "restic restore: no $DB"
+}
+
+borg_full() {
+	rm -rf "$W/b"
+	mkdir -p "$W/b"
+	timed borg_full "${IN_DIR[@]}" "$W/b" "${BORG[@]}" extract \
+		"$SRC/borg/repo::a"
+	[ -s "$W/b/$DB" ] || die "borg extract: no $DB"
+}
+
+# The fixed cost in every restic command: opening the repository
+# derives the key from the password (scrypt, parameters calibrated on
+# this machine at `restic init`). For reference; not a contender.
+restic_open() {
+	timed restic_open "${RESTIC[@]}" cat config
+}
+
 echo "restore.load_before $(load_avg)" >>"$RESULTS"
 cat "$ARCHIVE" "$SRC/A.tar.gz" >/dev/null
+if [ "$RIVALS" = yes ]; then
+	tar -cf - -C "$SRC" restic borg >/dev/null
+fi
 for i in $(seq "$RUNS"); do
 	echo "bench: restore round $i/$RUNS" >&2
 	runbook_db
 	cairn_db_to
 	cairn_db_live
+	if [ "$RIVALS" = yes ]; then
+		restic_db
+		borg_db
+		restic_open
+	fi
 	runbook_full
 	cairn_full_to
+	if [ "$RIVALS" = yes ]; then
+		restic_full
+		borg_full
+	fi
 done
 echo "restore.load_after $(load_avg)" >>"$RESULTS"
 summarize "$SAMPLES" "$RESULTS"
 echo "size.restore_archive $(stat -c %s "$ARCHIVE")" >>"$RESULTS"
 echo "size.restore_runbook $(stat -c %s "$SRC/A.tar.gz")" >>"$RESULTS"
-rm -rf "$W/to" "$W/x" "$LIVE.pre-restore"
+rm -rf "$W/to" "$W/x" "$W/r" "$W/b" "$LIVE.pre-restore"
 cat "$RESULTS"
