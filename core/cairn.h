@@ -326,6 +326,17 @@ int state_write(const struct config *cfg, const struct run_state *st,
 		struct cairn_error *err);
 int metrics_write(const struct config *cfg, const struct run_state *st,
 		  size_t archives, struct cairn_error *err);
+/* Small JSON state files in state_dir (json-c objects). */
+struct json_object;
+/* The object in path; NULL if it is missing, broken or not an object. */
+struct json_object *json_read_state(const char *path);
+/* Write it atomically, 0600. */
+int json_write_state(const char *path, struct json_object *j,
+		     struct cairn_error *err);
+/* o[key] if it is a string, else NULL. */
+const char *json_str(struct json_object *o, const char *key);
+/* "2026-02-11T03:15:00Z" -> time; 0 if malformed. */
+time_t utc_parse(const char *s);
 
 /* Commands (backup.c, verify.c, restore.c, catalog.c, dispatch.c). */
 struct backup_opts {

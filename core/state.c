@@ -27,13 +27,34 @@ static json_object *jtime(time_t t)
 	return json_object_new_string(ts);
 }
 
-static time_t parse_utc(const char *s)
+time_t utc_parse(const char *s)
 {
 	struct tm tm = { 0 };
+	char *end;
 
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (!s || !(end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) || *end)
 		return 0;
 	return timegm(&tm);
+}
+
+json_object *json_read_state(const char *path)
+{
+	json_object *j = json_object_from_file(path);
+
+	if (j && !json_object_is_type(j, json_type_object)) {
+		json_object_put(j);
+		j = NULL;
+	}
+	return j;
+}
+
+int json_write_state(const char *path, json_object *j,
+		     struct cairn_error *err)
+{
+	const char *text = json_object_to_json_string_ext(j,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	return write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
 /* The previous file, parsed; NULL when there is none or it is broken. */
@@ -46,7 +67,7 @@ static json_object *state_read(const struct config *cfg)
 	return j;
 }
 
-static const char *jstr(json_object *o, const char *key)
+const char *json_str(json_object *o, const char *key)
 {
 	json_object *v;
 
@@ -65,7 +86,7 @@ static time_t last_success(const struct config *cfg,
 	if (st->success)
 		return st->finished;
 	old = state_read(cfg);
-	t = parse_utc(jstr(old, "last_success"));
+	t = utc_parse(json_str(old, "last_success"));
 	json_object_put(old);
 	return t;
 }
@@ -169,8 +190,8 @@ int metrics_write(const struct config *cfg, const struct run_state *st,
 int cmd_status(const struct config *cfg, long max_age, bool json)
 {
 	json_object *j = state_read(cfg);
-	const char *status = jstr(j, "status");
-	time_t ok = parse_utc(jstr(j, "last_success"));
+	const char *status = json_str(j, "status");
+	time_t ok = utc_parse(json_str(j, "last_success"));
 	time_t now = time(NULL);
 	int rc = EXIT_FAILED;
 
@@ -185,14 +206,14 @@ int cmd_status(const struct config *cfg, long max_age, bool json)
 		goto out;
 	}
 	if (!json) {
-		const char *e = jstr(j, "error");
+		const char *e = json_str(j, "error");
 
 		printf("last run:     %s, finished %s\n", status ? status : "?",
-		       jstr(j, "finished") ? jstr(j, "finished") : "?");
-		printf("archive:      %s\n", jstr(j, "archive") ?
-		       jstr(j, "archive") : "-");
-		printf("last success: %s\n", jstr(j, "last_success") ?
-		       jstr(j, "last_success") : "never");
+		       json_str(j, "finished") ? json_str(j, "finished") : "?");
+		printf("archive:      %s\n", json_str(j, "archive") ?
+		       json_str(j, "archive") : "-");
+		printf("last success: %s\n", json_str(j, "last_success") ?
+		       json_str(j, "last_success") : "never");
 		if (e)
 			printf("error:        %s\n", e);
 	}

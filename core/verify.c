@@ -140,6 +140,97 @@ out:
 	return rc;
 }
 
+/* state_dir/verify.json: the last check of each archive, keyed by name,
+ * with the size and mtime it had then (a changed file voids the record).
+ * `list` shows it, so a failed verify is never hidden behind the sidecar
+ * that says the archive was fine when it was made. */
+static char *verify_state_path(const struct config *cfg)
+{
+	return path_join(cfg->state_dir, "verify.json");
+}
+
+/* The record of archive `name` (in o), or NULL if none or stale. */
+static json_object *verify_entry(json_object *o, const struct config *cfg,
+				 const char *name)
+{
+	json_object *e, *v;
+	char *p = path_join(cfg->archive_dir, name);
+	struct stat st;
+	bool same;
+
+	if (!o || !json_object_object_get_ex(o, name, &e) || stat(p, &st)) {
+		free(p);
+		return NULL;
+	}
+	free(p);
+	same = json_object_object_get_ex(e, "size", &v) &&
+	       json_object_get_int64(v) == (int64_t)st.st_size &&
+	       json_object_object_get_ex(e, "mtime", &v) &&
+	       json_object_get_int64(v) == (int64_t)st.st_mtime;
+	return same ? e : NULL;
+}
+
+static void verify_record(const struct config *cfg, const char *path,
+			  int rc, bool deep, const char *msg)
+{
+	struct cairn_error err = { 0, "" };
+	char *p = verify_state_path(cfg), *mine = NULL, ts[32];
+	json_object *o = json_read_state(p), *e, *old;
+	struct catalog cat = { 0 };
+	const char *name = base_of(path);
+	struct stat st;
+
+	/* Only archives of archive_dir, and only a verdict on them. */
+	mine = path_join(cfg->archive_dir, name);
+	if ((rc && rc != CAIRN_EINTEGRITY) || strcmp(mine, path) ||
+	    stat(path, &st) || catalog_scan(cfg, &cat, &err))
+		goto out;
+	if (!o)
+		o = json_object_new_object();
+	/* Forget archives that are gone (pruned). */
+	{
+		struct strv gone = { 0 };
+
+		json_object_object_foreach(o, k, v) {
+			bool found = false;
+
+			(void)v;
+			for (size_t i = 0; i < cat.n && !found; i++)
+				found = !strcmp(cat.a[i].name, k);
+			if (!found)
+				strv_push(&gone, k);
+		}
+		for (size_t i = 0; i < gone.n; i++)
+			json_object_object_del(o, gone.v[i]);
+		strv_free(&gone);
+	}
+	old = verify_entry(o, cfg, name);
+	e = json_object_new_object();
+	fmt_utc(time(NULL), ts);
+	json_object_object_add(e, "status", json_object_new_string(
+		rc ? "corrupt" : "ok"));
+	json_object_object_add(e, "checked", json_object_new_string(ts));
+	json_object_object_add(e, "deep", json_object_new_boolean(deep));
+	json_object_object_add(e, "error", rc ? json_object_new_string(msg)
+					       : NULL);
+	json_object_object_add(e, "last_ok", rc ?
+		(json_str(old, "last_ok") ? json_object_new_string(
+			json_str(old, "last_ok")) : NULL) :
+		json_object_new_string(ts));
+	json_object_object_add(e, "size", json_object_new_int64(st.st_size));
+	json_object_object_add(e, "mtime",
+			       json_object_new_int64(st.st_mtime));
+	json_object_object_add(o, name, e);
+	if (mkdir_p(cfg->state_dir, 0700) || json_write_state(p, o, &err))
+		log_warn("cannot record the verify of %s in %s: %s", name, p,
+			 err.msg[0] ? err.msg : strerror(errno));
+out:
+	catalog_free(&cat);
+	json_object_put(o);
+	free(mine);
+	free(p);
+}
+
 int cmd_verify(const struct config *cfg, const char *which, bool deep)
 {
 	struct cairn_error err = { 0, "" };
@@ -148,11 +239,12 @@ int cmd_verify(const struct config *cfg, const char *which, bool deep)
 	size_t members = 0, dbs = 0;
 	int rc;
 
-	if ((rc = catalog_resolve(cfg, which, &path, &err)) ||
-	    (rc = verify_sidecar(path, &err)))
+	if ((rc = catalog_resolve(cfg, which, &path, &err)))
 		goto out;
-	if (deep && !(rc = manifest_load(path, &man, &err)))
+	rc = verify_sidecar(path, &err);
+	if (!rc && deep && !(rc = manifest_load(path, &man, &err)))
 		rc = deep_check(cfg, path, &man, &members, &dbs, &err);
+	verify_record(cfg, path, rc, deep, err.msg);
 	if (rc)
 		goto out;
 	if (deep)
@@ -170,11 +262,39 @@ out:
 	return rc_exit(rc);
 }
 
+/* When an archive last passed a check: its last verify, else the time
+ * its sidecar was written (a backup verifies from disk first). 0: never.
+ */
+static time_t last_verified(const struct config *cfg,
+			    const struct archive_info *a, json_object *e)
+{
+	char *p, *side;
+	struct stat st;
+	time_t t;
+
+	if (e)
+		return utc_parse(json_str(e, "last_ok"));
+	if (!a->has_sidecar)
+		return 0;
+	p = path_join(cfg->archive_dir, a->name);
+	side = sidecar_sha(p);
+	t = stat(side, &st) ? 0 : st.st_mtime;
+	free(side);
+	free(p);
+	return t;
+}
+
+static json_object *jstr_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
 int cmd_list(const struct config *cfg, const char *target, bool json)
 {
 	struct cairn_error err = { 0, "" };
 	struct catalog cat;
-	json_object *arr;
+	json_object *arr, *vs;
+	char *vp;
 
 	if (target)
 		return list_target(cfg, target, json);
@@ -182,15 +302,26 @@ int cmd_list(const struct config *cfg, const char *target, bool json)
 		log_error("%s", err.msg);
 		return EXIT_FAILED;
 	}
+	vp = verify_state_path(cfg);
+	vs = json_read_state(vp);
+	free(vp);
 	arr = json ? json_object_new_array() : NULL;
+	if (!json && !cat.n)
+		printf("no archives in %s\n", cfg->archive_dir);
 	for (size_t i = 0; i < cat.n; i++) {
 		const struct archive_info *a = &cat.a[i];
-		const char *status = a->has_sidecar ? "verified"
-						    : "incomplete";
-		char ts[32], sz[32];
+		json_object *e = verify_entry(vs, cfg, a->name);
+		const char *vst = json_str(e, "status");
+		bool corrupt = vst && !strcmp(vst, "corrupt");
+		const char *status = corrupt ? "CORRUPT" : a->has_sidecar ?
+				     "verified" : "incomplete";
+		time_t vt = last_verified(cfg, a, e);
+		char ts[32], sz[32], vts[32] = "-";
 
 		fmt_utc(a->time, ts);
 		fmt_bytes(a->size, sz);
+		if (vt)
+			fmt_utc(vt, vts);
 		if (arr) {
 			json_object *o = json_object_new_object();
 
@@ -202,12 +333,18 @@ int cmd_list(const struct config *cfg, const char *target, bool json)
 					       json_object_new_uint64(a->size));
 			json_object_object_add(o, "status",
 					       json_object_new_string(status));
+			json_object_object_add(o, "verified", vt ?
+				json_object_new_string(vts) : NULL);
+			json_object_object_add(o, "checked",
+				jstr_or_null(json_str(e, "checked")));
+			json_object_object_add(o, "verify_error",
+				jstr_or_null(json_str(e, "error")));
 			json_object_object_add(o, "where",
 					       json_object_new_string("local"));
 			json_object_array_add(arr, o);
 		} else {
-			printf("%-44s %s %10s  %-10s local\n", a->name, ts,
-			       sz, status);
+			printf("%-44s %s %10s  %-10s %-20s local\n", a->name,
+			       ts, sz, status, vts);
 		}
 	}
 	if (arr) {
@@ -216,6 +353,7 @@ int cmd_list(const struct config *cfg, const char *target, bool json)
 		       JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(arr);
 	}
+	json_object_put(vs);
 	catalog_free(&cat);
 	return EXIT_OK;
 }
