@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,76 @@ static time_t last_success(const struct config *cfg,
 	return t;
 }
 
+/* state_dir/targets.json: each target's last result, merged across
+ * runs, so a run with --target X keeps what Y did last. */
+static char *targets_path(const struct config *cfg)
+{
+	return path_join(cfg->state_dir, "targets.json");
+}
+
+static json_object *jstr_copy(json_object *o, const char *key)
+{
+	const char *v = json_str(o, key);
+
+	return v ? json_object_new_string(v) : NULL;
+}
+
+static int targets_record(const struct config *cfg,
+			  const struct run_state *st, struct cairn_error *err)
+{
+	char *path = targets_path(cfg);
+	json_object *all = json_read_state(path);
+	int rc;
+
+	if (!st->ntargets) {
+		free(path);
+		json_object_put(all);
+		return CAIRN_OK;
+	}
+	if (!all)
+		all = json_object_new_object();
+	for (size_t i = 0; i < st->ntargets; i++) {
+		const struct target_result *r = &st->targets[i];
+		json_object *t = json_object_new_object(), *prev = NULL;
+		bool ok = !r->rc && !r->skipped;
+		time_t newest;
+
+		json_object_object_get_ex(all, r->name, &prev);
+		newest = utc_parse(json_str(prev, "newest_time"));
+		json_object_object_add(t, "status", json_object_new_string(
+			r->skipped ? "skipped" : r->rc ? "failure" :
+			"success"));
+		json_object_object_add(t, "error", r->rc ?
+			json_object_new_string(r->error) : NULL);
+		json_object_object_add(t, "finished", jtime(st->finished));
+		json_object_object_add(t, "archive", st->archive ?
+			json_object_new_string(base_of(st->archive)) : NULL);
+		json_object_object_add(t, "bytes",
+				       json_object_new_uint64(r->bytes));
+		json_object_object_add(t, "seconds",
+				       json_object_new_double(r->seconds));
+		json_object_object_add(t, "last_success", ok ?
+			jtime(st->finished) : jstr_copy(prev, "last_success"));
+		/* The newest archive it took: the time in its name. */
+		if (ok && st->archive && st->started >= newest) {
+			json_object_object_add(t, "newest_archive",
+				json_object_new_string(base_of(st->archive)));
+			json_object_object_add(t, "newest_time",
+					       jtime(st->started));
+		} else {
+			json_object_object_add(t, "newest_archive",
+				jstr_copy(prev, "newest_archive"));
+			json_object_object_add(t, "newest_time",
+				jstr_copy(prev, "newest_time"));
+		}
+		json_object_object_add(all, r->name, t);
+	}
+	rc = json_write_state(path, all, err);
+	json_object_put(all);
+	free(path);
+	return rc;
+}
+
 int state_write(const struct config *cfg, const struct run_state *st,
 		struct cairn_error *err)
 {
@@ -136,6 +207,8 @@ int state_write(const struct config *cfg, const struct run_state *st,
 	text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
 						 JSON_C_TO_STRING_NOSLASHESCAPE);
 	rc = write_file_atomic(path, text, strlen(text), 0600, err);
+	if (!rc)
+		rc = targets_record(cfg, st, err);
 	json_object_put(j);
 	free(path);
 	return rc;
@@ -145,10 +218,15 @@ int metrics_write(const struct config *cfg, const struct run_state *st,
 		  size_t archives, struct cairn_error *err)
 {
 	struct sbuf b = { 0 };
+	json_object *all;
+	char *tp;
 	int rc;
 
 	if (!cfg->metrics_file)
 		return CAIRN_OK;
+	tp = targets_path(cfg);
+	all = json_read_state(tp);
+	free(tp);
 #define GAUGE(name, help) \
 	sb_printf(&b, "# HELP cairn_" name " " help "\n" \
 		      "# TYPE cairn_" name " gauge\n")
@@ -170,11 +248,31 @@ int metrics_write(const struct config *cfg, const struct run_state *st,
 	GAUGE("archives", "Archives kept in archive_dir.");
 	sb_printf(&b, "cairn_archives{name=\"%s\"} %zu\n", cfg->name,
 		  archives);
+	/* Per target from targets.json: a run with --target X must not
+	 * drop Y's series. */
 	GAUGE("target_success", "1 if the last upload to a target succeeded.");
-	for (size_t i = 0; i < st->ntargets; i++)
-		sb_printf(&b, "cairn_target_success{name=\"%s\",target=\"%s\"}"
-			  " %d\n", cfg->name, st->targets[i].name,
-			  st->targets[i].rc == 0 && !st->targets[i].skipped);
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		json_object *t = NULL;
+		const char *ts;
+
+		json_object_object_get_ex(all, cfg->targets[i].name, &t);
+		if ((ts = json_str(t, "status")))
+			sb_printf(&b, "cairn_target_success{name=\"%s\","
+				  "target=\"%s\"} %d\n", cfg->name,
+				  cfg->targets[i].name, !strcmp(ts, "success"));
+	}
+	GAUGE("target_newest_archive_timestamp_seconds",
+	      "Time of the newest archive a target took.");
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		json_object *t = NULL;
+
+		if (json_object_object_get_ex(all, cfg->targets[i].name, &t))
+			sb_printf(&b, "cairn_target_newest_archive_timestamp_"
+				  "seconds{name=\"%s\",target=\"%s\"} "
+				  "%lld\n", cfg->name, cfg->targets[i].name,
+				  (long long)utc_parse(json_str(t,
+							"newest_time")));
+	}
 	GAUGE("target_bytes", "Bytes sent to a target in the last run.");
 	for (size_t i = 0; i < st->ntargets; i++)
 		sb_printf(&b, "cairn_target_bytes{name=\"%s\",target=\"%s\"} "
@@ -183,51 +281,164 @@ int metrics_write(const struct config *cfg, const struct run_state *st,
 #undef GAUGE
 	/* The textfile collector must be able to read it. */
 	rc = write_file_atomic(cfg->metrics_file, b.s, b.len, 0644, err);
+	json_object_put(all);
 	sb_free(&b);
 	return rc;
 }
 
+/* One reason for status to exit 1: said on stderr, kept for --json. */
+static void problem(json_object *arr, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void problem(json_object *arr, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_error("%s", line);
+	json_object_array_add(arr, json_object_new_string(line));
+}
+
+/* Each enabled target's last result and newest copy. */
+static json_object *status_targets(const struct config *cfg, long max_age,
+				   bool text, json_object *probs)
+{
+	char *tp = targets_path(cfg);
+	json_object *all = json_read_state(tp), *out = json_object_new_object();
+	time_t now = time(NULL);
+
+	free(tp);
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct target *tg = &cfg->targets[i];
+		json_object *t = NULL, *copy;
+		const char *st, *newest, *nt;
+		time_t when;
+
+		if (!tg->enabled)
+			continue;
+		json_object_object_get_ex(all, tg->name, &t);
+		st = json_str(t, "status");
+		newest = json_str(t, "newest_archive");
+		nt = json_str(t, "newest_time");
+		when = utc_parse(nt);
+		if (text)
+			printf("target %s:%*s%s%s%s; newest copy %s%s%s%s\n",
+			       tg->name, (int)(strlen(tg->name) < 6 ?
+			       7 - strlen(tg->name) : 1), "",
+			       st ? st : "never run",
+			       st ? " at " : "",
+			       st ? json_str(t, "finished") : "",
+			       newest ? newest : "none",
+			       nt ? " (" : "", nt ? nt : "", nt ? ")" : "");
+		if (st && !strcmp(st, "failure"))
+			problem(probs, "target %s failed at %s: %s", tg->name,
+				json_str(t, "finished") ?
+				json_str(t, "finished") : "?",
+				json_str(t, "error") ? json_str(t, "error") :
+				"?");
+		if (max_age >= 0 && !when)
+			problem(probs, "target %s holds no copy from cairn",
+				tg->name);
+		else if (max_age >= 0 && now - when > max_age)
+			problem(probs, "target %s: its newest copy %s is older "
+				"than %lds", tg->name, newest ? newest : "?",
+				max_age);
+		copy = NULL;
+		if (t)
+			json_object_deep_copy(t, &copy, NULL);
+		else
+			copy = json_object_new_object();
+		if (!t)
+			json_object_object_add(copy, "status",
+					       json_object_new_string("never"));
+		json_object_object_add(out, tg->name, copy);
+	}
+	json_object_put(all);
+	return out;
+}
+
+/* Safety nets: how many, how big; prune removes the old ones. */
+static json_object *status_nets(const struct config *cfg, bool text)
+{
+	struct safety_nets sn;
+	json_object *o = json_object_new_object(),
+		    *paths = json_object_new_array();
+	char sz[32], ts[32];
+
+	safety_nets_scan(cfg, &sn);
+	fmt_bytes(sn.bytes, sz);
+	if (text && !sn.n)
+		printf("safety nets:  none\n");
+	else if (text) {
+		char *d = dir_of(sn.v[0].path);
+
+		fmt_utc(sn.v[0].time, ts);
+		printf("safety nets:  %zu (%s), oldest %s in %s; 'cairn "
+		       "prune' removes those older than %ld days\n", sn.n,
+		       sz, ts, d, cfg->safety_net_days);
+		free(d);
+	}
+	for (size_t i = 0; i < sn.n; i++)
+		json_object_array_add(paths,
+				      json_object_new_string(sn.v[i].path));
+	json_object_object_add(o, "count", json_object_new_uint64(sn.n));
+	json_object_object_add(o, "bytes", json_object_new_uint64(sn.bytes));
+	json_object_object_add(o, "oldest", sn.n ? jtime(sn.v[0].time) : NULL);
+	json_object_object_add(o, "keep_days",
+			       json_object_new_int64(cfg->safety_net_days));
+	json_object_object_add(o, "paths", paths);
+	safety_nets_free(&sn);
+	return o;
+}
+
 int cmd_status(const struct config *cfg, long max_age, bool json)
 {
-	json_object *j = state_read(cfg);
+	json_object *j = state_read(cfg), *probs = json_object_new_array();
 	const char *status = json_str(j, "status");
 	time_t ok = utc_parse(json_str(j, "last_success"));
 	time_t now = time(NULL);
-	int rc = EXIT_FAILED;
+	int rc;
 
-	if (json) {
-		printf("%s\n", j ? json_object_to_json_string_ext(j,
-			JSON_C_TO_STRING_PRETTY |
-			JSON_C_TO_STRING_NOSLASHESCAPE) : "null");
-	}
 	if (!j) {
 		if (!json)
 			printf("no backup recorded in %s\n", cfg->state_dir);
-		goto out;
-	}
-	if (!json) {
-		const char *e = json_str(j, "error");
+		json_object_array_add(probs, json_object_new_string(
+			"no backup recorded"));
+		j = json_object_new_object();
+		json_object_object_add(j, "status", NULL);
+	} else {
+		if (!json) {
+			const char *e = json_str(j, "error");
 
-		printf("last run:     %s, finished %s\n", status ? status : "?",
-		       json_str(j, "finished") ? json_str(j, "finished") : "?");
-		printf("archive:      %s\n", json_str(j, "archive") ?
-		       json_str(j, "archive") : "-");
-		printf("last success: %s\n", json_str(j, "last_success") ?
-		       json_str(j, "last_success") : "never");
-		if (e)
-			printf("error:        %s\n", e);
+			printf("last run:     %s, finished %s\n",
+			       status ? status : "?", json_str(j, "finished") ?
+			       json_str(j, "finished") : "?");
+			printf("archive:      %s\n", json_str(j, "archive") ?
+			       json_str(j, "archive") : "-");
+			printf("last success: %s\n",
+			       json_str(j, "last_success") ?
+			       json_str(j, "last_success") : "never");
+			if (e)
+				printf("error:        %s\n", e);
+		}
+		if (!status || strcmp(status, "success"))
+			problem(probs, "the last backup failed");
+		else if (max_age >= 0 && (!ok || now - ok > max_age))
+			problem(probs, "the last successful backup is older "
+				"than %lds", max_age);
 	}
-	if (!status || strcmp(status, "success")) {
-		log_error("the last backup failed");
-		goto out;
-	}
-	if (max_age >= 0 && (!ok || now - ok > max_age)) {
-		log_error("the last successful backup is older than %lds",
-			  max_age);
-		goto out;
-	}
-	rc = EXIT_OK;
-out:
+	/* Every target, not only those of the last run. */
+	json_object_object_add(j, "targets",
+			       status_targets(cfg, max_age, !json, probs));
+	json_object_object_add(j, "safety_nets", status_nets(cfg, !json));
+	rc = json_object_array_length(probs) ? EXIT_FAILED : EXIT_OK;
+	json_object_object_add(j, "problems", probs);
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(j,
+			JSON_C_TO_STRING_PRETTY |
+			JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);
 	return rc;
 }
