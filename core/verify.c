@@ -2,6 +2,7 @@
  * already made. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -358,10 +359,152 @@ int cmd_list(const struct config *cfg, const char *target, bool json)
 	return EXIT_OK;
 }
 
+/* Safety nets: what restores replaced, in SOURCE.pre-restore/STAMP, or
+ * SOURCE/.cairn.pre-restore/STAMP when the source is a mount point (the
+ * two places restore.c's beside() picks). */
+static uint64_t tree_bytes(const char *path)
+{
+	struct stat st;
+	struct dirent *de;
+	uint64_t n = 0;
+	DIR *d;
+
+	if (lstat(path, &st))
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return (uint64_t)st.st_size;
+	if (!(d = opendir(path)))
+		return 0;
+	while ((de = readdir(d))) {
+		char *p;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = path_join(path, de->d_name);
+		n += tree_bytes(p);
+		free(p);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The safety net a pending restore.journal names (rollback needs it). */
+static char *net_in_use(const struct config *cfg)
+{
+	char *p = path_join(cfg->state_dir, "restore.journal"), *text, *net;
+	size_t len;
+
+	text = read_file(p, &len);
+	free(p);
+	if (!text)
+		return NULL;
+	net = strstr(text, "\nnet ");
+	if (net) {
+		net += 5;
+		net[strcspn(net, "\n")] = '\0';
+		net = xstrdup(net);
+	}
+	free(text);
+	return net;
+}
+
+static int net_by_time(const void *a, const void *b)
+{
+	const struct safety_net *x = a, *y = b;
+
+	return (x->time > y->time) - (x->time < y->time);
+}
+
+void safety_nets_scan(const struct config *cfg, struct safety_nets *sn)
+{
+	char *bases[2], *busy = net_in_use(cfg);
+
+	memset(sn, 0, sizeof(*sn));
+	bases[0] = xasprintf("%s.pre-restore", cfg->source);
+	bases[1] = xasprintf("%s/.cairn.pre-restore", cfg->source);
+	for (size_t b = 0; b < ARRAY_SIZE(bases); b++) {
+		DIR *d = opendir(bases[b]);
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			struct safety_net *n;
+			struct stat st;
+			char *p;
+
+			if (!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, ".."))
+				continue;
+			p = path_join(bases[b], de->d_name);
+			if (lstat(p, &st) || !S_ISDIR(st.st_mode)) {
+				free(p);
+				continue;
+			}
+			sn->v = xrealloc(sn->v, (sn->n + 1) * sizeof(*sn->v));
+			n = &sn->v[sn->n++];
+			n->path = p;
+			n->time = st.st_mtime;
+			n->bytes = tree_bytes(p);
+			n->in_use = busy && !strcmp(busy, p);
+			sn->bytes += n->bytes;
+		}
+		if (d)
+			closedir(d);
+	}
+	if (sn->n)
+		qsort(sn->v, sn->n, sizeof(*sn->v), net_by_time);
+	sn->dirs[0] = bases[0];
+	sn->dirs[1] = bases[1];
+	free(busy);
+}
+
+void safety_nets_free(struct safety_nets *sn)
+{
+	for (size_t i = 0; i < sn->n; i++)
+		free(sn->v[i].path);
+	free(sn->v);
+	free(sn->dirs[0]);
+	free(sn->dirs[1]);
+	memset(sn, 0, sizeof(*sn));
+}
+
+/* Remove safety nets older than safety_net_days; *n is how many. */
+static int prune_nets(const struct config *cfg, bool dry_run, size_t *n)
+{
+	struct safety_nets sn;
+	time_t now = time(NULL);
+	int rc = CAIRN_OK;
+
+	*n = 0;
+	safety_nets_scan(cfg, &sn);
+	for (size_t i = 0; i < sn.n; i++) {
+		const struct safety_net *s = &sn.v[i];
+		char sz[32], ts[32];
+
+		if (s->in_use || now - s->time < cfg->safety_net_days * 86400)
+			continue;
+		(*n)++;
+		fmt_bytes(s->bytes, sz);
+		fmt_utc(s->time, ts);
+		log_info("%s safety net %s (%s, from %s)", dry_run ?
+			 "would remove" : "removing", s->path, sz, ts);
+		if (!dry_run && rm_rf(s->path) && errno != ENOENT) {
+			log_error("cannot remove safety net %s: %s", s->path,
+				  strerror(errno));
+			rc = CAIRN_EFAIL;
+		}
+	}
+	/* The holder goes once empty (rmdir refuses otherwise). */
+	for (size_t b = 0; !dry_run && *n && b < ARRAY_SIZE(sn.dirs); b++)
+		rmdir(sn.dirs[b]);
+	safety_nets_free(&sn);
+	return rc;
+}
+
 int cmd_prune(const struct config *cfg, bool dry_run)
 {
 	struct cairn_error err = { 0, "" };
 	struct lock lk;
+	size_t local = 0, nets = 0, targets = 0;
 	int rc;
 
 	if ((rc = lock_acquire(cfg, &lk, &err))) {
@@ -369,11 +512,21 @@ int cmd_prune(const struct config *cfg, bool dry_run)
 		return rc_exit(rc);
 	}
 	if (!(rc = restore_recover(cfg, &err)))
-		rc = prune_local(cfg, dry_run, NULL, &err);
-	if (rc)
+		rc = prune_local_n(cfg, dry_run, NULL, &local, &err);
+	if (rc) {
 		log_error("%s", err.msg);
-	else if (prune_targets(cfg, dry_run))
+		goto out;
+	}
+	if (prune_nets(cfg, dry_run, &nets))
 		rc = CAIRN_EFAIL;
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		targets += cfg->targets[i].enabled;
+	if (prune_targets(cfg, dry_run))
+		rc = CAIRN_EFAIL;
+	/* Targets say what they remove themselves. */
+	if (!rc && !local && !nets)
+		log_info("nothing to prune%s", targets ? " locally" : "");
+out:
 	lock_release(&lk);
 	return rc_exit(rc);
 }
