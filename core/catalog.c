@@ -148,7 +148,8 @@ int catalog_resolve(const struct config *cfg, const char *which, char **path,
 					   : path_join(cfg->archive_dir, which);
 		if (!path_exists(*path)) {
 			rc = cairn_errf(err, CAIRN_ENOTFOUND,
-					"archive not found: %s", *path);
+					"archive not found: %s; see 'cairn "
+					"list'", *path);
 			free(*path);
 			*path = NULL;
 			return rc;

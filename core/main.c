@@ -5,6 +5,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,10 +89,59 @@ static int command_help(const char *cmd)
 	return usage(stderr, EXIT_USAGE);
 }
 
-static int bad_usage(const char *cmd, const char *msg)
+/* One line naming the command and what was wrong with it. */
+static int bad_usage(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int bad_usage(const char *cmd, const char *fmt, ...)
 {
-	fprintf(stderr, "cairn %s: %s\n", cmd, msg);
-	fprintf(stderr, "Try 'cairn %s --help'.\n", cmd);
+	va_list ap;
+
+	fprintf(stderr, "cairn %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+/* The option getopt_long just refused (opterr is 0: we say it, once).
+ * cmd is NULL for the options before the command. */
+static int bad_option(const char *cmd, int c, char **argv,
+		      const struct option *opts)
+{
+	const char *arg = argv[optind - 1], *pre = "unknown option ",
+		   *post = "";
+	char name[64];
+
+	if (strncmp(arg, "--", 2)) {
+		snprintf(name, sizeof(name), "-%c", optopt);
+		arg = name; /* may sit in a cluster such as -qx */
+	}
+	for (size_t i = 0; optopt && opts[i].name; i++)
+		if (opts[i].val == optopt && arg != name) {
+			/* A known long option used wrongly. */
+			snprintf(name, sizeof(name), "--%s", opts[i].name);
+			arg = name;
+			pre = "option ";
+			post = c == ':' ? " needs an argument"
+					: " takes no argument";
+		}
+	if (arg != name && !*post) {
+		size_t n = 0, l = strcspn(arg + 2, "=");
+
+		for (size_t i = 0; opts[i].name; i++)
+			n += !strncmp(opts[i].name, arg + 2, l);
+		if (n > 1)
+			pre = "ambiguous option ";
+	}
+	if (c == ':' && !*post) {
+		pre = "option ";
+		post = " needs an argument";
+	}
+	if (cmd)
+		return bad_usage(cmd, "%s'%s'%s", pre, arg, post);
+	fprintf(stderr, "cairn: %s'%s'%s; see 'cairn --help'\n", pre, arg,
+		post);
 	return EXIT_USAGE;
 }
 
@@ -157,7 +207,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *cmd, *target = NULL, *which = NULL;
 	bool json = false, deep = false, dry_run = false;
 	long max_age = -1;
-	int c, rc;
+	int c, li = 0, rc;
 
 	umask(077);
 	/* libarchive converts names through the locale's charset; any
@@ -167,8 +217,12 @@ int main(int argc, char **argv)
 		setlocale(LC_CTYPE, "C.UTF-8");
 	signal(SIGPIPE, SIG_IGN);
 	signals_install();
-	/* '+': stop at the command; its options are parsed below. */
-	while ((c = getopt_long(argc, argv, "+c:qvh", gopts, NULL)) != -1) {
+	/* '+': stop at the command; its options are parsed below. ':' and
+	 * opterr = 0: the one line about a bad option is ours. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:c:qvh", gopts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return bad_option(NULL, c, argv, gopts);
 		switch (c) {
 		case 'c':
 			conf = optarg;
@@ -198,19 +252,26 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < ARRAY_SIZE(cmd_help); i++)
 			known |= !strcmp(cmd, cmd_help[i].name);
 		if (!known) {
-			fprintf(stderr, "cairn: unknown command '%s'\n", cmd);
-			return usage(stderr, EXIT_USAGE);
+			fprintf(stderr, "cairn: unknown command '%s'; see "
+				"'cairn --help'\n", cmd);
+			return EXIT_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* glibc: a full re-initialisation */
-	while ((c = getopt_long(argc, argv, "", cmd_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", cmd_opts, &li)) != -1) {
 		if (c == OPT_HELP)
 			return command_help(cmd);
-		if (c == '?' || !allowed(cmd, c))
-			return bad_usage(cmd, c == '?' ? "bad option"
-					 : "option not valid here");
+		if (c == '?' || c == ':') {
+			free(bo.targets);
+			return bad_option(cmd, c, argv, cmd_opts);
+		}
+		if (!allowed(cmd, c)) {
+			free(bo.targets);
+			return bad_usage(cmd, "option --%s is not valid here",
+					 cmd_opts[li].name);
+		}
 		switch (c) {
 		case OPT_TARGET:
 			bo.targets = xrealloc(bo.targets, (bo.ntargets + 1) *
@@ -228,9 +289,12 @@ int main(int argc, char **argv)
 			deep = true;
 			break;
 		case OPT_MAX_AGE:
-			if (!parse_duration(optarg, &max_age))
-				return bad_usage(cmd, "bad --max-age "
-						 "(want e.g. 30s, 90m, 26h, 7d)");
+			if (!parse_duration(optarg, &max_age)) {
+				free(bo.targets);
+				return bad_usage(cmd, "bad --max-age '%s' (want "
+						 "e.g. 30s, 90m, 26h, 7d)",
+						 optarg);
+			}
 			break;
 		case OPT_DRY_RUN:
 			dry_run = ro.dry_run = true;
@@ -251,9 +315,12 @@ int main(int argc, char **argv)
 			struct tm tm = { 0 };
 			char *end = strptime(optarg, "%Y-%m-%d %H:%M:%S", &tm);
 
-			if (!end || *end)
-				return bad_usage(cmd, "bad --time (want "
-						 "'YYYY-MM-DD HH:MM:SS')");
+			if (!end || *end) {
+				free(bo.targets);
+				return bad_usage(cmd, "bad --time '%s' (want "
+						 "'YYYY-MM-DD HH:MM:SS')",
+						 optarg);
+			}
 			tm.tm_isdst = -1;
 			bo.fake_time = mktime(&tm);
 			break;
@@ -263,7 +330,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "restore")) {
 		if (optind >= argc) {
 			free(bo.targets);
-			return bad_usage(cmd, "which mode? (e.g. db, full)");
+			return bad_usage(cmd, "which mode? (e.g. db, full; "
+					 "see 'cairn restore --help')");
 		}
 		ro.mode = argv[optind++];
 	} else if (!strcmp(cmd, "verify") && optind < argc) {
@@ -271,7 +339,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		free(bo.targets);
-		return bad_usage(cmd, "unexpected argument");
+		return bad_usage(cmd, "unexpected argument '%s'",
+				 argv[optind]);
 	}
 	if (bo.no_targets && bo.ntargets) {
 		free(bo.targets);
