@@ -22,10 +22,10 @@ static const char usage_text[] =
 "                                              targets, prune\n"
 "  restore  MODE [--archive NAME|latest] [--from TARGET] [--to DIR]\n"
 "           [--dry-run] [--yes]                restore a mode's components\n"
-"  list     [--target NAME] [--json]           archives with time, size\n"
+"  list     [--target NAME] [--json]           archives, status, checks\n"
 "  verify   [NAME|latest] [--deep]             check checksums\n"
-"  status   [--max-age DURATION] [--json]      the last run\n"
-"  prune    [--dry-run]                        apply retention\n"
+"  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
+"  prune    [--dry-run]                        retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
 "\n"
 "  -c FILE   config file (default $CAIRN_CONFIG, else "
@@ -57,17 +57,23 @@ static const struct {
 	  "  --dry-run       show what would be replaced\n"
 	  "  --yes           do not ask (required without a terminal)\n" },
 	{ "list", "usage: cairn list [--target NAME] [--json]\n"
-	  "List archives in archive_dir, or those a target holds.\n" },
+	  "List archives in archive_dir (name, time, size, status, when it\n"
+	  "last passed a check, where), or those a target holds. Status is\n"
+	  "verified, incomplete (no sidecar) or CORRUPT (the last verify\n"
+	  "failed).\n" },
 	{ "verify", "usage: cairn verify [NAME|latest] [--deep]\n"
 	  "Check an archive against its .sha256 sidecar; --deep also reads\n"
 	  "every member against MANIFEST.sha256 and integrity-checks SQLite\n"
-	  "members.\n" },
+	  "members. The result is kept in state_dir/verify.json for list.\n" },
 	{ "status", "usage: cairn status [--max-age DURATION] [--json]\n"
-	  "Show the last run. Exit 1 if it failed, none is recorded, or the\n"
-	  "last success is older than DURATION (30s, 90m, 26h, 7d, 2w).\n" },
+	  "Show the last run, each enabled target's last result and newest\n"
+	  "copy, and the safety nets restores left. Exit 1 if the last run\n"
+	  "or any target failed, none is recorded, or the last success or a\n"
+	  "target's newest copy is older than DURATION (90m, 26h, 7d).\n" },
 	{ "prune", "usage: cairn prune [--dry-run]\n"
 	  "Apply retention (keep_last, keep_daily, ...) locally and on every\n"
-	  "enabled target. The newest archive is always kept.\n" },
+	  "enabled target. The newest archive is always kept. Safety nets\n"
+	  "older than safety_net_days (default 7) are removed.\n" },
 	{ "plugins", "usage: cairn plugins\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
@@ -291,9 +297,9 @@ int main(int argc, char **argv)
 		case OPT_MAX_AGE:
 			if (!parse_duration(optarg, &max_age)) {
 				free(bo.targets);
-				return bad_usage(cmd, "bad --max-age '%s' (want "
-						 "e.g. 30s, 90m, 26h, 7d)",
-						 optarg);
+				return bad_usage(cmd, "bad --max-age '%s' "
+						 "(want e.g. 30s, 90m, 26h, "
+						 "7d)", optarg);
 			}
 			break;
 		case OPT_DRY_RUN:

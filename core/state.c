@@ -106,20 +106,54 @@ static json_object *jstr_copy(json_object *o, const char *key)
 	return v ? json_object_new_string(v) : NULL;
 }
 
+/* targets.json; before it existed, what last_backup.json says of the
+ * targets of the last run (its archive is their newest copy). */
+static json_object *targets_load(const struct config *cfg)
+{
+	char *path = targets_path(cfg);
+	json_object *all = json_read_state(path), *last, *tg;
+
+	free(path);
+	if (all)
+		return all;
+	all = json_object_new_object();
+	last = state_read(cfg);
+	if (last && json_object_object_get_ex(last, "targets", &tg) &&
+	    json_object_is_type(tg, json_type_object)) {
+		json_object_object_foreach(tg, name, r) {
+			json_object *t = json_object_new_object();
+			const char *st = json_str(r, "status"),
+				   *a = json_str(last, "archive");
+			bool ok = st && !strcmp(st, "success");
+
+			json_object_object_add(t, "status", jstr_copy(r,
+					       "status"));
+			json_object_object_add(t, "error", jstr_copy(r,
+					       "error"));
+			json_object_object_add(t, "finished", jstr_copy(last,
+					       "finished"));
+			json_object_object_add(t, "newest_archive", ok && a ?
+				json_object_new_string(base_of(a)) : NULL);
+			json_object_object_add(t, "newest_time", ok ?
+				jstr_copy(last, "started") : NULL);
+			json_object_object_add(all, name, t);
+		}
+	}
+	json_object_put(last);
+	return all;
+}
+
 static int targets_record(const struct config *cfg,
 			  const struct run_state *st, struct cairn_error *err)
 {
-	char *path = targets_path(cfg);
-	json_object *all = json_read_state(path);
+	char *path;
+	json_object *all;
 	int rc;
 
-	if (!st->ntargets) {
-		free(path);
-		json_object_put(all);
+	if (!st->ntargets)
 		return CAIRN_OK;
-	}
-	if (!all)
-		all = json_object_new_object();
+	path = targets_path(cfg);
+	all = targets_load(cfg);
 	for (size_t i = 0; i < st->ntargets; i++) {
 		const struct target_result *r = &st->targets[i];
 		json_object *t = json_object_new_object(), *prev = NULL;
@@ -167,8 +201,9 @@ int state_write(const struct config *cfg, const struct run_state *st,
 {
 	json_object *j = json_object_new_object(), *tg;
 	char *path = state_path(cfg);
+	struct cairn_error terr = { 0, "" };
 	const char *text;
-	int rc;
+	int rc, trc;
 
 	json_object_object_add(j, "status", json_object_new_string(
 		st->success ? "success" : "failure"));
@@ -206,9 +241,12 @@ int state_write(const struct config *cfg, const struct run_state *st,
 			       json_object_new_string(PACKAGE_VERSION));
 	text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
 						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	trc = targets_record(cfg, st, &terr);
 	rc = write_file_atomic(path, text, strlen(text), 0600, err);
-	if (!rc)
-		rc = targets_record(cfg, st, err);
+	if (!rc && trc) {
+		*err = terr;
+		rc = trc;
+	}
 	json_object_put(j);
 	free(path);
 	return rc;
@@ -219,14 +257,11 @@ int metrics_write(const struct config *cfg, const struct run_state *st,
 {
 	struct sbuf b = { 0 };
 	json_object *all;
-	char *tp;
 	int rc;
 
 	if (!cfg->metrics_file)
 		return CAIRN_OK;
-	tp = targets_path(cfg);
-	all = json_read_state(tp);
-	free(tp);
+	all = targets_load(cfg);
 #define GAUGE(name, help) \
 	sb_printf(&b, "# HELP cairn_" name " " help "\n" \
 		      "# TYPE cairn_" name " gauge\n")
@@ -305,11 +340,9 @@ static void problem(json_object *arr, const char *fmt, ...)
 static json_object *status_targets(const struct config *cfg, long max_age,
 				   bool text, json_object *probs)
 {
-	char *tp = targets_path(cfg);
-	json_object *all = json_read_state(tp), *out = json_object_new_object();
+	json_object *all = targets_load(cfg), *out = json_object_new_object();
 	time_t now = time(NULL);
 
-	free(tp);
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		const struct target *tg = &cfg->targets[i];
 		json_object *t = NULL, *copy;
@@ -342,9 +375,9 @@ static json_object *status_targets(const struct config *cfg, long max_age,
 			problem(probs, "target %s holds no copy from cairn",
 				tg->name);
 		else if (max_age >= 0 && now - when > max_age)
-			problem(probs, "target %s: its newest copy %s is older "
-				"than %lds", tg->name, newest ? newest : "?",
-				max_age);
+			problem(probs, "target %s: its newest copy %s is "
+				"older than %lds", tg->name,
+				newest ? newest : "?", max_age);
 		copy = NULL;
 		if (t)
 			json_object_deep_copy(t, &copy, NULL);

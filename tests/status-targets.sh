@@ -61,6 +61,15 @@ expect_rc 0 $C backup --target offsite
 expect_rc 0 $C status
 expect_rc 0 $C status --max-age 1h
 
+note "no targets.json yet (an older cairn): last_backup.json's targets count"
+expect_rc 0 $C backup
+rm "$T/state/targets.json"
+expect_rc 0 $C status --max-age 1h
+out_has "^target offsite: +success"
+expect_rc 0 $C backup --target good
+expect_rc 0 $C status --max-age 1h
+out_has "^target offsite: +success"
+
 note "--max-age: a target whose newest copy is old is stale"
 rm -rf "$T/arch" "$T/state" "$T/good" "$T/notadir"
 mkdir -p "$T/notadir"
