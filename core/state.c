@@ -359,7 +359,7 @@ static json_object *status_targets(const struct config *cfg, long max_age,
 		if (text)
 			printf("target %s:%*s%s%s%s; newest copy %s%s%s%s\n",
 			       tg->name, (int)(strlen(tg->name) < 6 ?
-			       7 - strlen(tg->name) : 1), "",
+			       6 - strlen(tg->name) : 1), "",
 			       st ? st : "never run",
 			       st ? " at " : "",
 			       st ? json_str(t, "finished") : "",
@@ -379,13 +379,11 @@ static json_object *status_targets(const struct config *cfg, long max_age,
 				"older than %lds", tg->name,
 				newest ? newest : "?", max_age);
 		copy = NULL;
-		if (t)
-			json_object_deep_copy(t, &copy, NULL);
-		else
+		if (!t || json_object_deep_copy(t, &copy, NULL)) {
 			copy = json_object_new_object();
-		if (!t)
 			json_object_object_add(copy, "status",
 					       json_object_new_string("never"));
+		}
 		json_object_object_add(out, tg->name, copy);
 	}
 	json_object_put(all);
