@@ -563,9 +563,16 @@ out:
 	return rc;
 }
 
-/* Delete archive and sidecars of every archive retention drops. */
 int prune_local(const struct config *cfg, bool dry_run,
 		const char *protect, struct cairn_error *err)
+{
+	return prune_local_n(cfg, dry_run, protect, NULL, err);
+}
+
+/* Delete archive and sidecars of every archive retention drops; *n (if
+ * not NULL) is how many it dropped. */
+int prune_local_n(const struct config *cfg, bool dry_run,
+		  const char *protect, size_t *n, struct cairn_error *err)
 {
 	struct catalog cat;
 	struct snap *snaps;
@@ -587,6 +594,8 @@ int prune_local(const struct config *cfg, bool dry_run,
 		if (snaps[i].keep ||
 		    (protect && !strcmp(protect, snaps[i].name)))
 			continue;
+		if (n)
+			(*n)++;
 		p = path_join(cfg->archive_dir, snaps[i].name);
 		s = sidecar_sha(p);
 		m = sidecar_manifest(p);

@@ -66,6 +66,7 @@ struct config {
 	char *name, *source, *archive_dir, *state_dir, *metrics_file;
 	enum compression compression;
 	long level, threads;
+	long safety_net_days; /* prune removes older safety nets */
 	struct policy keep;
 	struct component *comps;
 	size_t ncomps;
@@ -326,6 +327,17 @@ int state_write(const struct config *cfg, const struct run_state *st,
 		struct cairn_error *err);
 int metrics_write(const struct config *cfg, const struct run_state *st,
 		  size_t archives, struct cairn_error *err);
+/* Small JSON state files in state_dir (json-c objects). */
+struct json_object;
+/* The object in path; NULL if it is missing, broken or not an object. */
+struct json_object *json_read_state(const char *path);
+/* Write it atomically, 0600. */
+int json_write_state(const char *path, struct json_object *j,
+		     struct cairn_error *err);
+/* o[key] if it is a string, else NULL. */
+const char *json_str(struct json_object *o, const char *key);
+/* "2026-02-11T03:15:00Z" -> time; 0 if malformed. */
+time_t utc_parse(const char *s);
 
 /* Commands (backup.c, verify.c, restore.c, catalog.c, dispatch.c). */
 struct backup_opts {
@@ -337,6 +349,8 @@ struct backup_opts {
 /* Apply retention to archive_dir. */
 int prune_local(const struct config *cfg, bool dry_run,
 		const char *protect, struct cairn_error *err);
+int prune_local_n(const struct config *cfg, bool dry_run,
+		  const char *protect, size_t *n, struct cairn_error *err);
 
 /* plugin.c: find, check and load target plugins. */
 struct plugin {
@@ -374,6 +388,22 @@ void dispatch_prune(const struct config *cfg, const struct backup_opts *o,
 		    struct run_state *st);
 int prune_targets(const struct config *cfg, bool dry_run);
 int list_target(const struct config *cfg, const char *target, bool json);
+
+/* verify.c: safety nets beside the source, oldest first. */
+struct safety_net {
+	char *path;
+	time_t time;    /* the directory's mtime: when the restore ran */
+	uint64_t bytes;
+	bool in_use;    /* a pending restore.journal needs it */
+};
+struct safety_nets {
+	struct safety_net *v;
+	size_t n;
+	uint64_t bytes;
+	char *dirs[2];  /* where they are looked for */
+};
+void safety_nets_scan(const struct config *cfg, struct safety_nets *sn);
+void safety_nets_free(struct safety_nets *sn);
 
 int cmd_backup(const struct config *cfg, const struct backup_opts *o);
 int cmd_verify(const struct config *cfg, const char *which, bool deep);

@@ -148,7 +148,8 @@ int catalog_resolve(const struct config *cfg, const char *which, char **path,
 					   : path_join(cfg->archive_dir, which);
 		if (!path_exists(*path)) {
 			rc = cairn_errf(err, CAIRN_ENOTFOUND,
-					"archive not found: %s", *path);
+					"archive not found: %s; see 'cairn "
+					"list'", *path);
 			free(*path);
 			*path = NULL;
 			return rc;
@@ -169,11 +170,51 @@ int catalog_resolve(const struct config *cfg, const char *which, char **path,
 	return CAIRN_OK;
 }
 
+/* Which files a sidecar may name: the archive and the sidecars beside
+ * it, each once. Anything else (a hostile --from target's sidecar naming
+ * the archive 100 times, or some other file) is refused before a single
+ * byte is hashed. */
+static int sidecar_names_ok(const char *side, const char *archive,
+			    const struct manifest *m, struct cairn_error *err)
+{
+	const char *base = base_of(archive);
+	char *allowed[3];
+	bool seen[3] = { false, false, false };
+	int rc = CAIRN_OK;
+
+	allowed[0] = xstrdup(base);
+	allowed[1] = sidecar_manifest(base);
+	allowed[2] = xasprintf("%s.index", base);
+	for (size_t i = 0; i < m->n && !rc; i++) {
+		const char *p = m->e[i].path;
+		size_t k;
+
+		for (k = 0; k < ARRAY_SIZE(allowed); k++)
+			if (!strcmp(p, allowed[k]))
+				break;
+		if (strchr(p, '/') || k == ARRAY_SIZE(allowed))
+			rc = cairn_errf(err, CAIRN_EINTEGRITY,
+					"%s: unexpected name %s (only %s and "
+					"its .manifest and .index)", side, p,
+					base);
+		else if (seen[k])
+			rc = cairn_errf(err, CAIRN_EINTEGRITY,
+					"%s: %s is named twice", side, p);
+		else
+			seen[k] = true;
+	}
+	if (!rc && !seen[0])
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s does not cover %s",
+				side, base);
+	for (size_t k = 0; k < ARRAY_SIZE(allowed); k++)
+		free(allowed[k]);
+	return rc;
+}
+
 int verify_sidecar(const char *archive, struct cairn_error *err)
 {
 	char *side = sidecar_sha(archive), *dir = dir_of(archive), *text;
 	struct manifest m = { 0 };
-	bool saw_archive = false;
 	int rc = CAIRN_EINTEGRITY;
 	size_t len, bad = 0;
 
@@ -185,22 +226,17 @@ int verify_sidecar(const char *archive, struct cairn_error *err)
 				strerror(errno), base_of(archive));
 		goto out;
 	}
-	if (manifest_parse(text, len, &m, &bad) || !m.n) {
+	if (manifest_parse(text, len, &m, &bad)) {
 		rc = cairn_errf(err, CAIRN_EINTEGRITY,
 				"%s:%zu: not a sha256sum line", side, bad);
 		goto out;
 	}
+	if ((rc = sidecar_names_ok(side, archive, &m, err)))
+		goto out;
+	/* Each name is there once: each file is hashed once. */
 	for (size_t i = 0; i < m.n; i++) {
-		char hex[65], *p;
+		char hex[65], *p = path_join(dir, m.e[i].path);
 
-		if (strchr(m.e[i].path, '/')) {
-			rc = cairn_errf(err, CAIRN_EINTEGRITY,
-					"%s: unexpected path %s", side,
-					m.e[i].path);
-			goto out;
-		}
-		saw_archive |= !strcmp(m.e[i].path, base_of(archive));
-		p = path_join(dir, m.e[i].path);
 		if (sha256_file(p, hex, NULL)) {
 			rc = errno_err(err, CAIRN_EINTEGRITY, errno,
 				       "cannot check %s", p);
@@ -214,11 +250,6 @@ int verify_sidecar(const char *archive, struct cairn_error *err)
 					m.e[i].path, base_of(side));
 			goto out;
 		}
-	}
-	if (!saw_archive) {
-		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s does not cover %s",
-				side, base_of(archive));
-		goto out;
 	}
 	rc = CAIRN_OK;
 out:

@@ -30,7 +30,8 @@ static const char *const secret_keys[] = {
 static const char *const cairn_keys[] = {
 	"name", "source", "archive_dir", "state_dir", "compression",
 	"compression_level", "threads", "keep_last", "keep_daily",
-	"keep_weekly", "keep_monthly", "keep_yearly", "metrics_file", NULL,
+	"keep_weekly", "keep_monthly", "keep_yearly", "metrics_file",
+	"safety_net_days", NULL,
 };
 static const char *const component_keys[] = {
 	"type", "path", "required", "exclude", "dump", "restore", "file",
@@ -606,6 +607,7 @@ static int build(struct config *cfg, struct cairn_error *e)
 		return cairn_errf(e, CAIRN_ECONFIG,
 				  "%s: missing section [cairn]", cfg->path);
 	cfg->keep.last = 7;
+	cfg->safety_net_days = 7;
 	cfg->level = -1;
 	if ((rc = get_str(top, "name", &cfg->name, true, e)) ||
 	    (rc = get_str(top, "source", &cfg->source, true, e)) ||
@@ -615,6 +617,8 @@ static int build(struct config *cfg, struct cairn_error *e)
 			  e)) ||
 	    (rc = get_str(top, "compression", &comp, false, e)) ||
 	    (rc = get_long(top, "threads", 0, 256, &cfg->threads, e)) ||
+	    (rc = get_long(top, "safety_net_days", 0, 36500,
+			   &cfg->safety_net_days, e)) ||
 	    (rc = get_policy(top, &cfg->keep, e)))
 		goto out;
 	if (!ident_ok(cfg->name)) {

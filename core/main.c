@@ -5,6 +5,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,10 @@ static const char usage_text[] =
 "                                              targets, prune\n"
 "  restore  MODE [--archive NAME|latest] [--from TARGET] [--to DIR]\n"
 "           [--dry-run] [--yes]                restore a mode's components\n"
-"  list     [--target NAME] [--json]           archives with time, size\n"
+"  list     [--target NAME] [--json]           archives, status, checks\n"
 "  verify   [NAME|latest] [--deep]             check checksums\n"
-"  status   [--max-age DURATION] [--json]      the last run\n"
-"  prune    [--dry-run]                        apply retention\n"
+"  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
+"  prune    [--dry-run]                        retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
 "\n"
 "  -c FILE   config file (default $CAIRN_CONFIG, else "
@@ -56,17 +57,23 @@ static const struct {
 	  "  --dry-run       show what would be replaced\n"
 	  "  --yes           do not ask (required without a terminal)\n" },
 	{ "list", "usage: cairn list [--target NAME] [--json]\n"
-	  "List archives in archive_dir, or those a target holds.\n" },
+	  "List archives in archive_dir (name, time, size, status, when it\n"
+	  "last passed a check, where), or those a target holds. Status is\n"
+	  "verified, incomplete (no sidecar) or CORRUPT (the last verify\n"
+	  "failed).\n" },
 	{ "verify", "usage: cairn verify [NAME|latest] [--deep]\n"
 	  "Check an archive against its .sha256 sidecar; --deep also reads\n"
 	  "every member against MANIFEST.sha256 and integrity-checks SQLite\n"
-	  "members.\n" },
+	  "members. The result is kept in state_dir/verify.json for list.\n" },
 	{ "status", "usage: cairn status [--max-age DURATION] [--json]\n"
-	  "Show the last run. Exit 1 if it failed, none is recorded, or the\n"
-	  "last success is older than DURATION (30s, 90m, 26h, 7d, 2w).\n" },
+	  "Show the last run, each enabled target's last result and newest\n"
+	  "copy, and the safety nets restores left. Exit 1 if the last run\n"
+	  "or any target failed, none is recorded, or the last success or a\n"
+	  "target's newest copy is older than DURATION (90m, 26h, 7d).\n" },
 	{ "prune", "usage: cairn prune [--dry-run]\n"
 	  "Apply retention (keep_last, keep_daily, ...) locally and on every\n"
-	  "enabled target. The newest archive is always kept.\n" },
+	  "enabled target. The newest archive is always kept. Safety nets\n"
+	  "older than safety_net_days (default 7) are removed.\n" },
 	{ "plugins", "usage: cairn plugins\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
@@ -88,10 +95,59 @@ static int command_help(const char *cmd)
 	return usage(stderr, EXIT_USAGE);
 }
 
-static int bad_usage(const char *cmd, const char *msg)
+/* One line naming the command and what was wrong with it. */
+static int bad_usage(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int bad_usage(const char *cmd, const char *fmt, ...)
 {
-	fprintf(stderr, "cairn %s: %s\n", cmd, msg);
-	fprintf(stderr, "Try 'cairn %s --help'.\n", cmd);
+	va_list ap;
+
+	fprintf(stderr, "cairn %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+/* The option getopt_long just refused (opterr is 0: we say it, once).
+ * cmd is NULL for the options before the command. */
+static int bad_option(const char *cmd, int c, char **argv,
+		      const struct option *opts)
+{
+	const char *arg = argv[optind - 1], *pre = "unknown option ",
+		   *post = "";
+	char name[64];
+
+	if (strncmp(arg, "--", 2)) {
+		snprintf(name, sizeof(name), "-%c", optopt);
+		arg = name; /* may sit in a cluster such as -qx */
+	}
+	for (size_t i = 0; optopt && opts[i].name; i++)
+		if (opts[i].val == optopt && arg != name) {
+			/* A known long option used wrongly. */
+			snprintf(name, sizeof(name), "--%s", opts[i].name);
+			arg = name;
+			pre = "option ";
+			post = c == ':' ? " needs an argument"
+					: " takes no argument";
+		}
+	if (arg != name && !*post) {
+		size_t n = 0, l = strcspn(arg + 2, "=");
+
+		for (size_t i = 0; opts[i].name; i++)
+			n += !strncmp(opts[i].name, arg + 2, l);
+		if (n > 1)
+			pre = "ambiguous option ";
+	}
+	if (c == ':' && !*post) {
+		pre = "option ";
+		post = " needs an argument";
+	}
+	if (cmd)
+		return bad_usage(cmd, "%s'%s'%s", pre, arg, post);
+	fprintf(stderr, "cairn: %s'%s'%s; see 'cairn --help'\n", pre, arg,
+		post);
 	return EXIT_USAGE;
 }
 
@@ -157,7 +213,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *cmd, *target = NULL, *which = NULL;
 	bool json = false, deep = false, dry_run = false;
 	long max_age = -1;
-	int c, rc;
+	int c, li = 0, rc;
 
 	umask(077);
 	/* libarchive converts names through the locale's charset; any
@@ -167,8 +223,12 @@ int main(int argc, char **argv)
 		setlocale(LC_CTYPE, "C.UTF-8");
 	signal(SIGPIPE, SIG_IGN);
 	signals_install();
-	/* '+': stop at the command; its options are parsed below. */
-	while ((c = getopt_long(argc, argv, "+c:qvh", gopts, NULL)) != -1) {
+	/* '+': stop at the command; its options are parsed below. ':' and
+	 * opterr = 0: the one line about a bad option is ours. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:c:qvh", gopts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return bad_option(NULL, c, argv, gopts);
 		switch (c) {
 		case 'c':
 			conf = optarg;
@@ -198,19 +258,26 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < ARRAY_SIZE(cmd_help); i++)
 			known |= !strcmp(cmd, cmd_help[i].name);
 		if (!known) {
-			fprintf(stderr, "cairn: unknown command '%s'\n", cmd);
-			return usage(stderr, EXIT_USAGE);
+			fprintf(stderr, "cairn: unknown command '%s'; see "
+				"'cairn --help'\n", cmd);
+			return EXIT_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* glibc: a full re-initialisation */
-	while ((c = getopt_long(argc, argv, "", cmd_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", cmd_opts, &li)) != -1) {
 		if (c == OPT_HELP)
 			return command_help(cmd);
-		if (c == '?' || !allowed(cmd, c))
-			return bad_usage(cmd, c == '?' ? "bad option"
-					 : "option not valid here");
+		if (c == '?' || c == ':') {
+			free(bo.targets);
+			return bad_option(cmd, c, argv, cmd_opts);
+		}
+		if (!allowed(cmd, c)) {
+			free(bo.targets);
+			return bad_usage(cmd, "option --%s is not valid here",
+					 cmd_opts[li].name);
+		}
 		switch (c) {
 		case OPT_TARGET:
 			bo.targets = xrealloc(bo.targets, (bo.ntargets + 1) *
@@ -228,9 +295,12 @@ int main(int argc, char **argv)
 			deep = true;
 			break;
 		case OPT_MAX_AGE:
-			if (!parse_duration(optarg, &max_age))
-				return bad_usage(cmd, "bad --max-age "
-						 "(want e.g. 30s, 90m, 26h, 7d)");
+			if (!parse_duration(optarg, &max_age)) {
+				free(bo.targets);
+				return bad_usage(cmd, "bad --max-age '%s' "
+						 "(want e.g. 30s, 90m, 26h, "
+						 "7d)", optarg);
+			}
 			break;
 		case OPT_DRY_RUN:
 			dry_run = ro.dry_run = true;
@@ -251,9 +321,12 @@ int main(int argc, char **argv)
 			struct tm tm = { 0 };
 			char *end = strptime(optarg, "%Y-%m-%d %H:%M:%S", &tm);
 
-			if (!end || *end)
-				return bad_usage(cmd, "bad --time (want "
-						 "'YYYY-MM-DD HH:MM:SS')");
+			if (!end || *end) {
+				free(bo.targets);
+				return bad_usage(cmd, "bad --time '%s' (want "
+						 "'YYYY-MM-DD HH:MM:SS')",
+						 optarg);
+			}
 			tm.tm_isdst = -1;
 			bo.fake_time = mktime(&tm);
 			break;
@@ -263,7 +336,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "restore")) {
 		if (optind >= argc) {
 			free(bo.targets);
-			return bad_usage(cmd, "which mode? (e.g. db, full)");
+			return bad_usage(cmd, "which mode? (e.g. db, full; "
+					 "see 'cairn restore --help')");
 		}
 		ro.mode = argv[optind++];
 	} else if (!strcmp(cmd, "verify") && optind < argc) {
@@ -271,7 +345,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		free(bo.targets);
-		return bad_usage(cmd, "unexpected argument");
+		return bad_usage(cmd, "unexpected argument '%s'",
+				 argv[optind]);
 	}
 	if (bo.no_targets && bo.ntargets) {
 		free(bo.targets);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +28,34 @@ static json_object *jtime(time_t t)
 	return json_object_new_string(ts);
 }
 
-static time_t parse_utc(const char *s)
+time_t utc_parse(const char *s)
 {
 	struct tm tm = { 0 };
+	char *end;
 
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (!s || !(end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) || *end)
 		return 0;
 	return timegm(&tm);
+}
+
+json_object *json_read_state(const char *path)
+{
+	json_object *j = json_object_from_file(path);
+
+	if (j && !json_object_is_type(j, json_type_object)) {
+		json_object_put(j);
+		j = NULL;
+	}
+	return j;
+}
+
+int json_write_state(const char *path, json_object *j,
+		     struct cairn_error *err)
+{
+	const char *text = json_object_to_json_string_ext(j,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	return write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
 /* The previous file, parsed; NULL when there is none or it is broken. */
@@ -46,7 +68,7 @@ static json_object *state_read(const struct config *cfg)
 	return j;
 }
 
-static const char *jstr(json_object *o, const char *key)
+const char *json_str(json_object *o, const char *key)
 {
 	json_object *v;
 
@@ -65,9 +87,113 @@ static time_t last_success(const struct config *cfg,
 	if (st->success)
 		return st->finished;
 	old = state_read(cfg);
-	t = parse_utc(jstr(old, "last_success"));
+	t = utc_parse(json_str(old, "last_success"));
 	json_object_put(old);
 	return t;
+}
+
+/* state_dir/targets.json: each target's last result, merged across
+ * runs, so a run with --target X keeps what Y did last. */
+static char *targets_path(const struct config *cfg)
+{
+	return path_join(cfg->state_dir, "targets.json");
+}
+
+static json_object *jstr_copy(json_object *o, const char *key)
+{
+	const char *v = json_str(o, key);
+
+	return v ? json_object_new_string(v) : NULL;
+}
+
+/* targets.json; before it existed, what last_backup.json says of the
+ * targets of the last run (its archive is their newest copy). */
+static json_object *targets_load(const struct config *cfg)
+{
+	char *path = targets_path(cfg);
+	json_object *all = json_read_state(path), *last, *tg;
+
+	free(path);
+	if (all)
+		return all;
+	all = json_object_new_object();
+	last = state_read(cfg);
+	if (last && json_object_object_get_ex(last, "targets", &tg) &&
+	    json_object_is_type(tg, json_type_object)) {
+		json_object_object_foreach(tg, name, r) {
+			json_object *t = json_object_new_object();
+			const char *st = json_str(r, "status"),
+				   *a = json_str(last, "archive");
+			bool ok = st && !strcmp(st, "success");
+
+			json_object_object_add(t, "status", jstr_copy(r,
+					       "status"));
+			json_object_object_add(t, "error", jstr_copy(r,
+					       "error"));
+			json_object_object_add(t, "finished", jstr_copy(last,
+					       "finished"));
+			json_object_object_add(t, "newest_archive", ok && a ?
+				json_object_new_string(base_of(a)) : NULL);
+			json_object_object_add(t, "newest_time", ok ?
+				jstr_copy(last, "started") : NULL);
+			json_object_object_add(all, name, t);
+		}
+	}
+	json_object_put(last);
+	return all;
+}
+
+static int targets_record(const struct config *cfg,
+			  const struct run_state *st, struct cairn_error *err)
+{
+	char *path;
+	json_object *all;
+	int rc;
+
+	if (!st->ntargets)
+		return CAIRN_OK;
+	path = targets_path(cfg);
+	all = targets_load(cfg);
+	for (size_t i = 0; i < st->ntargets; i++) {
+		const struct target_result *r = &st->targets[i];
+		json_object *t = json_object_new_object(), *prev = NULL;
+		bool ok = !r->rc && !r->skipped;
+		time_t newest;
+
+		json_object_object_get_ex(all, r->name, &prev);
+		newest = utc_parse(json_str(prev, "newest_time"));
+		json_object_object_add(t, "status", json_object_new_string(
+			r->skipped ? "skipped" : r->rc ? "failure" :
+			"success"));
+		json_object_object_add(t, "error", r->rc ?
+			json_object_new_string(r->error) : NULL);
+		json_object_object_add(t, "finished", jtime(st->finished));
+		json_object_object_add(t, "archive", st->archive ?
+			json_object_new_string(base_of(st->archive)) : NULL);
+		json_object_object_add(t, "bytes",
+				       json_object_new_uint64(r->bytes));
+		json_object_object_add(t, "seconds",
+				       json_object_new_double(r->seconds));
+		json_object_object_add(t, "last_success", ok ?
+			jtime(st->finished) : jstr_copy(prev, "last_success"));
+		/* The newest archive it took: the time in its name. */
+		if (ok && st->archive && st->started >= newest) {
+			json_object_object_add(t, "newest_archive",
+				json_object_new_string(base_of(st->archive)));
+			json_object_object_add(t, "newest_time",
+					       jtime(st->started));
+		} else {
+			json_object_object_add(t, "newest_archive",
+				jstr_copy(prev, "newest_archive"));
+			json_object_object_add(t, "newest_time",
+				jstr_copy(prev, "newest_time"));
+		}
+		json_object_object_add(all, r->name, t);
+	}
+	rc = json_write_state(path, all, err);
+	json_object_put(all);
+	free(path);
+	return rc;
 }
 
 int state_write(const struct config *cfg, const struct run_state *st,
@@ -75,8 +201,9 @@ int state_write(const struct config *cfg, const struct run_state *st,
 {
 	json_object *j = json_object_new_object(), *tg;
 	char *path = state_path(cfg);
+	struct cairn_error terr = { 0, "" };
 	const char *text;
-	int rc;
+	int rc, trc;
 
 	json_object_object_add(j, "status", json_object_new_string(
 		st->success ? "success" : "failure"));
@@ -114,7 +241,12 @@ int state_write(const struct config *cfg, const struct run_state *st,
 			       json_object_new_string(PACKAGE_VERSION));
 	text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
 						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	trc = targets_record(cfg, st, &terr);
 	rc = write_file_atomic(path, text, strlen(text), 0600, err);
+	if (!rc && trc) {
+		*err = terr;
+		rc = trc;
+	}
 	json_object_put(j);
 	free(path);
 	return rc;
@@ -124,10 +256,12 @@ int metrics_write(const struct config *cfg, const struct run_state *st,
 		  size_t archives, struct cairn_error *err)
 {
 	struct sbuf b = { 0 };
+	json_object *all;
 	int rc;
 
 	if (!cfg->metrics_file)
 		return CAIRN_OK;
+	all = targets_load(cfg);
 #define GAUGE(name, help) \
 	sb_printf(&b, "# HELP cairn_" name " " help "\n" \
 		      "# TYPE cairn_" name " gauge\n")
@@ -149,11 +283,31 @@ int metrics_write(const struct config *cfg, const struct run_state *st,
 	GAUGE("archives", "Archives kept in archive_dir.");
 	sb_printf(&b, "cairn_archives{name=\"%s\"} %zu\n", cfg->name,
 		  archives);
+	/* Per target from targets.json: a run with --target X must not
+	 * drop Y's series. */
 	GAUGE("target_success", "1 if the last upload to a target succeeded.");
-	for (size_t i = 0; i < st->ntargets; i++)
-		sb_printf(&b, "cairn_target_success{name=\"%s\",target=\"%s\"}"
-			  " %d\n", cfg->name, st->targets[i].name,
-			  st->targets[i].rc == 0 && !st->targets[i].skipped);
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		json_object *t = NULL;
+		const char *ts;
+
+		json_object_object_get_ex(all, cfg->targets[i].name, &t);
+		if ((ts = json_str(t, "status")))
+			sb_printf(&b, "cairn_target_success{name=\"%s\","
+				  "target=\"%s\"} %d\n", cfg->name,
+				  cfg->targets[i].name, !strcmp(ts, "success"));
+	}
+	GAUGE("target_newest_archive_timestamp_seconds",
+	      "Time of the newest archive a target took.");
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		json_object *t = NULL;
+
+		if (json_object_object_get_ex(all, cfg->targets[i].name, &t))
+			sb_printf(&b, "cairn_target_newest_archive_timestamp_"
+				  "seconds{name=\"%s\",target=\"%s\"} "
+				  "%lld\n", cfg->name, cfg->targets[i].name,
+				  (long long)utc_parse(json_str(t,
+							"newest_time")));
+	}
 	GAUGE("target_bytes", "Bytes sent to a target in the last run.");
 	for (size_t i = 0; i < st->ntargets; i++)
 		sb_printf(&b, "cairn_target_bytes{name=\"%s\",target=\"%s\"} "
@@ -162,51 +316,160 @@ int metrics_write(const struct config *cfg, const struct run_state *st,
 #undef GAUGE
 	/* The textfile collector must be able to read it. */
 	rc = write_file_atomic(cfg->metrics_file, b.s, b.len, 0644, err);
+	json_object_put(all);
 	sb_free(&b);
 	return rc;
 }
 
+/* One reason for status to exit 1: said on stderr, kept for --json. */
+static void problem(json_object *arr, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void problem(json_object *arr, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_error("%s", line);
+	json_object_array_add(arr, json_object_new_string(line));
+}
+
+/* Each enabled target's last result and newest copy. */
+static json_object *status_targets(const struct config *cfg, long max_age,
+				   bool text, json_object *probs)
+{
+	json_object *all = targets_load(cfg), *out = json_object_new_object();
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct target *tg = &cfg->targets[i];
+		json_object *t = NULL, *copy;
+		const char *st, *newest, *nt;
+		time_t when;
+
+		if (!tg->enabled)
+			continue;
+		json_object_object_get_ex(all, tg->name, &t);
+		st = json_str(t, "status");
+		newest = json_str(t, "newest_archive");
+		nt = json_str(t, "newest_time");
+		when = utc_parse(nt);
+		if (text)
+			printf("target %s:%*s%s%s%s; newest copy %s%s%s%s\n",
+			       tg->name, (int)(strlen(tg->name) < 6 ?
+			       6 - strlen(tg->name) : 1), "",
+			       st ? st : "never run",
+			       st ? " at " : "",
+			       st ? json_str(t, "finished") : "",
+			       newest ? newest : "none",
+			       nt ? " (" : "", nt ? nt : "", nt ? ")" : "");
+		if (st && !strcmp(st, "failure"))
+			problem(probs, "target %s failed at %s: %s", tg->name,
+				json_str(t, "finished") ?
+				json_str(t, "finished") : "?",
+				json_str(t, "error") ? json_str(t, "error") :
+				"?");
+		if (max_age >= 0 && !when)
+			problem(probs, "target %s holds no copy from cairn",
+				tg->name);
+		else if (max_age >= 0 && now - when > max_age)
+			problem(probs, "target %s: its newest copy %s is "
+				"older than %lds", tg->name,
+				newest ? newest : "?", max_age);
+		copy = NULL;
+		if (!t || json_object_deep_copy(t, &copy, NULL)) {
+			copy = json_object_new_object();
+			json_object_object_add(copy, "status",
+					       json_object_new_string("never"));
+		}
+		json_object_object_add(out, tg->name, copy);
+	}
+	json_object_put(all);
+	return out;
+}
+
+/* Safety nets: how many, how big; prune removes the old ones. */
+static json_object *status_nets(const struct config *cfg, bool text)
+{
+	struct safety_nets sn;
+	json_object *o = json_object_new_object(),
+		    *paths = json_object_new_array();
+	char sz[32], ts[32];
+
+	safety_nets_scan(cfg, &sn);
+	fmt_bytes(sn.bytes, sz);
+	if (text && !sn.n)
+		printf("safety nets:  none\n");
+	else if (text) {
+		char *d = dir_of(sn.v[0].path);
+
+		fmt_utc(sn.v[0].time, ts);
+		printf("safety nets:  %zu (%s), oldest %s in %s; 'cairn "
+		       "prune' removes those older than %ld days\n", sn.n,
+		       sz, ts, d, cfg->safety_net_days);
+		free(d);
+	}
+	for (size_t i = 0; i < sn.n; i++)
+		json_object_array_add(paths,
+				      json_object_new_string(sn.v[i].path));
+	json_object_object_add(o, "count", json_object_new_uint64(sn.n));
+	json_object_object_add(o, "bytes", json_object_new_uint64(sn.bytes));
+	json_object_object_add(o, "oldest", sn.n ? jtime(sn.v[0].time) : NULL);
+	json_object_object_add(o, "keep_days",
+			       json_object_new_int64(cfg->safety_net_days));
+	json_object_object_add(o, "paths", paths);
+	safety_nets_free(&sn);
+	return o;
+}
+
 int cmd_status(const struct config *cfg, long max_age, bool json)
 {
-	json_object *j = state_read(cfg);
-	const char *status = jstr(j, "status");
-	time_t ok = parse_utc(jstr(j, "last_success"));
+	json_object *j = state_read(cfg), *probs = json_object_new_array();
+	const char *status = json_str(j, "status");
+	time_t ok = utc_parse(json_str(j, "last_success"));
 	time_t now = time(NULL);
-	int rc = EXIT_FAILED;
+	int rc;
 
-	if (json) {
-		printf("%s\n", j ? json_object_to_json_string_ext(j,
-			JSON_C_TO_STRING_PRETTY |
-			JSON_C_TO_STRING_NOSLASHESCAPE) : "null");
-	}
 	if (!j) {
 		if (!json)
 			printf("no backup recorded in %s\n", cfg->state_dir);
-		goto out;
-	}
-	if (!json) {
-		const char *e = jstr(j, "error");
+		json_object_array_add(probs, json_object_new_string(
+			"no backup recorded"));
+		j = json_object_new_object();
+		json_object_object_add(j, "status", NULL);
+	} else {
+		if (!json) {
+			const char *e = json_str(j, "error");
 
-		printf("last run:     %s, finished %s\n", status ? status : "?",
-		       jstr(j, "finished") ? jstr(j, "finished") : "?");
-		printf("archive:      %s\n", jstr(j, "archive") ?
-		       jstr(j, "archive") : "-");
-		printf("last success: %s\n", jstr(j, "last_success") ?
-		       jstr(j, "last_success") : "never");
-		if (e)
-			printf("error:        %s\n", e);
+			printf("last run:     %s, finished %s\n",
+			       status ? status : "?", json_str(j, "finished") ?
+			       json_str(j, "finished") : "?");
+			printf("archive:      %s\n", json_str(j, "archive") ?
+			       json_str(j, "archive") : "-");
+			printf("last success: %s\n",
+			       json_str(j, "last_success") ?
+			       json_str(j, "last_success") : "never");
+			if (e)
+				printf("error:        %s\n", e);
+		}
+		if (!status || strcmp(status, "success"))
+			problem(probs, "the last backup failed");
+		else if (max_age >= 0 && (!ok || now - ok > max_age))
+			problem(probs, "the last successful backup is older "
+				"than %lds", max_age);
 	}
-	if (!status || strcmp(status, "success")) {
-		log_error("the last backup failed");
-		goto out;
-	}
-	if (max_age >= 0 && (!ok || now - ok > max_age)) {
-		log_error("the last successful backup is older than %lds",
-			  max_age);
-		goto out;
-	}
-	rc = EXIT_OK;
-out:
+	/* Every target, not only those of the last run. */
+	json_object_object_add(j, "targets",
+			       status_targets(cfg, max_age, !json, probs));
+	json_object_object_add(j, "safety_nets", status_nets(cfg, !json));
+	rc = json_object_array_length(probs) ? EXIT_FAILED : EXIT_OK;
+	json_object_object_add(j, "problems", probs);
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(j,
+			JSON_C_TO_STRING_PRETTY |
+			JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);
 	return rc;
 }
