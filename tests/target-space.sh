@@ -58,11 +58,11 @@ mkdir -p "$C/$name.sha256/x"
 expect_rc 4 env TZ=UTC CAIRN_TARGET_T_PLUGIN=local CAIRN_TARGET_T_PATH="$C" \
 	"$CAIRN" -c "$T/c.conf" backup --time "$when"
 [ -f "$T/arch/$name" ] || fail "no local $name (name mismatch?)"
-out_has "target t failed"
-out_has "removed $name of the failed send"
 ls -A "$C" >"$T/left"
 [ "$(cat "$T/left")" = "$name.sha256" ] ||
 	{ cat "$T/left"; fail "the failed send left files on the target"; }
+out_has "target t failed"
+out_has "removed $name of the failed send"
 rm -rf "$C/$name.sha256"
 expect_rc 0 env CAIRN_TARGET_T_PLUGIN=local CAIRN_TARGET_T_PATH="$C" \
 	"$CAIRN" -c "$T/c.conf" backup
