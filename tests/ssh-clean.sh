@@ -60,6 +60,35 @@ plant
 expect_rc 0 nas "$REMOTE" prune
 check
 
+note "SIGTERM during an upload: stopped, temporary removed, nothing left"
+# The source is a FIFO fed in two halves, the signal in between: the
+# upload is mid-way, whatever the link's speed.
+mkfifo "$T/fifo"
+PLUGIN_TOOL_SIZE=8388608 "$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/ssh.so" \
+	host=127.0.0.1 port="$SSHD_PORT" user="$(id -un)" path="$REMOTE" \
+	identity="$T/id" known_hosts="$T/kh" \
+	put "$T/fifo" mss-backup-stop.tar.zst >"$T/pt.out" 2>&1 &
+ptpid=$!
+exec 3>"$T/fifo"
+head -c 4194304 /dev/urandom >&3
+for i in $(seq 1 200); do
+	ls -A "$REMOTE" >"$T/ls"
+	grep -q '^\.mss-backup-stop\.tar\.zst\.partial-' "$T/ls" && break
+	sleep 0.05
+done
+grep -q '^\.mss-backup-stop\.tar\.zst\.partial-' "$T/ls" ||
+	{ cat "$T/pt.out"; fail "the upload did not start"; }
+kill -TERM "$ptpid"
+head -c 4194304 /dev/urandom >&3 2>/dev/null || true
+exec 3>&-
+rc=0
+wait "$ptpid" || rc=$?
+cat "$T/pt.out"
+[ "$rc" = 1 ] || fail "stopped upload: exit $rc, want 1 (CAIRN_EFAIL)"
+grep -q "interrupted" "$T/pt.out" || fail "the error does not say interrupted"
+ls -A "$REMOTE" >"$T/ls"
+grep -q 'mss-backup-stop' "$T/ls" && { cat "$T/ls"; fail "the stopped upload left a file"; }
+
 if [ "$(id -u)" = 0 ]; then
 	note "room for the archive, not its manifest: refused, nothing left"
 	mkdir "$T/big"
