@@ -299,6 +299,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def emulate(self, length, expect):
         """Answer the request here when s3rver cannot; True if done."""
+        if '.s3.localhost' in self.headers.get('host', ''):
+            return False  # virtual-host style: not emulated
         u = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
         parts = urllib.parse.unquote(u.path).lstrip('/').split('/', 1)
