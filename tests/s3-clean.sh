@@ -43,7 +43,7 @@ for k in $ours $theirs; do s3_initiate "$k"; done
 s3_initiate "$ours" # two of the same key
 [ "$(s3_uploads | wc -l)" = 5 ] || fail "uploads not planted: $(s3_uploads)"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" backup
-out_has "aborted multipart upload of s3://$S3_BUCKET/$ours, left by a killed run"
+out_has "aborted multipart upload of s3://$S3_BUCKET/$ours, left by a killed"
 s3_uploads | cut -d' ' -f1 | sort >"$T/left"
 [ "$(cat "$T/left")" = "$(echo "$theirs" | sort)" ] ||
 	{ cat "$T/left"; fail "wrong uploads aborted"; }
@@ -77,12 +77,15 @@ grep -q "interrupted" "$T/run.out" || fail "the log does not say interrupted"
 grep -q "aborted multipart upload of s3://$S3_BUCKET/mss/mss-backup-2" \
 	"$T/run.out" || fail "the upload was not aborted"
 has_upload 'mss/mss-' && fail "an upload is left on the store: $(s3_uploads)"
-[ "$(remote)" = "$before" ] || { remote; fail "the interrupted run left objects"; }
+[ "$(remote)" = "$before" ] ||
+	{ remote; fail "the interrupted run left objects"; }
 s3cmd -c "$T/s3cfg" --no-ssl multipart "s3://$S3_BUCKET" >"$T/mp" ||
 	fail "s3cmd multipart failed"
-grep -q "mss/mss-backup" "$T/mp" && { cat "$T/mp"; fail "s3cmd lists an upload"; }
+grep -q "mss/mss-backup" "$T/mp" &&
+	{ cat "$T/mp"; fail "s3cmd lists an upload"; }
 
 note "the next run works"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" backup
-[ "$(grep -c '\.tar\.zst$' <(remote))" = 2 ] || fail "want 2 archives on the store"
+[ "$(grep -c '\.tar\.zst$' <(remote))" = 2 ] ||
+	fail "want 2 archives on the store"
 echo "s3-clean: ok"

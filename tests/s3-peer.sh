@@ -91,7 +91,8 @@ s3_uploads() {
 # signed request, as a killed run would have made) and upload one part.
 s3_initiate() {
 	local sig=(--aws-sigv4 aws:amz:us-east-1:s3 -u "$S3_ACCESS:$S3_SECRET")
-	local empty=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+	local empty
+	empty=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 	local id part=$T/s3part sum
 	id=$(curl -sf "${sig[@]}" -X POST -H "x-amz-content-sha256: $empty" \
 		"$S3_ENDPOINT/$S3_BUCKET/$1?uploads=" |

@@ -23,7 +23,8 @@ nas() {
 	shift
 	env CAIRN_TARGET_NAS_PLUGIN=ssh CAIRN_TARGET_NAS_HOST=127.0.0.1 \
 		CAIRN_TARGET_NAS_PORT="$SSHD_PORT" \
-		CAIRN_TARGET_NAS_USER="$(id -un)" CAIRN_TARGET_NAS_PATH="$dir" \
+		CAIRN_TARGET_NAS_USER="$(id -un)" \
+		CAIRN_TARGET_NAS_PATH="$dir" \
 		CAIRN_TARGET_NAS_IDENTITY="$T/id" \
 		CAIRN_TARGET_NAS_KNOWN_HOSTS="$T/kh" \
 		"$CAIRN" -c "$T/c.conf" "$@"
@@ -36,7 +37,9 @@ theirs=".other-backup-2020-01-01_031500.tar.zst.partial-4242
 .mss2-backup-2020-01-01_031500.tar.zst.partial-4242"
 plant() {
 	mkdir -p "$REMOTE"
-	for f in $ours $theirs; do head -c 5000 /dev/urandom >"$REMOTE/$f"; done
+	for f in $ours $theirs; do
+		head -c 5000 /dev/urandom >"$REMOTE/$f"
+	done
 }
 check() {
 	for f in $ours; do
@@ -87,7 +90,8 @@ cat "$T/pt.out"
 [ "$rc" = 1 ] || fail "stopped upload: exit $rc, want 1 (CAIRN_EFAIL)"
 grep -q "interrupted" "$T/pt.out" || fail "the error does not say interrupted"
 ls -A "$REMOTE" >"$T/ls"
-grep -q 'mss-backup-stop' "$T/ls" && { cat "$T/ls"; fail "the stopped upload left a file"; }
+grep -q 'mss-backup-stop' "$T/ls" &&
+	{ cat "$T/ls"; fail "the stopped upload left a file"; }
 
 if [ "$(id -u)" = 0 ]; then
 	note "room for the archive, not its manifest: refused, nothing left"
@@ -100,12 +104,13 @@ if [ "$(id -u)" = 0 ]; then
 	a=$(ls "$T"/arch/mss-backup-2*.tar.zst | sort | tail -1)
 	S=$(stat -c %s "$a")
 	M=$(stat -c %s "$a.manifest")
-	[ "$M" -gt 16384 ] || fail "manifest only $M bytes; the test needs more"
+	[ "$M" -gt 16384 ] || fail "manifest only $M bytes, too small"
 	TINY=$T/tiny
 	mkdir "$TINY"
 	mount -t tmpfs -o size=$((S + M / 2)) tmpfs "$TINY" ||
 		fail "cannot mount a tmpfs"
-	trap 'st=$?; umount "$TINY" 2>/dev/null || true; sshd_cleanup; rm -rf "$T"; exit $st' EXIT
+	trap 'st=$?; umount "$TINY" 2>/dev/null || true; sshd_cleanup
+		rm -rf "$T"; exit $st' EXIT
 	mkdir "$TINY/mss"
 	expect_rc 4 nas "$TINY/mss" backup
 	out_has "target nas failed: .*space"

@@ -58,7 +58,8 @@ if [ "$(id -u)" = 0 ]; then
 	mount -t tmpfs -o size=64m tmpfs "$USB" || fail "cannot mount a tmpfs"
 	plant "$USB/mss"
 	expect_rc 0 env CAIRN_TARGET_USB_PLUGIN=usb \
-		CAIRN_TARGET_USB_PATH="$USB/mss" CAIRN_TARGET_USB_MOUNT="$USB" \
+		CAIRN_TARGET_USB_PATH="$USB/mss" \
+		CAIRN_TARGET_USB_MOUNT="$USB" \
 		"$CAIRN" -c "$T/c.conf" backup --target usb
 	check "$USB/mss"
 	(cd "$USB/mss" && sha256sum -c --quiet ./mss-*.sha256) ||

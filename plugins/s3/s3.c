@@ -1266,7 +1266,8 @@ static int list_uploads(struct s3 *s, const char *prefix, struct stale *st,
 		if (!rc)
 			rc = s3_req_run(s, &r, err);
 		if (r.h)
-			curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE, &status);
+			curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE,
+					  &status);
 		if (rc && (status == 405 || status == 501)) {
 			s->cfg->log(s->cfg, CAIRN_LOG_DEBUG, "s3: %s cannot "
 				    "list multipart uploads", s->host);
