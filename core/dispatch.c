@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,12 @@
 #include "cairn.h"
 
 enum { TRIES = 3 };
+
+/* An optional op a plugin built against an older header does not have:
+ * the core never reads past the plugin's `size`. */
+#define OPS_HAS(ops, m) \
+	((ops)->size >= offsetof(struct cairn_target_ops, m) + \
+	 sizeof((ops)->m) && (ops)->m)
 
 static const char *tc_get(const struct cairn_target_config *c,
 			  const char *key)
@@ -42,6 +49,12 @@ static void tc_log(const struct cairn_target_config *c, int level,
 	logmsg(level, "target %s: %s", c->name, line);
 }
 
+static int tc_stopped(const struct cairn_target_config *c)
+{
+	(void)c;
+	return stop_signal() != 0;
+}
+
 int target_open(const struct config *cfg, const struct target *t,
 		struct target_conn *tc, struct cairn_error *err)
 {
@@ -58,7 +71,29 @@ int target_open(const struct config *cfg, const struct target *t,
 	tc->tc.core = (void *)t;
 	tc->tc.get = tc_get;
 	tc->tc.log = tc_log;
+	tc->tc.stopped = tc_stopped;
 	return tc->pl.ops->open(&tc->tc, &tc->h, err);
+}
+
+/* Open a target for a command that holds the config's lock (backup,
+ * prune): temporaries of this config's killed runs can go, since no run
+ * of it can be writing them. A failed clean costs only a warning. */
+static int target_open_locked(const struct config *cfg,
+			      const struct target *t, struct target_conn *tc,
+			      struct cairn_error *err)
+{
+	struct cairn_error e = { 0, "" };
+	char *prefix;
+	int rc = target_open(cfg, t, tc, err);
+
+	if (rc || !OPS_HAS(tc->pl.ops, clean))
+		return rc;
+	prefix = xasprintf("%s-backup-", cfg->name);
+	if (tc->pl.ops->clean(tc->h, prefix, &e))
+		log_warn("target %s: cannot remove leftovers of killed runs: "
+			 "%s", t->name, e.msg);
+	free(prefix);
+	return CAIRN_OK;
 }
 
 void target_close(struct target_conn *tc)
@@ -78,7 +113,9 @@ static void backoff(int attempt)
 
 	if (s)
 		parse_int(s, 0, 60, &base);
-	sleep((unsigned)(base * (attempt == 1 ? 1 : 4)));
+	/* A stop signal cuts the sleep short (sleep is not restarted). */
+	if (!stop_signal())
+		sleep((unsigned)(base * (attempt == 1 ? 1 : 4)));
 }
 
 static bool selected(const struct backup_opts *o, const struct target *t)
@@ -105,7 +142,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 }
 
 static int put_one(struct target_conn *tc, const char *path,
-		   struct cairn_error *err)
+		   uint64_t send_bytes, struct cairn_error *err)
 {
 	struct cairn_put_file f = { 0 };
 	struct progress bar;
@@ -119,6 +156,7 @@ static int put_one(struct target_conn *tc, const char *path,
 	f.name = base_of(path);
 	f.size = size;
 	f.sha256 = hex;
+	f.send_bytes = send_bytes > size ? send_bytes : size;
 	progress_begin(&bar, tc->t->name, size);
 	f.progress = on_progress;
 	f.progress_ctx = &bar;
@@ -127,24 +165,60 @@ static int put_one(struct target_conn *tc, const char *path,
 	return rc;
 }
 
+/* A send that failed part way: remove every name of it, sidecars first,
+ * so the target holds no archive without its sidecars (which would fill
+ * it, and never be pruned since retention runs after a good send). */
+static void unput(struct target_conn *tc, char *const names[], int n)
+{
+	for (int i = n; i-- > 0;) {
+		struct cairn_error e = { 0, "" };
+		const char *name = base_of(names[i]);
+		int r = tc->pl.ops->del(tc->h, name, &e);
+
+		if (r && r != CAIRN_ENOTFOUND)
+			log_warn("target %s: cannot remove %s of the failed "
+				 "send: %s", tc->t->name, name, e.msg);
+		else if (!r)
+			log_info("target %s: removed %s of the failed send",
+				 tc->t->name, name);
+	}
+}
+
 /* Archive first, sidecars after it: a listing that shows the .sha256
- * implies the archive is complete. */
+ * implies the archive is complete. Each put learns the bytes still to
+ * come, so a plugin that knows free space refuses the archive when its
+ * sidecars would not fit either. */
 static int put_archive(struct target_conn *tc, const char *archive,
 		       uint64_t *bytes, struct cairn_error *err)
 {
 	char *side[3] = { xstrdup(archive), sidecar_manifest(archive),
 			  sidecar_sha(archive) };
-	int rc = CAIRN_OK;
+	uint64_t size[3], left = 0;
+	int rc = CAIRN_OK, i;
 
 	*bytes = 0;
-	for (int i = 0; i < 3 && !rc; i++) {
+	for (i = 0; i < 3; i++) {
 		struct stat st;
 
-		rc = put_one(tc, side[i], err);
-		if (!rc && !stat(side[i], &st))
-			*bytes += (uint64_t)st.st_size;
+		if (stat(side[i], &st)) {
+			rc = errno_err(err, 0, errno, "cannot read %s",
+				       side[i]);
+			goto out;
+		}
+		size[i] = (uint64_t)st.st_size;
+		left += size[i];
 	}
-	for (int i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
+		if ((rc = stop_check(err)) ||
+		    (rc = put_one(tc, side[i], left, err)))
+			break;
+		*bytes += size[i];
+		left -= size[i];
+	}
+	if (rc && i > 0)
+		unput(tc, side, 3);
+out:
+	for (i = 0; i < 3; i++)
 		free(side[i]);
 	return rc;
 }
@@ -157,15 +231,16 @@ static int send_to(const struct config *cfg, const struct target *t,
 	int rc = CAIRN_EFAIL;
 
 	for (int attempt = 1; attempt <= TRIES; attempt++) {
-		struct target_conn tc;
+		struct target_conn tc = { 0 };
 
 		err.code = 0;
 		err.msg[0] = '\0';
-		rc = target_open(cfg, t, &tc, &err);
+		if (!(rc = stop_check(&err)))
+			rc = target_open_locked(cfg, t, &tc, &err);
 		if (!rc)
 			rc = put_archive(&tc, archive, &r->bytes, &err);
 		target_close(&tc);
-		if (rc != CAIRN_ERETRY || attempt == TRIES)
+		if (rc != CAIRN_ERETRY || attempt == TRIES || stop_signal())
 			break;
 		log_warn("target %s: %s; retrying (%d of %d)", t->name,
 			 err.msg, attempt + 1, TRIES);
@@ -256,7 +331,7 @@ static int prune_target(const struct config *cfg, const struct target *t,
 	struct snap *snaps = NULL;
 	int rc;
 
-	if ((rc = target_open(cfg, t, &tc, err)))
+	if ((rc = target_open_locked(cfg, t, &tc, err)))
 		goto out;
 	if ((rc = list_remote(&tc, &rm, err)))
 		goto out;
@@ -346,7 +421,7 @@ static int get_one(const struct config *cfg, const struct target *t,
 			goto retry;
 		rc = tc->pl.ops->get(tc->h, name, dest, err);
 retry:
-		if (rc != CAIRN_ERETRY || attempt == TRIES)
+		if (rc != CAIRN_ERETRY || attempt == TRIES || stop_signal())
 			break;
 		target_close(tc);
 		log_warn("target %s: %s; retrying", t->name, err->msg);

@@ -7,11 +7,18 @@
  *   plugin-tool PLUGIN.so [key=value]... list
  *   plugin-tool PLUGIN.so [key=value]... get NAME DEST
  *   plugin-tool PLUGIN.so [key=value]... del NAME
+ *   plugin-tool PLUGIN.so [key=value]... clean PREFIX
  *
  * Exit status is the plugin's cairn_rc code; the error goes to stderr.
+ * SIGTERM or SIGINT asks the plugin to stop, as the core's stop flag
+ * does; clean of a plugin without the op is a no-op (exit 0, a note).
+ * PLUGIN_TOOL_SIZE=N makes put declare N bytes without reading FILE
+ * first (no sha256), so FILE can be a FIFO a test feeds at its pace.
  */
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +27,19 @@
 #include <openssl/evp.h>
 
 #include "cairn/plugin.h"
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_stop(int sig)
+{
+	stop_sig = sig;
+}
+
+static int stopped(const struct cairn_target_config *cfg)
+{
+	(void)cfg;
+	return stop_sig != 0;
+}
 
 struct kvs {
 	int n;
@@ -82,7 +102,8 @@ static int sha256_hex(const char *path, char hex[65])
 int main(int argc, char **argv)
 {
 	struct cairn_error err = { 0, "" };
-	struct cairn_target_config cfg;
+	struct cairn_target_config cfg = { 0 };
+	struct sigaction sa = { 0 };
 	const struct cairn_target_ops *ops;
 	cairn_plugin_entry_fn entry;
 	struct kvs kvs = { 0, NULL };
@@ -115,6 +136,11 @@ int main(int argc, char **argv)
 	cfg.core = &kvs;
 	cfg.get = get;
 	cfg.log = logf_;
+	cfg.stopped = stopped;
+	sa.sa_handler = on_stop;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 
 	rc = ops->open(&cfg, &h, &err);
 	if (rc)
@@ -128,8 +154,12 @@ int main(int argc, char **argv)
 		struct stat st;
 		char hex[65];
 		const char *base = strrchr(argv[i + 1], '/');
+		const char *fake = getenv("PLUGIN_TOOL_SIZE");
 
-		if (stat(argv[i + 1], &st) || sha256_hex(argv[i + 1], hex)) {
+		if (fake) {
+			st.st_size = (off_t)strtoull(fake, NULL, 10);
+		} else if (stat(argv[i + 1], &st) ||
+			   sha256_hex(argv[i + 1], hex)) {
 			perror(argv[i + 1]);
 			rc = CAIRN_EFAIL;
 			goto out;
@@ -138,7 +168,7 @@ int main(int argc, char **argv)
 		f.name = i + 2 < argc ? argv[i + 2]
 				      : (base ? base + 1 : argv[i + 1]);
 		f.size = (uint64_t)st.st_size;
-		f.sha256 = hex;
+		f.sha256 = fake ? NULL : hex;
 		rc = ops->put(h, &f, &err);
 	} else if (!strcmp(argv[i], "list")) {
 		rc = ops->list(h, print_obj, NULL, &err);
@@ -146,6 +176,14 @@ int main(int argc, char **argv)
 		rc = ops->get(h, argv[i + 1], argv[i + 2], &err);
 	} else if (!strcmp(argv[i], "del") && i + 1 < argc) {
 		rc = ops->del(h, argv[i + 1], &err);
+	} else if (!strcmp(argv[i], "clean") && i + 1 < argc) {
+		/* As the core reads it: only when the ops struct has it. */
+		if (ops->size >= offsetof(struct cairn_target_ops, clean) +
+				 sizeof(ops->clean) && ops->clean)
+			rc = ops->clean(h, argv[i + 1], &err);
+		else
+			fprintf(stderr, "plugin-tool: %s has no clean op\n",
+				ops->name);
 	} else {
 		fprintf(stderr, "plugin-tool: unknown command %s\n", argv[i]);
 		rc = 64;

@@ -3,7 +3,9 @@
 # objects; tests/s3proxy.py in front of it checks every SigV4 signature and
 # payload hash, since s3rver accepts any signature.
 #
-#   s3_peer_start [PROXY-ARGS...]  start both; sets S3_ENDPOINT (the proxy),
+#   s3_peer_start [PROXY-ARGS...]  start both; sets S3_ENDPOINT (the proxy,
+#                       which also answers ListMultipartUploads and
+#                       AbortMultipartUpload from s3rver's data),
 #                       S3_DIRECT (s3rver itself), S3_PORT, S3_DIRECT_PORT,
 #                       S3_BUCKET, S3_DATA, S3_PROXY_LOG, S3_FAULT
 #   s3_peer_stop        stop both (data stays); s3_peer_start again reuses
@@ -59,7 +61,7 @@ s3_peer_start() {
 	S3_PIDS+=($!)
 	s3_wait_port "$S3_DIRECT_PORT" || { cat "$T/s3rver.out" >&2; fail "s3rver did not start"; }
 	s3_proxy_start "$S3_PORT" --log "$S3_PROXY_LOG" \
-		--fault-file "$S3_FAULT" "$@"
+		--fault-file "$S3_FAULT" --data-dir "$S3_DATA" "$@"
 	S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 	S3_DIRECT="http://127.0.0.1:$S3_DIRECT_PORT"
 }
@@ -73,6 +75,34 @@ s3_peer_stop() {
 		wait "$p" 2>/dev/null || true
 	done
 	S3_PIDS=()
+}
+
+# s3_uploads: "KEY UPLOAD-ID" of every unfinished multipart upload s3rver
+# holds, read from its data directory (what the store keeps and bills).
+s3_uploads() {
+	local k
+	for k in "$S3_DATA/$S3_BUCKET"/._S3rver_uploads/*/key; do
+		[ -f "$k" ] || continue
+		printf '%s %s\n' "$(cat "$k")" "$(basename "$(dirname "$k")")"
+	done
+}
+
+# s3_initiate KEY: start a multipart upload of KEY through the proxy (a
+# signed request, as a killed run would have made) and upload one part.
+s3_initiate() {
+	local sig=(--aws-sigv4 aws:amz:us-east-1:s3 -u "$S3_ACCESS:$S3_SECRET")
+	local empty
+	empty=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+	local id part=$T/s3part sum
+	id=$(curl -sf "${sig[@]}" -X POST -H "x-amz-content-sha256: $empty" \
+		"$S3_ENDPOINT/$S3_BUCKET/$1?uploads=" |
+		sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p')
+	[ -n "$id" ] || fail "could not start a multipart upload of $1"
+	head -c 100000 /dev/urandom >"$part"
+	sum=$(sha256sum "$part" | cut -d' ' -f1)
+	curl -sf "${sig[@]}" -T "$part" -H "x-amz-content-sha256: $sum" \
+		"$S3_ENDPOINT/$S3_BUCKET/$1?partNumber=1&uploadId=$id" \
+		>/dev/null || fail "could not upload a part of $1"
 }
 
 s3cmd_conf() {

@@ -12,7 +12,7 @@ to disk past 32 MiB), and streams replies back.
 
     s3proxy.py --port P --upstream HOST:PORT [--access-key K] [--secret S]
                [--region R] [--session-token T] [--log FILE]
-               [--fault-file FILE] [--rate MIBPS]
+               [--fault-file FILE] [--rate MIBPS] [--data-dir DIR]
 
 --log appends one line per request: METHOD PATH?QUERY STATUS inflight=N,
 where N is how many part uploads (PUT ...partNumber=) were in flight.
@@ -23,8 +23,14 @@ forwarding: an HTTP status (500, 503: an S3 error reply), `200err` (an
 <Error> document with status 200, as CompleteMultipartUpload may send),
 `close` (drop the connection) or `hang` (hold the request until the file
 is removed; a file FILE.held is created so a test can see that it is held).
---rate caps each request body's speed, as one connection to S3 is capped
-(for the benchmark's emulated-link run).
+--rate caps each request body's speed as it comes in from the client, as
+one connection to S3 is capped (for the benchmark's emulated-link run, and
+for tests that stop a run mid-upload).
+--data-dir names s3rver's directory: the proxy then answers what s3rver
+lacks from it, as S3 does: ListMultipartUploads (GET /BUCKET?uploads,
+with prefix, max-uploads and the markers) and AbortMultipartUpload
+(DELETE /BUCKET/KEY?uploadId=ID), and refuses parts of an upload that is
+gone (404 NoSuchUpload). Path-style requests only.
 Needs python3 and Debian's python3-botocore.
 """
 import argparse
@@ -34,6 +40,7 @@ import hmac
 import http.client
 import http.server
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -258,10 +265,112 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.drain(length)
             self.send_error_xml(r.status, r.code, r.message, close=expect)
             return
+        if self.server.args.data_dir and self.emulate(length, expect):
+            return
         if expect:
             self.send_response_only(100)
             self.end_headers()
         self.forward(length)
+
+    # ---- what s3rver lacks, from its data directory ----
+
+    def uploads_dir(self, bucket):
+        return os.path.join(self.server.args.data_dir, bucket,
+                            '._S3rver_uploads')
+
+    def upload_key(self, bucket, upload_id):
+        if not upload_id or '/' in upload_id or upload_id.startswith('.'):
+            return None
+        try:
+            with open(os.path.join(self.uploads_dir(bucket), upload_id,
+                                   'key')) as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def send_xml(self, status, body):
+        data = ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode()
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/xml')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.log_line(status)
+
+    def emulate(self, length, expect):
+        """Answer the request here when s3rver cannot; True if done."""
+        if '.s3.localhost' in self.headers.get('host', ''):
+            return False  # virtual-host style: not emulated
+        u = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+        parts = urllib.parse.unquote(u.path).lstrip('/').split('/', 1)
+        bucket, key = parts[0], parts[1] if len(parts) > 1 else ''
+        if self.command == 'GET' and not key and 'uploads' in q:
+            self.list_uploads(bucket, q)
+        elif self.command == 'DELETE' and key and 'uploadId' in q:
+            if self.upload_key(bucket, q['uploadId']) != key:
+                self.send_error_xml(404, 'NoSuchUpload',
+                                    'The specified upload does not exist.')
+                return True
+            shutil.rmtree(os.path.join(self.uploads_dir(bucket),
+                                       q['uploadId']), ignore_errors=True)
+            self.send_response(204)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+            self.log_line(204)
+        elif self.command == 'PUT' and key and 'uploadId' in q and \
+                self.upload_key(bucket, q['uploadId']) != key:
+            if not expect:
+                self.drain(length)
+            self.send_error_xml(404, 'NoSuchUpload',
+                                'The specified upload does not exist.',
+                                close=expect)
+        else:
+            return False
+        return True
+
+    def list_uploads(self, bucket, q):
+        prefix = q.get('prefix', '')
+        kmark = q.get('key-marker', '')
+        imark = q.get('upload-id-marker', '')
+        most = int(q.get('max-uploads') or 1000)
+        found = []
+        try:
+            ids = os.listdir(self.uploads_dir(bucket))
+        except OSError:
+            ids = []
+        for uid in ids:
+            key = self.upload_key(bucket, uid)
+            if key is None or not key.startswith(prefix):
+                continue
+            if kmark and (key < kmark or (key == kmark and uid <= imark)):
+                continue
+            t = os.stat(os.path.join(self.uploads_dir(bucket), uid)).st_mtime
+            found.append((key, uid, t))
+        found.sort()
+        page, more = found[:most], len(found) > most
+        out = ['<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/'
+               'doc/2006-03-01/">',
+               f'<Bucket>{escape(bucket)}</Bucket>',
+               f'<KeyMarker>{escape(kmark)}</KeyMarker>',
+               f'<UploadIdMarker>{escape(imark)}</UploadIdMarker>',
+               f'<Prefix>{escape(prefix)}</Prefix>',
+               f'<MaxUploads>{most}</MaxUploads>',
+               f'<IsTruncated>{"true" if more else "false"}</IsTruncated>']
+        if more:
+            out.append(f'<NextKeyMarker>{escape(page[-1][0])}'
+                       '</NextKeyMarker>')
+            out.append(f'<NextUploadIdMarker>{escape(page[-1][1])}'
+                       '</NextUploadIdMarker>')
+        for key, uid, t in page:
+            when = datetime.datetime.utcfromtimestamp(t).strftime(
+                '%Y-%m-%dT%H:%M:%S.000Z')
+            out.append(f'<Upload><Key>{escape(key)}</Key>'
+                       f'<UploadId>{escape(uid)}</UploadId>'
+                       f'<Initiated>{when}</Initiated>'
+                       '<StorageClass>STANDARD</StorageClass></Upload>')
+        out.append('</ListMultipartUploadsResult>')
+        self.send_xml(200, ''.join(out))
 
     def drain(self, n):
         while n > 0:
@@ -281,6 +390,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             with srv.lock:
                 srv.inflight -= part
+        # A part that was on its way when its upload was aborted: s3rver
+        # stored it in a fresh directory; S3 would drop it.
+        if part and srv.args.data_dir:
+            u = urllib.parse.urlsplit(self.path)
+            q = dict(urllib.parse.parse_qsl(u.query))
+            bucket = urllib.parse.unquote(u.path).lstrip('/').split('/')[0]
+            uid = q.get('uploadId', '')
+            if uid and '/' not in uid and not uid.startswith('.') and \
+                    self.upload_key(bucket, uid) is None:
+                shutil.rmtree(os.path.join(self.uploads_dir(bucket), uid),
+                              ignore_errors=True)
 
     def relay(self, length, inflight):
         # The body is spooled and checked before any of it goes upstream:
@@ -288,9 +408,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         declared = self.headers.get('x-amz-content-sha256', '').lower()
         h = hashlib.sha256()
         left = length
+        rate = self.server.args.rate * 1048576
+        t0 = time.monotonic()
         with tempfile.SpooledTemporaryFile(SPOOL) as spool:
             while left > 0:
-                b = self.rfile.read(min(left, CHUNK))
+                try:
+                    b = self.rfile.read(min(left, CHUNK))
+                except OSError:
+                    b = b''
                 if not b:
                     self.close_connection = True
                     self.log_line('client-gone', inflight)
@@ -298,6 +423,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 left -= len(b)
                 h.update(b)
                 spool.write(b)
+                if rate > 0:
+                    ahead = (length - left) / rate - (time.monotonic() - t0)
+                    if ahead > 0:
+                        time.sleep(ahead)
             if len(declared) == 64 and h.hexdigest() != declared:
                 self.send_error_xml(400, 'XAmzContentSHA256Mismatch',
                                     'The provided x-amz-content-sha256 '
@@ -314,15 +443,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if k.lower() not in HOP_BY_HOP:
                         up.putheader(k, v)
                 up.endheaders()
-                rate = self.server.args.rate * 1048576
-                t0, sent = time.monotonic(), 0
                 for b in iter(lambda: spool.read(CHUNK), b''):
                     up.send(b)
-                    sent += len(b)
-                    if rate > 0:
-                        ahead = sent / rate - (time.monotonic() - t0)
-                        if ahead > 0:
-                            time.sleep(ahead)
                 resp = up.getresponse()
             except OSError:
                 up.close()
@@ -365,6 +487,9 @@ def main():
     p.add_argument('--fault-file')
     p.add_argument('--rate', type=float, default=0,
                    help='MiB/s per request body, like one S3 connection')
+    p.add_argument('--data-dir',
+                   help="s3rver's data dir: emulate multipart listing and "
+                   'abort')
     args = p.parse_args()
     srv = Proxy(args)
     print(f's3proxy on 127.0.0.1:{args.port} -> {args.upstream}',

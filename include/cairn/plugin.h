@@ -11,6 +11,13 @@
  *  - new members are only ever appended to the structs here and bump
  *    CAIRN_ABI_MINOR; the core never reads past a plugin's `size`;
  *  - result codes are never renumbered.
+ * The structs the core allocates (cairn_target_config, cairn_put_file)
+ * grow the same way; a member marked "since 1.1" is always set by a 1.1
+ * core, so a plugin built with this header may use it, but needs a core
+ * of ABI 1.1 or later.
+ *
+ * History: 1.0 first ABI. 1.1 cairn_target_config.stopped,
+ * cairn_put_file.send_bytes, cairn_target_ops.clean.
  *
  * The core owns retries, logging policy and retention: a plugin translates
  * its library's errors into one of the codes below and returns.
@@ -28,7 +35,7 @@ extern "C" {
 #endif
 
 #define CAIRN_ABI_MAJOR 1
-#define CAIRN_ABI_MINOR 0
+#define CAIRN_ABI_MINOR 1
 
 /* The one symbol every plugin exports. */
 #define CAIRN_PLUGIN_ENTRY "cairn_target_plugin"
@@ -76,6 +83,10 @@ struct cairn_target_config {
 	void (*log)(const struct cairn_target_config *cfg, int level,
 		    const char *fmt, ...)
 		__attribute__((format(printf, 3, 4)));
+	/* Since 1.1. Non-zero once the run is asked to stop (SIGTERM,
+	 * SIGINT, SIGHUP). Long transfers poll it, remove what they wrote
+	 * (temporary file, multipart upload) and return CAIRN_EFAIL. */
+	int (*stopped)(const struct cairn_target_config *cfg);
 };
 
 /* One file handed to put(). */
@@ -87,6 +98,11 @@ struct cairn_put_file {
 	/* Optional progress callback, may be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	/* Since 1.1. Bytes of this file and of the files still to follow
+	 * it in the same send (an archive and its sidecars), >= size. A
+	 * plugin that can tell free space refuses with CAIRN_ENOSPC before
+	 * writing anything when they do not all fit. */
+	uint64_t send_bytes;
 };
 
 /* One object as list() reports it. */
@@ -132,6 +148,14 @@ struct cairn_target_ops {
 	 * e.g. reachable, authenticated, writable, free space. On success a
 	 * short description may be left in err->msg. */
 	int (*check)(void *handle, struct cairn_error *err);
+	/* Optional (may be NULL), since 1.1: remove this plugin's temporary
+	 * leftovers (partial files, unfinished multipart uploads) of killed
+	 * runs whose final name starts with `prefix`. The core passes
+	 * "NAME-backup-" while it holds config NAME's lock, so no live
+	 * transfer of that config can match; a temporary name must carry
+	 * its final name so that another config's are never touched. */
+	int (*clean)(void *handle, const char *prefix,
+		     struct cairn_error *err);
 };
 
 typedef const struct cairn_target_ops *(*cairn_plugin_entry_fn)(void);

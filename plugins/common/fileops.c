@@ -18,10 +18,19 @@ static bool name_ok(const char *name)
 	return *name && *name != '.' && !strchr(name, '/');
 }
 
+#define CHUNK (64u << 20) /* bytes copied between two stop checks */
+
+static bool stopped(const struct cairn_target_config *cfg)
+{
+	return cfg && cfg->stopped && cfg->stopped(cfg);
+}
+
 /* copy_file_range keeps the bytes in the kernel (and lets a file system
- * share extents); fall back to read/write across devices it refuses. */
+ * share extents); fall back to read/write across devices it refuses.
+ * errno is EINTR when a stop was asked. */
 static int copy_fd(int in, int out, uint64_t size,
-		   const struct cairn_put_file *f)
+		   const struct cairn_put_file *f,
+		   const struct cairn_target_config *cfg)
 {
 	static char buf[1 << 20];
 	uint64_t done = 0;
@@ -30,9 +39,11 @@ static int copy_fd(int in, int out, uint64_t size,
 	while (done < size) {
 		ssize_t n;
 
+		if (stopped(cfg))
+			return errno = EINTR, -1;
 		if (!plain) {
 			n = copy_file_range(in, NULL, out, NULL,
-					    size - done > (1 << 30) ? 1 << 30
+					    size - done > CHUNK ? CHUNK
 					    : (size_t)(size - done), 0);
 			if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
 				      errno == EINVAL || errno == EOPNOTSUPP)) {
@@ -64,7 +75,7 @@ static int copy_fd(int in, int out, uint64_t size,
 }
 
 int dir_put(const char *dir, const struct cairn_put_file *f,
-	    struct cairn_error *err)
+	    const struct cairn_target_config *cfg, struct cairn_error *err)
 {
 	char *tmp = xasprintf("%s/.%s.partial", dir, f->name);
 	char *final = path_join(dir, f->name);
@@ -86,8 +97,10 @@ int dir_put(const char *dir, const struct cairn_put_file *f,
 		rc = errno_err(err, 0, errno, "cannot write %s", tmp);
 		goto out;
 	}
-	if (copy_fd(in, out, f->size, f) || fsync(out)) {
-		rc = errno_err(err, 0, errno, "cannot write %s", tmp);
+	if (copy_fd(in, out, f->size, f, cfg) || fsync(out)) {
+		rc = errno == EINTR && stopped(cfg)
+		     ? cairn_errf(err, CAIRN_EFAIL, "%s: interrupted", tmp)
+		     : errno_err(err, 0, errno, "cannot write %s", tmp);
 		goto out;
 	}
 	if (close(out)) {
@@ -179,7 +192,8 @@ int dir_get(const char *dir, const char *name, const char *dest,
 		rc = errno_err(err, 0, errno, "cannot write %s", dest);
 		goto out;
 	}
-	if (copy_fd(in, out, (uint64_t)st.st_size, NULL) || fsync(out)) {
+	if (copy_fd(in, out, (uint64_t)st.st_size, NULL, NULL) ||
+	    fsync(out)) {
 		rc = errno_err(err, 0, errno, "cannot copy %s to %s", src,
 			       dest);
 		unlink(dest);
@@ -217,4 +231,57 @@ long long dir_free(const char *path)
 	if (statvfs(path, &sv))
 		return -1;
 	return (long long)sv.f_bavail * (long long)sv.f_frsize;
+}
+
+unsigned long long put_need(const char *dir, const struct cairn_put_file *f)
+{
+	uint64_t rest = f->send_bytes > f->size ? f->send_bytes - f->size : 0;
+	unsigned long long bs;
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv))
+		return 0;
+	bs = sv.f_frsize ? sv.f_frsize : 4096;
+	/* The sidecars are at most a few files: one block each of slack. */
+	return (f->size + bs - 1) / bs * bs +
+	       (rest ? (rest + bs - 1) / bs * bs + bs : 0);
+}
+
+int dir_clean(const char *dir, const char *prefix,
+	      const struct cairn_target_config *cfg, struct cairn_error *err)
+{
+	static const char tag[] = ".partial";
+	size_t pl = strlen(prefix), tl = sizeof(tag) - 1;
+	struct dirent *de;
+	int removed = 0, rc = CAIRN_OK;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return errno == ENOENT ? CAIRN_OK :
+		       errno_err(err, 0, errno, "cannot read %s", dir);
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		size_t l = strlen(n);
+		struct stat st;
+
+		/* .NAME.partial, NAME starting with prefix */
+		if (n[0] != '.' || l < 1 + pl + tl ||
+		    strncmp(n + 1, prefix, pl) || strcmp(n + l - tl, tag) ||
+		    fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (unlinkat(dirfd(d), n, 0)) {
+			rc = errno_err(err, 0, errno, "cannot remove %s/%s",
+				       dir, n);
+			continue;
+		}
+		removed++;
+		if (cfg)
+			cfg->log(cfg, CAIRN_LOG_INFO, "removed %s/%s, left by "
+				 "a killed run", dir, n);
+	}
+	closedir(d);
+	if (removed)
+		fsync_dir(dir);
+	return rc;
 }

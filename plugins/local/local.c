@@ -12,6 +12,7 @@
 #include "util.h"
 
 struct local {
+	const struct cairn_target_config *cfg;
 	char *path;
 };
 
@@ -31,6 +32,7 @@ static int local_open(const struct cairn_target_config *cfg, void **h,
 		return errno_err(err, 0, errno, "target %s: cannot create %s",
 				 cfg->name, path);
 	l = xcalloc(1, sizeof(*l));
+	l->cfg = cfg;
 	l->path = xstrdup(path);
 	*h = l;
 	return CAIRN_OK;
@@ -41,13 +43,22 @@ static int local_put(void *h, const struct cairn_put_file *f,
 {
 	struct local *l = h;
 	long long avail = dir_free(l->path);
+	unsigned long long need = put_need(l->path, f);
 
-	if (avail >= 0 && (unsigned long long)avail < f->size)
+	/* Refuse up front when the sidecars would not fit after it: an
+	 * archive alone is no restore point. */
+	if (avail >= 0 && (unsigned long long)avail < need)
 		return cairn_errf(err, CAIRN_ENOSPC,
-				  "%s: %lld bytes free, %s needs %llu",
-				  l->path, avail, f->name,
-				  (unsigned long long)f->size);
-	return dir_put(l->path, f, err);
+				  "%s: %lld bytes free, %s and its sidecars "
+				  "need %llu", l->path, avail, f->name, need);
+	return dir_put(l->path, f, l->cfg, err);
+}
+
+static int local_clean(void *h, const char *prefix, struct cairn_error *err)
+{
+	struct local *l = h;
+
+	return dir_clean(l->path, prefix, l->cfg, err);
 }
 
 static int local_list(void *h, cairn_list_cb cb, void *ctx,
@@ -102,6 +113,7 @@ static const struct cairn_target_ops ops = {
 	.del = local_del,
 	.close = local_close,
 	.check = local_check,
+	.clean = local_clean,
 };
 
 const struct cairn_target_ops *cairn_target_plugin(void)

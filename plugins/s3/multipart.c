@@ -3,8 +3,9 @@
  * pread into one buffer per slot, so memory is `parallel` x part_size
  * whatever the archive's size; `parallel` parts are in flight at once on a
  * curl multi handle. Each part carries its own x-amz-content-sha256. The
- * object exists only once CompleteMultipartUpload succeeds; on any failure
- * the upload is aborted so no orphan parts stay billed.
+ * object exists only once CompleteMultipartUpload succeeds; on any failure,
+ * a stop asked included, the upload is aborted so no orphan parts stay
+ * billed (and the next run's clean() aborts those a killed run left).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -124,6 +125,7 @@ static int start_part(struct mpu *m, struct slot *sl,
 		return cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
 	sl->req.body = sl->buf;
 	sl->req.body_len = len;
+	sl->req.stoppable = true;
 	rc = s3_req_init(m->s, &sl->req, "PUT", m->key, query, sha, NULL,
 			 err);
 	free(query);
@@ -184,6 +186,9 @@ static int send_parts(struct mpu *m, struct cairn_error *err)
 	CURLMcode mc;
 
 	while (m->next <= m->nparts || active) {
+		if (s3_stopped(m->s))
+			return cairn_errf(err, CAIRN_EFAIL, "s3: upload of %s "
+					  "interrupted", m->f->name);
 		sl = m->next <= m->nparts ? free_slot(m) : NULL;
 		if (sl) {
 			rc = start_part(m, sl, err);
@@ -249,28 +254,38 @@ out:
 	return rc;
 }
 
+int s3_abort_upload(struct s3 *s, const char *key, const char *upload_id,
+		    struct cairn_error *err)
+{
+	const char *kv[] = { "uploadId", upload_id };
+	struct s3_req r = { .out_fd = -1 };
+	char *query = s3_query(1, kv);
+	int rc;
+
+	if (!query)
+		return cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
+	rc = s3_req_init(s, &r, "DELETE", key, query, S3_EMPTY_SHA256, NULL,
+			 err);
+	if (!rc)
+		rc = s3_req_run(s, &r, err);
+	s3_req_free(&r);
+	free(query);
+	return rc;
+}
+
 /*
  * Best effort: a server without AbortMultipartUpload (405/501) or one that
  * is gone leaves the parts behind; say so, since they are billed until a
- * lifecycle rule removes them. The put's own error stands.
+ * lifecycle rule or the next run's clean() removes them. The put's own
+ * error stands.
  */
 static void abort_upload(struct mpu *m)
 {
 	struct s3 *s = m->s;
 	struct cairn_error e = { 0, "" };
-	struct s3_req r = { .out_fd = -1 };
-	char *query = upload_query(m, 0);
-	long status = 0;
-	int rc = CAIRN_EFAIL;
+	int rc = s3_abort_upload(s, m->key, m->upload_id, &e);
 
-	if (query)
-		rc = s3_req_init(s, &r, "DELETE", m->key, query,
-				 S3_EMPTY_SHA256, NULL, &e);
-	if (!rc)
-		rc = s3_req_run(s, &r, &e);
-	if (r.h)
-		curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE, &status);
-	if (!rc || status == 404)
+	if (!rc || rc == CAIRN_ENOTFOUND)
 		s->cfg->log(s->cfg, CAIRN_LOG_INFO, "s3: aborted multipart "
 			    "upload of s3://%s/%s", s->bucket, m->key);
 	else
@@ -280,8 +295,6 @@ static void abort_upload(struct mpu *m)
 			    "removed (a lifecycle rule for incomplete uploads "
 			    "does it)", m->upload_id, s->bucket, m->key,
 			    e.msg);
-	s3_req_free(&r);
-	free(query);
 }
 
 int s3_put_multipart(struct s3 *s, int fd, uint64_t size,

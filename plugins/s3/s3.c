@@ -243,6 +243,23 @@ static int on_seek(void *ud, curl_off_t off, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+bool s3_stopped(struct s3 *s)
+{
+	return s->cfg->stopped && s->cfg->stopped(s->cfg);
+}
+
+/* curl calls this about once a second during a transfer: non-zero ends
+ * it with CURLE_ABORTED_BY_CALLBACK. */
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return s3_stopped(ud);
+}
+
 static int oom(struct cairn_error *err)
 {
 	return cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
@@ -332,6 +349,13 @@ int s3_req_init(struct s3 *s, struct s3_req *r, const char *method,
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, r);
+	/* Only data transfers: the requests that clean up after a stop
+	 * (abort, delete) must still go through. */
+	if (r->stoppable) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	if (!strcmp(method, "PUT")) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
@@ -454,6 +478,9 @@ static int curl_error(struct s3 *s, struct s3_req *r, CURLcode cc,
 	const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc);
 
 	switch (cc) {
+	case CURLE_ABORTED_BY_CALLBACK:
+		return cairn_errf(err, CAIRN_EFAIL, "s3 %s %s: interrupted",
+				  r->method, r->what);
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_OPERATION_TIMEDOUT:
@@ -959,6 +986,7 @@ static int put_single(struct s3 *s, int fd, uint64_t size,
 	}
 	r.body = buf;
 	r.body_len = size;
+	r.stoppable = true;
 	rc = s3_req_init(s, &r, "PUT", key, NULL, sha, extra, err);
 	if (!rc)
 		rc = s3_req_run(s, &r, err);
@@ -1114,6 +1142,7 @@ static int s3_get(void *handle, const char *name, const char *dest,
 		goto out;
 	}
 	r.out_fd = fd;
+	r.stoppable = true;
 	rc = s3_req_init(s, &r, "GET", key, NULL, S3_EMPTY_SHA256, NULL,
 			 err);
 	if (!rc)
@@ -1176,6 +1205,130 @@ static int s3_del(void *handle, const char *name, struct cairn_error *err)
 	return rc;
 }
 
+struct stale {
+	struct s3 *s;
+	const char *full; /* prefix + the core's prefix */
+	char **keys, **ids;
+	size_t n;
+	bool oom;
+};
+
+static void stale_one(void *ud, const char *key, const char *id)
+{
+	struct stale *st = ud;
+	char **k, **i;
+
+	/* Only keys directly under the prefix, as list() shows them. */
+	if (strncmp(key, st->full, strlen(st->full)) ||
+	    strchr(key + strlen(st->s->prefix), '/'))
+		return;
+	k = realloc(st->keys, (st->n + 1) * sizeof(*k));
+	if (k)
+		st->keys = k;
+	i = realloc(st->ids, (st->n + 1) * sizeof(*i));
+	if (i)
+		st->ids = i;
+	if (!k || !i || !(st->keys[st->n] = strdup(key))) {
+		st->oom = true;
+		return;
+	}
+	if (!(st->ids[st->n] = strdup(id))) {
+		free(st->keys[st->n]);
+		st->oom = true;
+		return;
+	}
+	st->n++;
+}
+
+/* ListMultipartUploads under prefix, every page. A server that has no
+ * such call (405, 501) has nothing to clean. */
+static int list_uploads(struct s3 *s, const char *prefix, struct stale *st,
+			struct cairn_error *err)
+{
+	char *key_marker = NULL, *id_marker = NULL;
+	int rc = CAIRN_OK;
+
+	do {
+		struct s3_req r = { .out_fd = -1 };
+		const char *kv[] = {
+			"key-marker", key_marker, "prefix", prefix,
+			"upload-id-marker", id_marker, "uploads", "",
+		};
+		char *query = s3_query(4, kv), *nk = NULL, *ni = NULL;
+		long status = 0;
+
+		if (!query) {
+			rc = oom(err);
+			break;
+		}
+		rc = s3_req_init(s, &r, "GET", NULL, query, S3_EMPTY_SHA256,
+				 NULL, err);
+		if (!rc)
+			rc = s3_req_run(s, &r, err);
+		if (r.h)
+			curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE,
+					  &status);
+		if (rc && (status == 405 || status == 501)) {
+			s->cfg->log(s->cfg, CAIRN_LOG_DEBUG, "s3: %s cannot "
+				    "list multipart uploads", s->host);
+			rc = CAIRN_OK;
+		} else if (!rc && s3_xml_uploads(r.resp.data, r.resp.len,
+						  stale_one, st, &nk, &ni)) {
+			rc = cairn_errf(err, CAIRN_EFAIL, "s3 GET s3://%s/%s"
+					"?uploads: reply is not a listing of "
+					"multipart uploads", s->bucket,
+					prefix);
+		}
+		s3_req_free(&r);
+		free(query);
+		free(key_marker);
+		free(id_marker);
+		key_marker = nk;
+		id_marker = ni;
+	} while (!rc && key_marker && !st->oom);
+	free(key_marker);
+	free(id_marker);
+	if (!rc && st->oom)
+		rc = oom(err);
+	return rc;
+}
+
+/* Multipart uploads of this config that a killed run left: the core
+ * holds the config's lock, so none of them is still being written. */
+static int s3_clean(void *handle, const char *prefix,
+		    struct cairn_error *err)
+{
+	struct s3 *s = handle;
+	struct stale st = { .s = s };
+	char *full = NULL;
+	int rc, failed = 0;
+
+	if (asprintf(&full, "%s%s", s->prefix, prefix) < 0)
+		return oom(err);
+	st.full = full;
+	rc = list_uploads(s, full, &st, err);
+	for (size_t i = 0; i < st.n; i++) {
+		struct cairn_error e = { 0, "" };
+		int r = rc ? CAIRN_OK
+			   : s3_abort_upload(s, st.keys[i], st.ids[i], &e);
+
+		if (!rc && (!r || r == CAIRN_ENOTFOUND))
+			s->cfg->log(s->cfg, CAIRN_LOG_INFO, "s3: aborted "
+				    "multipart upload of s3://%s/%s, left by "
+				    "a killed run", s->bucket, st.keys[i]);
+		else if (!rc && !failed++)
+			cairn_errf(err, r, "%s", e.msg);
+		free(st.keys[i]);
+		free(st.ids[i]);
+	}
+	if (!rc && failed)
+		rc = err->code;
+	free(st.keys);
+	free(st.ids);
+	free(full);
+	return rc;
+}
+
 static const struct cairn_target_ops s3_ops = {
 	.abi_major = CAIRN_ABI_MAJOR,
 	.abi_minor = CAIRN_ABI_MINOR,
@@ -1190,6 +1343,7 @@ static const struct cairn_target_ops s3_ops = {
 	.del = s3_del,
 	.close = s3_close,
 	.check = s3_check,
+	.clean = s3_clean,
 };
 
 const struct cairn_target_ops *cairn_target_plugin(void)

@@ -3,7 +3,7 @@
  *
  * s3.c        configuration, requests (libcurl with CURLOPT_AWS_SIGV4),
  *             error translation and the plugin operations
- * multipart.c the streaming parallel multipart upload
+ * multipart.c the streaming parallel multipart upload, aborting one
  * xml.c       libxml2: S3 replies in, CompleteMultipartUpload body out
  */
 #ifndef CAIRN_S3_H
@@ -61,6 +61,7 @@ struct s3_req {
 	size_t body_len;
 	size_t body_off;
 	int out_fd;   /* a 2xx body goes here when >= 0 */
+	bool stoppable; /* a long transfer: a stop asked ends it */
 	int out_errno;
 	struct s3_buf resp;
 	char etag[128];
@@ -83,6 +84,10 @@ int s3_pread_full(int fd, unsigned char *buf, size_t len, uint64_t off,
 int s3_put_multipart(struct s3 *s, int fd, uint64_t size,
 		     const struct cairn_put_file *f, const char *key,
 		     struct cairn_error *err);
+/* AbortMultipartUpload; CAIRN_ENOTFOUND when the upload is gone. */
+int s3_abort_upload(struct s3 *s, const char *key, const char *upload_id,
+		    struct cairn_error *err);
+bool s3_stopped(struct s3 *s);
 
 /* xml.c */
 typedef int (*s3_xml_obj_cb)(void *ctx, const char *key, uint64_t size,
@@ -91,6 +96,10 @@ int s3_xml_error(const char *buf, size_t len, char *code, size_t codesz,
 		 char *msg, size_t msgsz);
 int s3_xml_list(const char *buf, size_t len, s3_xml_obj_cb cb, void *ctx,
 		char **next_token, int *stopped);
+typedef void (*s3_xml_upload_cb)(void *ctx, const char *key,
+				 const char *upload_id);
+int s3_xml_uploads(const char *buf, size_t len, s3_xml_upload_cb cb,
+		   void *ctx, char **next_key, char **next_id);
 char *s3_xml_upload_id(const char *buf, size_t len);
 unsigned char *s3_xml_complete(char *const *etags, int n, size_t *len);
 

@@ -132,6 +132,52 @@ out:
 	return rc;
 }
 
+/*
+ * One ListMultipartUploads page: cb(key, upload id) for each <Upload>;
+ * when truncated, *next_key and *next_id are the markers of the next page
+ * (malloc'd), else NULL. 0, or -1 when buf is not such a listing.
+ */
+int s3_xml_uploads(const char *buf, size_t len, s3_xml_upload_cb cb,
+		   void *ctx, char **next_key, char **next_id)
+{
+	xmlDocPtr doc = parse(buf, len);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	xmlNodePtr n;
+	char *trunc = NULL;
+	int rc = -1;
+
+	*next_key = *next_id = NULL;
+	if (!is(root, "ListMultipartUploadsResult"))
+		goto out;
+	for (n = root->children; n; n = n->next) {
+		char *key, *id;
+
+		if (!is(n, "Upload"))
+			continue;
+		key = child_text(n, "Key");
+		id = child_text(n, "UploadId");
+		if (key && id)
+			cb(ctx, key, id);
+		free(key);
+		free(id);
+	}
+	trunc = child_text(root, "IsTruncated");
+	if (trunc && !strcmp(trunc, "true")) {
+		*next_key = child_text(root, "NextKeyMarker");
+		*next_id = child_text(root, "NextUploadIdMarker");
+		if (!*next_key) {
+			free(*next_id);
+			*next_id = NULL;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(trunc);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 char *s3_xml_upload_id(const char *buf, size_t len)
 {
 	xmlDocPtr doc = parse(buf, len);

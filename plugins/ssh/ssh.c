@@ -1069,6 +1069,11 @@ static int clean_one(struct ssh *c, const char *ent,
 	return 0;
 }
 
+static bool stopped(struct ssh *c)
+{
+	return c->cfg->stopped && c->cfg->stopped(c->cfg);
+}
+
 /* Server free space in bytes, or -1 when it cannot tell. */
 static long long free_space(struct ssh *c, LIBSSH2_SFTP_HANDLE *h)
 {
@@ -1143,6 +1148,11 @@ static int send_file(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd,
 		}
 		if (off == len)
 			break;
+		if (stopped(c)) {
+			rc = cairn_errf(err, CAIRN_EFAIL, "%s: upload of %s "
+					"interrupted", c->where, file->name);
+			goto out;
+		}
 		n = libssh2_sftp_write(h, buf + off, len - off);
 		if (n < 0) {
 			rc = write_err(c, h, file->size - done, "write", tmp,
@@ -1181,6 +1191,7 @@ static int ssh_put(void *handle, const struct cairn_put_file *file,
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	char *tmp = NULL, *dst = NULL, *tname = NULL;
 	bool missing, created = false;
+	uint64_t need;
 	long long fs;
 	int fd = -1, rc;
 
@@ -1214,13 +1225,16 @@ static int ssh_put(void *handle, const struct cairn_put_file *file,
 		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
 		goto out;
 	}
+	/* The sidecars that follow must fit too: an archive alone is no
+	 * restore point, and would only fill the disk. */
+	need = file->send_bytes > file->size ? file->send_bytes : file->size;
 	fs = free_space(c, NULL);
-	if (fs >= 0 && (uint64_t)fs < file->size) {
+	if (fs >= 0 && (uint64_t)fs < need) {
 		rc = cairn_errf(err, CAIRN_ENOSPC,
-				"%s: not enough space in %s for %s: %llu "
-				"bytes needed, %lld free", c->where, c->path,
-				file->name, (unsigned long long)file->size,
-				fs);
+				"%s: not enough space in %s for %s and its "
+				"sidecars: %llu bytes needed, %lld free",
+				c->where, c->path, file->name,
+				(unsigned long long)need, fs);
 		goto out;
 	}
 	h = libssh2_sftp_open(c->sftp, tmp,
@@ -1288,6 +1302,54 @@ out:
 	free(tname);
 	free(tmp);
 	free(dst);
+	return rc;
+}
+
+struct clean_ctx {
+	const char *prefix;
+	int removed, failed;
+};
+
+/* .NAME.partial-PID with NAME starting with the prefix. */
+static int clean_prefix_one(struct ssh *c, const char *ent,
+			    const LIBSSH2_SFTP_ATTRIBUTES *a, void *ctx)
+{
+	struct clean_ctx *cc = ctx;
+	size_t n = strlen(cc->prefix);
+	char *p;
+
+	if (ent[0] != '.' || strncmp(ent + 1, cc->prefix, n) ||
+	    !strstr(ent + 1 + n, TMP_TAG) ||
+	    !(a->flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
+	    !LIBSSH2_SFTP_S_ISREG(a->permissions))
+		return 0;
+	p = rpath(c, ent);
+	if (p && !libssh2_sftp_unlink(c->sftp, p)) {
+		cc->removed++;
+		c->cfg->log(c->cfg, CAIRN_LOG_INFO, "%s: removed %s, left by "
+			    "a killed run", c->where, p);
+	} else {
+		cc->failed++;
+	}
+	free(p);
+	return 0;
+}
+
+static int ssh_clean(void *handle, const char *prefix,
+		     struct cairn_error *err)
+{
+	struct ssh *c = handle;
+	struct clean_ctx cc = { prefix, 0, 0 };
+	bool missing;
+	int rc = ensure(c, err);
+
+	if (rc)
+		return rc;
+	rc = walk_dir(c, clean_prefix_one, &cc, &missing, err);
+	if (!rc && cc.failed)
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: could not remove %d "
+				"temporary file(s) in %s", c->where, cc.failed,
+				c->path);
 	return rc;
 }
 
@@ -1371,6 +1433,11 @@ static int ssh_get(void *handle, const char *name, const char *dest,
 		goto out;
 	}
 	while ((n = libssh2_sftp_read(h, buf, XFER_BUF)) > 0) {
+		if (stopped(c)) {
+			rc = cairn_errf(err, CAIRN_EFAIL, "%s: download of %s "
+					"interrupted", c->where, src);
+			goto out;
+		}
 		for (ssize_t w, o = 0; o < n; o += w) {
 			w = write(fd, buf + o, (size_t)(n - o));
 			if (w < 0 && errno == EINTR) {
@@ -1631,6 +1698,7 @@ static const struct cairn_target_ops ssh_ops = {
 	.del = ssh_del,
 	.close = ssh_close,
 	.check = ssh_check,
+	.clean = ssh_clean,
 };
 
 const struct cairn_target_ops *cairn_target_plugin(void)

@@ -22,6 +22,7 @@
 #include "util.h"
 
 struct usb {
+	const struct cairn_target_config *cfg;
 	char *path;
 	char *mount;
 	char *dev;
@@ -129,6 +130,7 @@ static int usb_open(const struct cairn_target_config *cfg, void **h,
 				  "target %s: path %s is not below mount %s",
 				  cfg->name, path, mount);
 	u = xcalloc(1, sizeof(*u));
+	u->cfg = cfg;
 	u->path = xstrdup(path);
 	u->mount = xstrdup(mount);
 	if (!realpath(mount, real) || !(u->dev = mount_source(real))) {
@@ -159,18 +161,27 @@ static int usb_put(void *h, const struct cairn_put_file *f,
 {
 	struct usb *u = h;
 	long long avail = dir_free(u->path);
+	unsigned long long bytes = put_need(u->path, f);
 	char need[32], have[32];
 
-	/* Refuse up front rather than fill the drive and fail. */
-	if (avail >= 0 && (unsigned long long)avail < f->size) {
-		fmt_bytes(f->size, need);
+	/* Refuse up front rather than fill the drive and fail, counting
+	 * the sidecars that must follow the archive. */
+	if (avail >= 0 && (unsigned long long)avail < bytes) {
+		fmt_bytes(bytes, need);
 		fmt_bytes((uint64_t)avail, have);
 		return cairn_errf(err, CAIRN_ENOSPC,
-				  "%s: %s free, %s needs %s — free space on "
-				  "the drive or lower keep_last", u->path, have,
-				  f->name, need);
+				  "%s: %s free, %s and its sidecars need %s — "
+				  "free space on the drive or lower keep_last",
+				  u->path, have, f->name, need);
 	}
-	return dir_put(u->path, f, err);
+	return dir_put(u->path, f, u->cfg, err);
+}
+
+static int usb_clean(void *h, const char *prefix, struct cairn_error *err)
+{
+	struct usb *u = h;
+
+	return dir_clean(u->path, prefix, u->cfg, err);
 }
 
 static int usb_list(void *h, cairn_list_cb cb, void *ctx,
@@ -229,6 +240,7 @@ static const struct cairn_target_ops ops = {
 	.del = usb_del,
 	.close = usb_close,
 	.check = usb_check,
+	.clean = usb_clean,
 };
 
 const struct cairn_target_ops *cairn_target_plugin(void)
