@@ -14,6 +14,9 @@
 #include "util.h"
 
 /* config.c: the INI file merged with CAIRN_* environment overrides. */
+/* Longest config line, without its "\r\n"; Debian's inih defaults to
+ * 200 bytes, hooks and dump commands are longer. */
+#define CONFIG_MAX_LINE 16384
 struct kv {
 	char *key;
 	char *val;
@@ -25,6 +28,7 @@ struct section {
 	char *where;
 	struct kv *kv;
 	size_t nkv;
+	const struct section *top; /* targets: [cairn], for "cairn.KEY" */
 };
 enum compression { COMP_ZSTD, COMP_GZIP, COMP_NONE };
 enum comp_type { COMP_FILES, COMP_SQLITE, COMP_COMMAND };
@@ -94,7 +98,8 @@ bool config_key_is_secret(const char *key);
 int config_check_target_keys(const struct target *t,
 			     const char *const *plugin_keys,
 			     struct cairn_error *e);
-/* Value of a key in a section, or NULL. */
+/* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
+ * KEY of [cairn]. */
 const struct kv *section_get(const struct section *sec, const char *key);
 
 /* log.c: stderr for the operator, backup.log for the record. */

@@ -7,11 +7,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -58,6 +60,7 @@ struct parse {
 	const char *file;
 	FILE *fp;
 	int line;
+	int read_errno;
 	bool continuation;
 	struct config *cfg;
 	struct section *cur;
@@ -120,6 +123,8 @@ static struct section *add_section(struct config *cfg, const char *kind,
 
 const struct kv *section_get(const struct section *sec, const char *key)
 {
+	if (sec && sec->top && !strncmp(key, "cairn.", 6))
+		return section_get(sec->top, key + 6);
 	for (size_t i = 0; sec && i < sec->nkv; i++)
 		if (!strcmp(sec->kv[i].key, key))
 			return &sec->kv[i];
@@ -201,22 +206,53 @@ static void section_header(struct parse *p, const char *line)
 	p->cur = add_section(p->cfg, kind, n == 2 ? name : NULL, where);
 }
 
-/* inih reads through this, so we know each key's line number. */
+/*
+ * inih reads through this, so we know each key's line number. One call
+ * is one whole line: a longer one, or a NUL byte, is an error here
+ * rather than a fragment inih would misparse.
+ */
 static char *reader(char *str, int num, void *stream)
 {
 	struct parse *p = stream;
-	char *s = fgets(str, num, p->fp);
+	size_t n = 0, l;
+	int c = EOF;
 	const char *t;
 
-	if (!s)
+	if (p->failed)
 		return NULL;
+	while (n + 1 < (size_t)num && (c = getc(p->fp)) != EOF) {
+		if (!c) {
+			p->line++;
+			perr(p, "NUL byte in line");
+			return NULL;
+		}
+		str[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (ferror(p->fp)) {
+		p->read_errno = errno ? errno : EIO;
+		return NULL;
+	}
+	if (!n)
+		return NULL;
+	str[n] = '\0';
 	p->line++;
-	p->continuation = *s == ' ' || *s == '\t';
-	for (t = s; isspace((unsigned char)*t); t++)
+	l = n;
+	if (str[l - 1] == '\n')
+		l--;
+	if (l && str[l - 1] == '\r')
+		l--;
+	if (l > CONFIG_MAX_LINE || (str[n - 1] != '\n' && c != EOF)) {
+		perr(p, "line longer than %d bytes", CONFIG_MAX_LINE);
+		return NULL;
+	}
+	p->continuation = *str == ' ' || *str == '\t';
+	for (t = str; isspace((unsigned char)*t); t++)
 		;
 	if (*t == '[')
 		section_header(p, t);
-	return s;
+	return str;
 }
 
 static bool key_known(const struct section *s, const char *key)
@@ -536,9 +572,21 @@ static bool ident_ok(const char *s)
 	return true;
 }
 
+/* An entry of v that an earlier one repeats, or NULL. */
+static const char *strv_repeat(const struct strv *v)
+{
+	for (size_t i = 1; i < v->n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(v->v[i], v->v[j]))
+				return v->v[i];
+	return NULL;
+}
+
 static int build_component(const struct section *s, struct component *c,
 			   struct cairn_error *e)
 {
+	const char *dup;
+
 	const struct kv *kv = section_get(s, "type");
 	char *type = NULL;
 	int rc;
@@ -589,9 +637,49 @@ static int build_component(const struct section *s, struct component *c,
 						 "want paths relative to "
 						 "source, without '..'");
 		}
+		if ((dup = strv_repeat(&c->paths)))
+			return cairn_errf(e, CAIRN_ECONFIG,
+					  "%s: component '%s' lists path "
+					  "'%s' twice", kv->where, c->name,
+					  dup);
 	}
 	if ((kv = section_get(s, "exclude")))
 		strv_split(&c->excludes, kv->val);
+	return CAIRN_OK;
+}
+
+static bool strv_contains(const struct strv *v, const char *str)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->v[i], str))
+			return true;
+	return false;
+}
+
+/* Two components backing up the same path would restore it twice. */
+static int check_shared_paths(struct config *cfg, struct cairn_error *e)
+{
+	for (size_t i = 1; i < cfg->ncomps; i++) {
+		const struct component *c = &cfg->comps[i];
+
+		for (size_t j = 0; j < i; j++)
+			for (size_t k = 0; k < c->paths.n; k++) {
+				const struct section *s;
+
+				if (!strv_contains(&cfg->comps[j].paths,
+						   c->paths.v[k]))
+					continue;
+				s = find_section(cfg, "component", c->name);
+				return cairn_errf(e, CAIRN_ECONFIG,
+					"%s: path '%s' is in component '%s' "
+					"and component '%s'",
+					section_get(s, c->type == COMP_COMMAND
+						       ? "file" : "path")
+						->where,
+					c->paths.v[k], cfg->comps[j].name,
+					c->name);
+			}
+	}
 	return CAIRN_OK;
 }
 
@@ -671,8 +759,18 @@ static int build(struct config *cfg, struct cairn_error *e)
 			m = &cfg->modes[cfg->nmodes++];
 			memset(m, 0, sizeof(*m));
 			m->name = xstrdup(s->name);
-			if (!(rc = get_str(s, "components", &comp, true, e)))
+			if (!(rc = get_str(s, "components", &comp, true, e))) {
+				const char *dup;
+
 				strv_split(&m->comps, comp);
+				if ((dup = strv_repeat(&m->comps)))
+					rc = cairn_errf(e, CAIRN_ECONFIG,
+						"%s: mode '%s' lists "
+						"component '%s' twice",
+						section_get(s, "components")
+							->where,
+						m->name, dup);
+			}
 		} else if (!strcmp(s->kind, "target")) {
 			struct target *t;
 
@@ -685,6 +783,7 @@ static int build(struct config *cfg, struct cairn_error *e)
 			t->enabled = true;
 			t->keep = cfg->keep;
 			t->sec = s;
+			s->top = top;
 			if (!ident_ok(t->name))
 				rc = cairn_errf(e, CAIRN_ECONFIG,
 						"%s: bad target name '%s'",
@@ -703,6 +802,8 @@ static int build(struct config *cfg, struct cairn_error *e)
 				"%s: no [component NAME] section", cfg->path);
 		goto out;
 	}
+	if ((rc = check_shared_paths(cfg, e)))
+		goto out;
 	for (size_t i = 0; i < cfg->nmodes; i++)
 		for (size_t j = 0; j < cfg->modes[i].comps.n; j++)
 			if (!config_component(cfg, cfg->modes[i].comps.v[j])) {
@@ -733,25 +834,68 @@ out:
 	return rc;
 }
 
+/*
+ * The file's hooks run as its reader (root, for the units), so like ssh
+ * with a private key, refuse one that someone else could have written;
+ * and refuse what is not a regular file (/dev/zero never ends, a FIFO
+ * blocks).
+ */
+static int check_file(int fd, const char *path, bool *loose,
+		      struct cairn_error *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return errno_err(err, CAIRN_ECONFIG, errno,
+				 "cannot read config %s", path);
+	if (!S_ISREG(st.st_mode))
+		return cairn_errf(err, CAIRN_ECONFIG, "refusing config %s: "
+				  "not a regular file", path);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return cairn_errf(err, CAIRN_ECONFIG, "refusing config %s: "
+				  "owned by uid %u, not root or you", path,
+				  (unsigned)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return cairn_errf(err, CAIRN_ECONFIG, "refusing config %s: "
+				  "writable by group or others; chmod go-w %s",
+				  path, path);
+	*loose = (st.st_mode & 077) != 0;
+	return CAIRN_OK;
+}
+
 int config_load(const char *path, char **env, struct config *cfg,
 		struct cairn_error *err)
 {
 	struct parse p = { .file = path, .cfg = cfg, .err = err };
-	struct stat st;
-	int rc;
+	int fd, rc;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->path = xstrdup(path);
-	p.fp = fopen(path, "r");
-	if (!p.fp)
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return errno_err(err, CAIRN_ECONFIG, errno,
 				 "cannot read config %s", path);
-	if (!fstat(fileno(p.fp), &st))
-		p.loose_mode = (st.st_mode & 077) != 0;
+	if ((rc = check_file(fd, path, &p.loose_mode, err)) ||
+	    !(p.fp = fdopen(fd, "r"))) {
+		if (!rc)
+			rc = errno_err(err, CAIRN_ECONFIG, errno,
+				       "cannot read config %s", path);
+		close(fd);
+		return rc;
+	}
+	/* Debian's libinih takes its line buffer size at run time; the
+	 * reader hands it whole lines of up to CONFIG_MAX_LINE bytes. */
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_max_line = ini_initial_alloc = CONFIG_MAX_LINE + 3;
 	rc = ini_parse_stream(reader, &p, handler, &p);
 	fclose(p.fp);
 	if (p.failed)
 		return CAIRN_ECONFIG;
+	if (p.read_errno)
+		return errno_err(err, CAIRN_ECONFIG, p.read_errno,
+				 "cannot read config %s", path);
 	if (rc > 0)
 		return cairn_errf(err, CAIRN_ECONFIG, "%s:%d: syntax error",
 				  path, rc);

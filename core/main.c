@@ -242,8 +242,12 @@ int main(int argc, char **argv)
 		case 'h':
 			return usage(stdout, EXIT_OK);
 		case 'V':
-			printf("cairn %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
-			       CAIRN_ABI_MAJOR, CAIRN_ABI_MINOR);
+			printf("cairn %s (plugin ABI %d.%d)\n"
+			       "config:  %s/cairn/cairn.conf (unless -c or "
+			       "$CAIRN_CONFIG)\n"
+			       "plugins: %s (unless $CAIRN_PLUGIN_DIR)\n",
+			       PACKAGE_VERSION, CAIRN_ABI_MAJOR,
+			       CAIRN_ABI_MINOR, SYSCONFDIR, PKGLIBDIR);
 			return EXIT_OK;
 		default:
 			return usage(stderr, EXIT_USAGE);

@@ -31,23 +31,55 @@ const char *plugin_dir(void)
 	return d && *d ? d : PKGLIBDIR;
 }
 
+/* path (shown as `what` `shown`) must be owned by root or us and not
+ * writable by group or others. */
 static int check_owner(const char *path, const char *what,
-		       struct cairn_error *err)
+		       const char *shown, struct cairn_error *err)
 {
 	struct stat st;
 
 	if (stat(path, &st))
 		return errno_err(err, CAIRN_ECONFIG, errno, "cannot use %s %s",
-				 what, path);
+				 what, shown);
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return cairn_errf(err, CAIRN_ECONFIG,
 				  "refusing %s %s: writable by group or "
-				  "others (chmod go-w)", what, path);
+				  "others (chmod go-w)", what, shown);
 	if (st.st_uid != 0 && st.st_uid != geteuid())
 		return cairn_errf(err, CAIRN_ECONFIG,
 				  "refusing %s %s: owned by uid %u, not root "
-				  "or you", what, path, (unsigned)st.st_uid);
+				  "or you", what, shown, (unsigned)st.st_uid);
 	return CAIRN_OK;
+}
+
+/*
+ * The directory that holds path, the file path resolves to and that
+ * file's own directory: a symlink in a safe directory may lead into one
+ * anybody can write.
+ */
+static int check_plugin_file(const char *path, const char *real,
+			     struct cairn_error *err)
+{
+	char *dir = dir_of(path), *rdir = dir_of(real), *shown = NULL;
+	int rc;
+
+	if ((rc = check_owner(dir, "plugin directory", dir, err)))
+		goto out;
+	if (!strcmp(path, real)) {
+		rc = check_owner(path, "plugin", path, err);
+		goto out;
+	}
+	shown = xasprintf("%s (%s, resolved from %s)", rdir, real, path);
+	if ((rc = check_owner(rdir, "plugin directory", shown, err)))
+		goto out;
+	free(shown);
+	shown = xasprintf("%s (resolved from %s)", real, path);
+	rc = check_owner(real, "plugin", shown, err);
+out:
+	free(shown);
+	free(rdir);
+	free(dir);
+	return rc;
 }
 
 int plugin_load_path(const char *path, struct plugin *pl,
@@ -55,16 +87,21 @@ int plugin_load_path(const char *path, struct plugin *pl,
 {
 	const struct cairn_target_ops *ops;
 	cairn_plugin_entry_fn entry;
-	char *dir = dir_of(path);
+	char *real = NULL;
 	int rc;
 
 	memset(pl, 0, sizeof(*pl));
 	pl->path = xstrdup(path);
-	if ((rc = check_owner(dir, "plugin directory", err)) ||
-	    (rc = check_owner(path, "plugin", err)))
+	if (!(real = realpath(path, NULL))) {
+		rc = errno_err(err, CAIRN_ECONFIG, errno, "cannot use plugin "
+			       "%s", path);
+		goto out;
+	}
+	if ((rc = check_plugin_file(path, real, err)))
 		goto out;
 	rc = CAIRN_ECONFIG;
-	pl->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* The file checked, not whatever the link points to by now. */
+	pl->dl = dlopen(real, RTLD_NOW | RTLD_LOCAL);
 	if (!pl->dl) {
 		cairn_errf(err, rc, "cannot load plugin: %s", dlerror());
 		goto out;
@@ -103,7 +140,7 @@ int plugin_load_path(const char *path, struct plugin *pl,
 	pl->ops = ops;
 	rc = CAIRN_OK;
 out:
-	free(dir);
+	free(real);
 	if (rc)
 		plugin_unload(pl);
 	return rc;

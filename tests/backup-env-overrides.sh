@@ -1,11 +1,10 @@
-# KNOWN CORE BUGS (not in TESTS until fixed; see tests/core.inc and
-# tests/unit-config-env.c, which pins them down in config_load):
-# environment overrides that are silently ignored or wrongly refused.
-#  - CAIRN_HOOKS_* / CAIRN_INVENTORY_COMMAND_* without [hooks] /
-#    [inventory] in the file are ignored (a hook that never runs).
-#  - CAIRN_TARGET_Y_PATH without a target y is ignored (a typo loses
-#    the target silently); expected: exit 2 naming the variable.
-#  - CAIRN_SWAP_PAUSE (restore testing aid) is refused as a config key.
+# Environment overrides end to end (tests/unit-config-env.c pins them
+# down in config_load):
+#  - CAIRN_HOOKS_* / CAIRN_INVENTORY_COMMAND_* work without [hooks] /
+#    [inventory] in the file;
+#  - CAIRN_TARGET_Y_PATH without a target y is exit 2 naming the
+#    variable (a typo must not lose the target silently);
+#  - CAIRN_SWAP_PAUSE (restore testing aid) is not a config key.
 source "$TOP_SRCDIR/tests/lib.sh"
 
 S=$T/src A=$T/archive ST=$T/state

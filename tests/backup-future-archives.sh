@@ -1,11 +1,8 @@
-# KNOWN CORE BUG (not in TESTS until fixed; see tests/core.inc).
-# If archive_dir holds keep_last archives dated in the future (the clock
-# was once ahead: a Raspberry Pi without an RTC booting before NTP), each
-# backup makes and verifies its archive, then prune_local() deletes that
-# very archive (retention keeps the newest by time stamp), reports
-# success, and leaves mss-backup-latest dangling and last_backup.json
-# naming a deleted file. Expected: the archive a run just made is never
-# pruned by that run.
+# archive_dir holds keep_last archives dated in the future (the clock
+# was once ahead: a Raspberry Pi without an RTC booting before NTP).
+# Retention keeps the newest by time stamp, yet the archive a run just
+# made is never pruned by that run: mss-backup-latest and
+# last_backup.json keep naming a file that exists.
 source "$TOP_SRCDIR/tests/lib.sh"
 
 S=$T/src A=$T/archive ST=$T/state

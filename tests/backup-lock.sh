@@ -102,6 +102,6 @@ for f in "$A"/mss-backup-2*.tar.zst; do
 	(cd "$A" && sha256sum --quiet -c "$(basename "$f").sha256") || fail "$f"
 done
 
-# What the killed run left behind (.partial, staging dir) is a known core
-# bug, checked in backup-stale-partial.sh.
+# What the killed run left behind (.partial, staging dir) is cleared by
+# the next run: backup-stale-partial.sh.
 echo "backup-lock: ok"

@@ -1,5 +1,4 @@
-# Regression test (was a core bug) (not in TESTS until fixed; see tests/core.inc).
-# A backup killed while writing leaves .NAME.partial and a
+# Regression test. A backup killed while writing leaves .NAME.partial and a
 # .cairn-staging.* dir (with a copy of the database) in archive_dir.
 # Nothing ever removes them, and the next run with the same time stamp
 # (a retry in the same second, or --time) fails: make_archive() opens

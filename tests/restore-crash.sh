@@ -2,11 +2,9 @@
 # net, some staged ones in place) is rolled back by the next command
 # that takes the lock: the source is exactly as before the restore, the
 # journal and the staging dir are gone.
-# KNOWN CORE BUG (not in TESTS until fixed; see tests/core.inc): the
-# testing aid CAIRN_SWAP_PAUSE is refused by config_load() as an unknown
-# [cairn] key ("CAIRN_SWAP_PAUSE: unknown key 'swap_pause'", exit 2), so
-# the swap cannot be paused. (restore-safety.sh kills a restore after the
-# swap, in post_restore, which needs no aid.)
+# The testing aid CAIRN_SWAP_PAUSE holds the swap open to be killed.
+# (restore-safety.sh kills a restore after the swap, in post_restore,
+# which needs no aid.)
 source "$TOP_SRCDIR/tests/lib.sh"
 
 S=$T/src A=$T/archive ST=$T/state

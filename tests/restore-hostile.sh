@@ -151,8 +151,7 @@ attempt "char device" "$n" full
 n=$(hostile 15 d:Sounds f:Sounds/ok.wav F:Sounds/extra.wav)
 attempt "member not in the manifest" "$n" full
 
-# A link that escapes through another link: restore-hostile-links.sh
-# (a known core bug, not in TESTS yet).
+# A link that escapes through another link: restore-hostile-links.sh.
 
 note "a good archive still restores afterwards"
 # (Remove the hostile ones first: dated 2030, they would be "latest" and

@@ -1,13 +1,10 @@
-# KNOWN CORE BUG (not in TESTS until fixed; see tests/core.inc).
 # When verify_restore (or post_restore, or a restore command) fails,
-# restore_live() rolls back but leaves state_dir/restore.journal (and the
-# staging dir). The next cairn command that takes the lock "rolls back"
-# that restore again: every path the restore had created (had_live 0,
-# staged 1 in the journal) is removed with rm_rf, even though it now
-# holds the application's new data. Here: the restore created log/ (it
-# was missing), verification failed, the rollback removed log/, the app
-# then wrote log/app.log again, and the nightly backup deletes it.
-# Expected: the journal is removed once the rollback is complete.
+# restore_live() rolls back and removes state_dir/restore.journal (and
+# the staging dir), so the next cairn command that takes the lock does
+# not "roll back" that restore again and rm_rf paths that now hold the
+# application's new data. Here: the restore creates log/ (it was
+# missing), verification fails, the rollback removes log/, the app
+# writes log/app.log again, and the nightly backup must keep it.
 source "$TOP_SRCDIR/tests/lib.sh"
 
 S=$T/src A=$T/archive ST=$T/state

@@ -125,7 +125,7 @@ out_has "rolled back"
 [ "$(state)" = "$before" ] || { diff <(echo "$before") <(state) >&2; fail "not rolled back"; }
 rm -f "$T/verify-ran" "$T/post-status"
 # (That the journal and staging dir also go is checked in
-# restore-rollback-journal.sh: a known core bug, not in TESTS yet.)
+# restore-rollback-journal.sh.)
 
 note "a restore killed before verification is rolled back by the next locking command"
 # Killed while post_restore runs: everything is swapped in, nothing is

@@ -1,17 +1,12 @@
 /*
- * KNOWN CORE BUGS in config_load's environment overrides (not in TESTS
- * until fixed; see tests/core.inc):
- *  - CAIRN_HOOKS_<HOOK> and CAIRN_INVENTORY_COMMAND_<NAME> are silently
- *    ignored when the file has no [hooks] / [inventory] section:
- *    apply_env() creates sections only in pass 0 for "creator" keys
- *    (…_PLUGIN, …_TYPE, …_COMPONENTS), and in pass 1 apply_env_var()
- *    finds no section and returns CAIRN_OK (create is false).
- *  - A variable for a named section that does not exist
+ * Unit tests of config_load's environment overrides:
+ *  - CAIRN_HOOKS_<HOOK> and CAIRN_INVENTORY_COMMAND_<NAME> create
+ *    [hooks] / [inventory] when the file has none;
+ *  - a variable for a named section that does not exist
  *    (CAIRN_TARGET_Y_PATH without CAIRN_TARGET_Y_PLUGIN or [target y])
- *    is silently ignored: a typo or a missing _PLUGIN loses the target.
+ *    is an error naming it, so a typo cannot lose a target silently;
  *  - CAIRN_SWAP_PAUSE, the restore testing aid read by restore.c, is
- *    not in env_reserved[], so config_load() refuses it as an unknown
- *    [cairn] key and the aid cannot be used.
+ *    not taken for a [cairn] key.
  */
 #include "config.h"
 

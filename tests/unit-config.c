@@ -309,7 +309,7 @@ static void test_env(void)
 			      "CAIRN_COMPONENT_DB_PATH overrides the path",
 			      NULL);
 			/* Without [hooks]/[inventory] in the file:
-			 * unit-config-env (a known core bug). */
+			 * unit-config-env. */
 		}
 		config_free(&cfg);
 

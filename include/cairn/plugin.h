@@ -76,7 +76,9 @@ enum cairn_log_level {
 struct cairn_target_config {
 	const char *name; /* the section name, e.g. "usb" */
 	void *core;       /* opaque to plugins */
-	/* Value of `key`, or NULL when unset. */
+	/* Value of `key`, or NULL when unset. "cairn.KEY" reads KEY of the
+	 * [cairn] section (e.g. "cairn.archive_dir"); older cores return
+	 * NULL for it. */
 	const char *(*get)(const struct cairn_target_config *cfg,
 			   const char *key);
 	/* Log a line (printf format) under the target's name. */

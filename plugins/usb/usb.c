@@ -1,14 +1,14 @@
 /*
  * usb target: a removable drive. Writing into an unmounted mount point
  * would fill the root file system with backups nobody can carry away,
- * so the target refuses unless its directory is on a mounted file system
- * of its own, optionally the one with the configured UUID or label.
+ * so the target refuses unless the mount holding its directory is a file
+ * system other than the root's and archive_dir's, optionally the one
+ * with the configured UUID or label.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <blkid.h>
+#include <libmount.h>
 
 #include "cairn/plugin.h"
 #include "fileops.h"
@@ -28,38 +29,91 @@ struct usb {
 	char *dev;
 };
 
-/* path: where archives go; mount: the drive's mount point when path is
- * a directory below it (default: path itself). */
+/* path: where archives go; mount: optionally, the drive's mount point,
+ * which must then be mounted (default: the mount holding path). */
 static const char *const keys[] = { "path", "mount", "uuid", "label", NULL };
 
-/* The mount source of the file system mounted exactly at dir, from
- * /proc/self/mountinfo; NULL when dir is not a mount point. statx's
- * STATX_ATTR_MOUNT_ROOT says the same, but the device name is only
- * here, and comparing st_dev with the parent misses bind mounts. */
-static char *mount_source(const char *dir)
+/* realpath of dir, or of its nearest existing ancestor (the directory
+ * on the drive may not exist yet); NULL on another error. */
+static char *real_ancestor(const char *dir)
 {
-	char line[4096], *src = NULL;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *d = xstrdup(dir), *r, *slash;
 
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof(line), f)) {
-		char mp[PATH_MAX], fs[64], dev[PATH_MAX];
-		char *sep = strstr(line, " - ");
-
-		/* id parent maj:min root mountpoint ... - fstype source */
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
-		    sscanf(sep + 3, "%63s %4095s", fs, dev) != 2)
-			continue;
-		/* mountinfo octal-escapes blanks; cairn paths rarely have
-		 * them, and a mismatch only means "not mounted". */
-		if (!strcmp(mp, dir)) {
-			free(src); /* the last mount on top wins */
-			src = xstrdup(dev);
-		}
+	while (!(r = realpath(d, NULL)) &&
+	       (errno == ENOENT || errno == ENOTDIR)) {
+		slash = strrchr(d, '/');
+		if (!slash)
+			break;
+		slash[slash == d] = '\0'; /* "/media" -> "/" */
 	}
-	fclose(f);
-	return src;
+	free(d);
+	return r;
+}
+
+/* The mount holding dir (the last one mounted on top), or NULL. */
+static struct libmnt_fs *mount_of(struct libmnt_table *tb, const char *dir)
+{
+	struct libmnt_fs *fs;
+	char *real = real_ancestor(dir);
+
+	if (!real)
+		return NULL;
+	fs = mnt_table_find_mountpoint(tb, real, MNT_ITER_BACKWARD);
+	free(real);
+	return fs;
+}
+
+/*
+ * Find the mount for u->path: exactly at `mount` when that is set, else
+ * the one holding path. Refuse the root file system and archive_dir's:
+ * there, an unplugged drive's empty directory would take the backups.
+ */
+static int find_mount(const struct cairn_target_config *cfg, struct usb *u,
+		      const char *mount, struct cairn_error *err)
+{
+	const char *adir = cfg->get(cfg, "cairn.archive_dir");
+	struct libmnt_table *tb;
+	struct libmnt_fs *fs, *root, *afs = NULL;
+	char *real = NULL;
+	int rc = CAIRN_EUNAVAIL;
+
+	tb = mnt_new_table_from_file("/proc/self/mountinfo");
+	if (!tb)
+		return errno_err(err, CAIRN_EFAIL, errno ? errno : EIO,
+				 "target %s: cannot read "
+				 "/proc/self/mountinfo", cfg->name);
+	if (mount) {
+		real = realpath(mount, NULL);
+		fs = real ? mnt_table_find_target(tb, real, MNT_ITER_BACKWARD)
+			  : NULL;
+		if (!fs) {
+			cairn_errf(err, rc, "%s is not a mount point — is the "
+				   "drive plugged in?", mount);
+			goto out;
+		}
+	} else if (!(fs = mount_of(tb, u->path))) {
+		cairn_errf(err, rc, "target %s: cannot find the mount "
+			   "holding %s", cfg->name, u->path);
+		goto out;
+	}
+	u->mount = xstrdup(mnt_fs_get_target(fs));
+	u->dev = xstrdup(mnt_fs_get_source(fs) ? mnt_fs_get_source(fs) : "?");
+	root = mount_of(tb, "/");
+	if (adir)
+		afs = mount_of(tb, adir);
+	if (root && mnt_fs_get_devno(fs) == mnt_fs_get_devno(root))
+		cairn_errf(err, rc, "%s is on %s, the root file system — is "
+			   "the drive plugged in?", u->path, u->mount);
+	else if (afs && mnt_fs_get_devno(fs) == mnt_fs_get_devno(afs))
+		cairn_errf(err, rc, "%s is on %s, the file system of "
+			   "archive_dir %s — is the drive plugged in?",
+			   u->path, u->mount, adir);
+	else
+		rc = CAIRN_OK;
+out:
+	free(real);
+	mnt_unref_table(tb);
+	return rc;
 }
 
 static int probe_tag(const char *dev, const char *tag, char *out,
@@ -112,7 +166,6 @@ static int usb_open(const struct cairn_target_config *cfg, void **h,
 {
 	const char *path = cfg->get(cfg, "path");
 	const char *mount = cfg->get(cfg, "mount");
-	char real[PATH_MAX];
 	struct usb *u;
 	size_t ml;
 	int rc;
@@ -121,25 +174,17 @@ static int usb_open(const struct cairn_target_config *cfg, void **h,
 		return cairn_errf(err, CAIRN_ECONFIG,
 				  "target %s: key 'path' must be an absolute "
 				  "directory", cfg->name);
-	if (!mount)
-		mount = path;
-	ml = strlen(mount);
-	if (strncmp(path, mount, ml) || (path[ml] && path[ml] != '/' &&
-					 mount[ml - 1] != '/'))
+	ml = mount ? strlen(mount) : 0;
+	if (mount && (strncmp(path, mount, ml) ||
+		      (path[ml] && path[ml] != '/' && mount[ml - 1] != '/')))
 		return cairn_errf(err, CAIRN_ECONFIG,
 				  "target %s: path %s is not below mount %s",
 				  cfg->name, path, mount);
 	u = xcalloc(1, sizeof(*u));
 	u->cfg = cfg;
 	u->path = xstrdup(path);
-	u->mount = xstrdup(mount);
-	if (!realpath(mount, real) || !(u->dev = mount_source(real))) {
-		rc = cairn_errf(err, CAIRN_EUNAVAIL,
-				"%s is not a mount point — is the drive "
-				"plugged in?", mount);
-		goto fail;
-	}
-	if ((rc = check_device(cfg, u, err)))
+	if ((rc = find_mount(cfg, u, mount, err)) ||
+	    (rc = check_device(cfg, u, err)))
 		goto fail;
 	if (mkdir_p(u->path, 0700)) {
 		rc = errno_err(err, 0, errno, "target %s: cannot create %s",
