@@ -118,7 +118,9 @@ int plugin_load_path(const char *path, struct plugin *pl,
 			   CAIRN_PLUGIN_ENTRY);
 		goto out;
 	}
-	if (ops->abi_major != CAIRN_ABI_MAJOR) {
+	/* A newer minor may read members this core does not provide. */
+	if (ops->abi_major != CAIRN_ABI_MAJOR ||
+	    ops->abi_minor > CAIRN_ABI_MINOR) {
 		cairn_errf(err, rc, "%s: plugin ABI %u.%u, but cairn speaks "
 			   "ABI %d.%d; rebuild the plugin", path,
 			   ops->abi_major, ops->abi_minor, CAIRN_ABI_MAJOR,

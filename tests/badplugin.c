@@ -1,5 +1,5 @@
-/* Deliberately broken plugins for the loader test: built three times
- * with BAD_MAJOR, BAD_SIZE or NO_ENTRY defined. */
+/* Deliberately broken plugins for the loader test: built four times
+ * with BAD_MAJOR, BAD_MINOR, BAD_SIZE or NO_ENTRY defined. */
 #include "config.h"
 
 #include <stddef.h>
@@ -20,7 +20,11 @@ static const struct cairn_target_ops ops = {
 #else
 	.abi_major = CAIRN_ABI_MAJOR,
 #endif
+#ifdef BAD_MINOR
+	.abi_minor = CAIRN_ABI_MINOR + 1,
+#else
 	.abi_minor = 0,
+#endif
 #ifdef BAD_SIZE
 	.size = offsetof(struct cairn_target_ops, put),
 #else

@@ -1,7 +1,8 @@
 #!/bin/bash
-# The loader refuses plugins built against another ABI major, with an ops
-# struct too small, without the entry symbol, or writable by others; the
-# cairn binary links neither libssh2 nor libcurl.
+# The loader refuses plugins built against another ABI major or a newer
+# minor (it may read members this core lacks), with an ops struct too
+# small, without the entry symbol, or writable by others; the cairn
+# binary links neither libssh2 nor libcurl.
 . "$TOP_SRCDIR/tests/lib.sh"
 
 dataset "$T/src" 2
@@ -9,7 +10,7 @@ mss_conf "$T/c.conf" "$T/src" "$T/arch" "$T/state"
 P="$T/plugins"
 mkdir -m 755 "$P"
 cp "$CAIRN_PLUGIN_DIR/local.so" "$P/"
-for b in badmajor badsize noentry; do
+for b in badmajor badminor badsize noentry; do
 	cp "$TOP_BUILDDIR/tests/.libs/$b.so" "$P/$b.so"
 done
 chmod 755 "$P"/*.so
@@ -18,12 +19,13 @@ export CAIRN_PLUGIN_DIR="$P"
 note "cairn plugins names each rejection"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" plugins
 out_has "badmajor\.so +rejected: .*plugin ABI 2\.0, but cairn speaks ABI 1\.1"
+out_has "badminor\.so +rejected: .*plugin ABI 1\.2, but cairn speaks ABI 1\.1"
 out_has "badsize\.so +rejected: .*ops struct is [0-9]+ bytes"
 out_has "noentry\.so +rejected: .*no cairn_target_plugin symbol"
 out_has "local +[0-9.]+ +ABI 1\.1"
 
 note "a target using a bad plugin fails; the archive is still made"
-for b in badmajor badsize noentry; do
+for b in badmajor badminor badsize noentry; do
 	rm -rf "$T/arch" "$T/state"
 	expect_rc 4 env CAIRN_TARGET_X_PLUGIN=$b "$CAIRN" -c "$T/c.conf" backup
 	out_has "target x failed"
