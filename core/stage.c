@@ -347,12 +347,13 @@ static int read_members(struct stage *s, struct archive *a,
 
 	while (!rc && (r2 = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		char *copy;
-		const char *name = member_name(e, &copy);
+		const char *name;
 		const struct manifest_entry *m;
 		long c;
 
 		if ((rc = stop_check(err)))
 			break;
+		name = member_name(e, &copy);
 		if (!name || (strcmp(name, ".") && !path_is_safe(name))) {
 			rc = refuse(err, archive_entry_pathname(e),
 				    "absolute or '..' path");
