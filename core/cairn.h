@@ -414,13 +414,14 @@ struct stage {
 	const char *dir;    /* extract here; NULL: read the headers only */
 	bool every_member;  /* verify --deep: hash all, inner manifest too */
 	struct staged_entry *e;       /* members of comps, archive order */
-	size_t n;
+	size_t n, ecap;
 	struct staged_entry *parents; /* dirs above component paths, "." */
 	size_t nparents;
 	bool *seen;         /* per component: the archive holds a member */
 	bool inner_manifest; /* MANIFEST.sha256 was read and matched */
 	uint64_t bytes;
 	size_t files, dbs;  /* regular members hashed, databases checked */
+	const struct manifest_entry **mx; /* man, sorted: found by bsearch */
 };
 int stage_run(struct stage *s, struct cairn_error *err);
 void stage_free(struct stage *s);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ struct restore {
 	struct stage st;
 	struct node root;
 	struct journal j;
+	size_t cap;     /* of j.sw */
 	struct fix *fix;
 	size_t nfix;
 	struct strv planned; /* component paths, each planned once */
@@ -306,7 +308,10 @@ static struct swap *add_op(struct restore *r, enum swap_kind kind,
 {
 	struct swap *w;
 
-	r->j.sw = xrealloc(r->j.sw, (r->j.n + 1) * sizeof(*r->j.sw));
+	if (r->j.n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->j.sw = xrealloc(r->j.sw, r->cap * sizeof(*r->j.sw));
+	}
 	w = &r->j.sw[r->j.n++];
 	memset(w, 0, sizeof(*w));
 	w->kind = kind;
@@ -939,10 +944,15 @@ static bool confirm(const struct restore *r)
 {
 	char line[16];
 
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+
 	fprintf(stderr, "Restore mode %s from %s into %s (%s)? [y/N] ",
 		r->o->mode, base_of(r->archive), r->live,
 		r->o->exact ? "exact" : "merge");
-	if (!fgets(line, sizeof(line), stdin))
+	/* Reads restart after a signal: poll, so Ctrl-C ends the prompt. */
+	while (!stop_signal() && poll(&pfd, 1, 200) == 0)
+		;
+	if (stop_signal() || !fgets(line, sizeof(line), stdin))
 		return false;
 	return line[0] == 'y' || line[0] == 'Y';
 }
@@ -1173,7 +1183,9 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 		goto out;
 	}
 	if (!o->to && !o->yes && !confirm(&r)) {
-		rc = cairn_errf(&err, CAIRN_ECONFIG, "restore cancelled");
+		rc = stop_signal() ? stop_check(&err)
+				   : cairn_errf(&err, CAIRN_ECONFIG,
+						"restore cancelled");
 		goto out;
 	}
 	if ((rc = prepare_dirs(&r, &err)) || (rc = stage_and_plan(&r, &err)))

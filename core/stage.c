@@ -26,6 +26,25 @@
 
 #include "cairn.h"
 
+static int mx_cmp(const void *a, const void *b)
+{
+	const struct manifest_entry *x = *(const struct manifest_entry *const *)a;
+	const struct manifest_entry *y = *(const struct manifest_entry *const *)b;
+
+	return strcmp(x->path, y->path);
+}
+
+/* manifest_find, by binary search: thousands of members. */
+static const struct manifest_entry *find_m(const struct stage *s,
+					   const char *path)
+{
+	struct manifest_entry key = { .path = (char *)path };
+	const struct manifest_entry *kp = &key, *const *hit;
+
+	hit = bsearch(&kp, s->mx, s->man->n, sizeof(*s->mx), mx_cmp);
+	return hit ? *hit : NULL;
+}
+
 /* Which of the components holds member `name` (-1: none). */
 static long owner_of(const struct stage *s, const char *name)
 {
@@ -103,15 +122,19 @@ static void set_meta(struct staged_entry *se, const char *name,
 	se->mtime.tv_nsec = archive_entry_mtime_nsec(e);
 }
 
-static void add_entry(struct staged_entry **v, size_t *n, const char *name,
-		      struct archive_entry *e, bool dedup)
+static void add_entry(struct staged_entry **v, size_t *n, size_t *cap,
+		      const char *name, struct archive_entry *e, bool dedup)
 {
 	for (size_t i = 0; dedup && i < *n; i++)
 		if (!strcmp((*v)[i].path, name)) { /* a later copy wins */
 			set_meta(&(*v)[i], name, e);
 			return;
 		}
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	if (!cap || *n == *cap) {
+		if (cap)
+			*cap = *cap ? 2 * *cap : 64;
+		*v = xrealloc(*v, (cap ? *cap : *n + 1) * sizeof(**v));
+	}
 	memset(&(*v)[*n], 0, sizeof(**v));
 	set_meta(&(*v)[(*n)++], name, e);
 }
@@ -193,8 +216,7 @@ static int inner_manifest(struct stage *s, struct archive *a,
 		goto out;
 	}
 	for (size_t i = 0; i < in.n && !rc; i++) {
-		const struct manifest_entry *m = manifest_find(s->man,
-							       in.e[i].path);
+		const struct manifest_entry *m = find_m(s, in.e[i].path);
 
 		if (!m || strcmp(m->hex, in.e[i].hex))
 			rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: member %s: "
@@ -228,7 +250,7 @@ static int other_member(struct stage *s, struct archive *a,
 	if (!strcmp(name, "MANIFEST.sha256"))
 		return inner_manifest(s, a, err);
 	s->files++;
-	if (!(m = manifest_find(s->man, name)))
+	if (!(m = find_m(s, name)))
 		return cairn_errf(err, CAIRN_EINTEGRITY, "%s: member %s is not "
 				  "in the manifest", base_of(s->archive),
 				  name);
@@ -268,7 +290,7 @@ static int admit(const struct stage *s, struct archive_entry *e,
 			free(copy);
 		}
 	}
-	if (type == AE_IFREG && !manifest_find(s->man, name))
+	if (type == AE_IFREG && !find_m(s, name))
 		return refuse(err, name, "not in the manifest");
 	return CAIRN_OK;
 }
@@ -279,7 +301,7 @@ static int put_member(struct stage *s, struct archive *a,
 		      const char *name, EVP_MD_CTX *md,
 		      struct cairn_error *err)
 {
-	const struct manifest_entry *m = manifest_find(s->man, name);
+	const struct manifest_entry *m = find_m(s, name);
 	char hex[65];
 	int rc;
 
@@ -361,8 +383,8 @@ static int read_members(struct stage *s, struct archive *a,
 			   0) {
 			if (archive_entry_filetype(e) == AE_IFDIR &&
 			    above_component(s, name))
-				add_entry(&s->parents, &s->nparents, name, e,
-					  true);
+				add_entry(&s->parents, &s->nparents, NULL,
+					  name, e, true);
 			if (s->every_member)
 				rc = other_member(s, a, e, name, want, md,
 						  err);
@@ -373,9 +395,10 @@ static int read_members(struct stage *s, struct archive *a,
 		} else if (!(rc = admit(s, e, name, err))) {
 			s->seen[c] = true;
 			archive_entry_set_pathname(e, name);
-			add_entry(&s->e, &s->n, name, e, false);
+			add_entry(&s->e, &s->n, &s->ecap, name, e,
+				  false);
 			m = archive_entry_filetype(e) == AE_IFREG ?
-			    manifest_find(s->man, name) : NULL;
+			    find_m(s, name) : NULL;
 			if (m && want[m - s->man->e]) {
 				want[m - s->man->e] = false;
 				want_left--;
@@ -497,6 +520,10 @@ int stage_run(struct stage *s, struct cairn_error *err)
 	int cwd = -1, rc;
 
 	s->seen = xcalloc(s->ncomps ? s->ncomps : 1, sizeof(bool));
+	s->mx = xcalloc(s->man->n + 1, sizeof(*s->mx));
+	for (size_t i = 0; i < s->man->n; i++)
+		s->mx[i] = &s->man->e[i];
+	qsort(s->mx, s->man->n, sizeof(*s->mx), mx_cmp);
 	for (size_t i = 0; i < s->man->n; i++) {
 		want[i] = s->every_member ||
 			  owner_of(s, s->man->e[i].path) >= 0;
@@ -555,7 +582,9 @@ void stage_free(struct stage *s)
 	free(s->e);
 	free(s->parents);
 	free(s->seen);
+	free(s->mx);
+	s->mx = NULL;
 	s->e = s->parents = NULL;
 	s->seen = NULL;
-	s->n = s->nparents = 0;
+	s->n = s->nparents = s->ecap = 0;
 }
