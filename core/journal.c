@@ -357,9 +357,9 @@ int restore_recover(const struct config *cfg, struct cairn_error *err)
 		goto out;
 	log_warn("a restore was interrupted; rolling it back (%s)", p);
 	if (journal_rollback(&j)) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "rollback of the interrupted "
-				"restore is incomplete; see %s and %s", j.net,
-				p);
+		rc = cairn_errf(err, CAIRN_EFAIL, "rollback of the "
+				"interrupted restore is incomplete; see %s "
+				"and %s", j.net, p);
 		goto out;
 	}
 	rm_rf(j.staging);

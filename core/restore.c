@@ -112,9 +112,9 @@ int restore_components(const struct config *cfg, const char *mode,
 			free(*comps);
 			*comps = NULL;
 			*n = 0;
-			return cairn_errf(err, CAIRN_ECONFIG, "mode '%s' names "
-					  "unknown component '%s'", mode,
-					  m->comps.v[i]);
+			return cairn_errf(err, CAIRN_ECONFIG, "mode '%s' "
+					  "names unknown component '%s'",
+					  mode, m->comps.v[i]);
 		}
 		for (size_t k = 0; k < *n; k++)
 			dup |= (*comps)[k] == c;
@@ -474,7 +474,8 @@ static const struct staged_entry *parent_entry(const struct restore *r,
 static bool mkdir_planned(const struct restore *r, const char *rel)
 {
 	for (size_t i = 0; i < r->j.n; i++)
-		if (r->j.sw[i].kind == SWAP_MKDIR && !strcmp(r->j.sw[i].rel, rel))
+		if (r->j.sw[i].kind == SWAP_MKDIR &&
+		    !strcmp(r->j.sw[i].rel, rel))
 			return true;
 	return false;
 }
@@ -661,7 +662,8 @@ static int check_components(struct restore *r, struct cairn_error *err)
 			r->comps[k++] = c;
 		} else if (full && !c->required) {
 			log_info("component %s: not in %s (required = no); "
-				 "left as it is", c->name, base_of(r->archive));
+				 "left as it is", c->name,
+				 base_of(r->archive));
 		} else {
 			return cairn_errf(err, CAIRN_ENOTFOUND, "%s holds no "
 					  "member of component %s (%s); "
@@ -842,7 +844,8 @@ static int check_to(const char *to, struct cairn_error *err)
 		return CAIRN_OK;
 	if ((d = opendir(to))) {
 		while ((de = readdir(d)))
-			n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+			n += strcmp(de->d_name, ".") &&
+			     strcmp(de->d_name, "..");
 		closedir(d);
 	}
 	if (!S_ISDIR(st.st_mode) || n)

@@ -28,10 +28,9 @@
 
 static int mx_cmp(const void *a, const void *b)
 {
-	const struct manifest_entry *x = *(const struct manifest_entry *const *)a;
-	const struct manifest_entry *y = *(const struct manifest_entry *const *)b;
+	const struct manifest_entry *const *x = a, *const *y = b;
 
-	return strcmp(x->path, y->path);
+	return strcmp((*x)->path, (*y)->path);
 }
 
 /* manifest_find, by binary search: thousands of members. */
@@ -219,8 +218,8 @@ static int inner_manifest(struct stage *s, struct archive *a,
 		const struct manifest_entry *m = find_m(s, in.e[i].path);
 
 		if (!m || strcmp(m->hex, in.e[i].hex))
-			rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: member %s: "
-					"MANIFEST.sha256 in the archive "
+			rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: member "
+					"%s: MANIFEST.sha256 in the archive "
 					"differs from the manifest copy",
 					base_of(s->archive), in.e[i].path);
 	}
@@ -251,8 +250,8 @@ static int other_member(struct stage *s, struct archive *a,
 		return inner_manifest(s, a, err);
 	s->files++;
 	if (!(m = find_m(s, name)))
-		return cairn_errf(err, CAIRN_EINTEGRITY, "%s: member %s is not "
-				  "in the manifest", base_of(s->archive),
+		return cairn_errf(err, CAIRN_EINTEGRITY, "%s: member %s is "
+				  "not in the manifest", base_of(s->archive),
 				  name);
 	want[m - s->man->e] = false;
 	if (archive_entry_hardlink(e))
@@ -420,9 +419,10 @@ static int read_members(struct stage *s, struct archive *a,
 				archive_error_string(a));
 	for (size_t i = 0; !rc && i < s->man->n; i++)
 		if (want[i])
-			rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: %s is in the "
-					"manifest but not in the archive",
-					base_of(s->archive), s->man->e[i].path);
+			rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: %s is in "
+					"the manifest but not in the archive",
+					base_of(s->archive),
+					s->man->e[i].path);
 	if (!rc && s->every_member && !s->inner_manifest)
 		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: no "
 				"MANIFEST.sha256 member", base_of(s->archive));
@@ -498,7 +498,10 @@ static int check_staged(struct stage *s, struct cairn_error *err)
 		if (c->type != COMP_SQLITE)
 			continue;
 		p = path_join(s->dir, c->paths.v[0]);
-		if (is_sqlite_file(p) || (path_exists(p) && !s->every_member)) {
+		/* verify --deep: as before, databases only; restore:
+		 * whatever is staged must be one. */
+		if (is_sqlite_file(p) ||
+		    (path_exists(p) && !s->every_member)) {
 			rc = sqlite_check(p, &chk, err);
 			if (!rc && chk.result)
 				log_info("%s: integrity_check ok",

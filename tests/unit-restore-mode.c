@@ -16,8 +16,10 @@
 
 int main(void)
 {
-	struct component comps[4] = { { .name = "db" }, { .name = "audio" },
-				      { .name = "config" }, { .name = "logs" } };
+	struct component comps[4] = {
+		{ .name = "db" }, { .name = "audio" }, { .name = "config" },
+		{ .name = "logs" },
+	};
 	struct mode modes[2] = { { .name = "db" }, { .name = "two" } };
 	struct config cfg = { .comps = comps, .ncomps = 4, .modes = modes,
 			      .nmodes = 2 };
@@ -41,8 +43,9 @@ int main(void)
 	check(restore_components(&cfg, "full", &v, &n, &err) == CAIRN_OK &&
 	      n == 4, "full: every component", NULL);
 	free(v);
-	check(restore_components(&cfg, "nope", &v, &n, &err) == CAIRN_ECONFIG &&
-	      strstr(err.msg, "full, db, two"), "unknown mode named", err.msg);
+	check(restore_components(&cfg, "nope", &v, &n, &err) ==
+	      CAIRN_ECONFIG && strstr(err.msg, "full, db, two"),
+	      "unknown mode named", err.msg);
 	strv_free(&modes[0].comps);
 	strv_free(&modes[1].comps);
 	printf("1..%d\n", ntests);
