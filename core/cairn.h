@@ -423,9 +423,79 @@ struct restore_opts {
 	const char *to;
 	bool dry_run;
 	bool yes;
+	bool exact; /* files components identical, not merged */
 };
 int cmd_restore(const struct config *cfg, const struct restore_opts *o);
-/* Roll back a restore a killed run left half-done. Called under lock. */
+/* The components of restore mode `mode` ('full': all), each once;
+ * *comps is malloc'd. */
+int restore_components(const struct config *cfg, const char *mode,
+		       const struct component ***comps, size_t *n,
+		       struct cairn_error *err);
+
+/* stage.c: an archive's members extracted into a private dir and
+ * checked (manifest, links, SQLite), for restore and verify --deep. */
+struct staged_entry {
+	char *path;    /* member name: relative, no "./" or trailing '/' */
+	mode_t mode;   /* type and permission bits */
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+};
+struct stage {
+	const char *archive;
+	const struct manifest *man;        /* the verified manifest copy */
+	const struct component *const *comps;
+	size_t ncomps;
+	const char *dir;    /* extract here; NULL: read the headers only */
+	bool every_member;  /* verify --deep: hash all, inner manifest too */
+	struct staged_entry *e;       /* members of comps, archive order */
+	size_t n, ecap;
+	struct staged_entry *parents; /* dirs above component paths, "." */
+	size_t nparents;
+	bool *seen;         /* per component: the archive holds a member */
+	bool inner_manifest; /* MANIFEST.sha256 was read and matched */
+	uint64_t bytes;
+	size_t files, dbs;  /* regular members hashed, databases checked */
+	const struct manifest_entry **mx; /* man, sorted: found by bsearch */
+};
+int stage_run(struct stage *s, struct cairn_error *err);
+void stage_free(struct stage *s);
+
+/* journal.c: the restore journal, rollback, leftovers. */
+enum swap_kind { SWAP_MOVE, SWAP_MKDIR, SWAP_ATTR };
+struct swap {
+	char *rel;
+	enum swap_kind kind;
+	bool had_live; /* MOVE: live/rel existed (it goes to the net) */
+	bool staged;   /* MOVE: staging/rel is placed */
+	mode_t mode;   /* ATTR: the directory's metadata before */
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+};
+struct journal {
+	char *live, *staging, *net;
+	struct swap *sw;
+	size_t n;
+};
+char *journal_path(const struct config *cfg);
+/* root/rel, or root itself for "." */
+char *live_path(const char *root, const char *rel);
+int journal_write(const struct config *cfg, const struct journal *j,
+		  struct cairn_error *err);
+bool journal_pending(const struct config *cfg);
+/* Remove the journal: nothing is left to roll back. */
+void journal_done(const struct config *cfg);
+/* Undo the swap as far as it went; 0, or -1 if anything is left. */
+int journal_rollback(const struct journal *j);
+void apply_meta(const char *path, mode_t mode, uid_t uid, gid_t gid,
+		const struct timespec *mtime);
+void prune_empty(const char *path);
+/* Roll back a restore a killed run left half-done, then remove the
+ * staging, fetch and verify dirs of dead runs. Called under lock. */
 int restore_recover(const struct config *cfg, struct cairn_error *err);
+void restore_leftovers(const struct config *cfg);
+/* A flock on a scratch dir while a run uses it (-1: held elsewhere). */
+int scratch_lock(const char *dir);
 
 #endif

@@ -21,7 +21,7 @@ static const char usage_text[] =
 "  backup   [--target NAME]... [--no-targets]  archive, verify, send to\n"
 "                                              targets, prune\n"
 "  restore  MODE [--archive NAME|latest] [--from TARGET] [--to DIR]\n"
-"           [--dry-run] [--yes]                restore a mode's components\n"
+"           [--exact] [--dry-run] [--yes]      restore a mode's components\n"
 "  list     [--target NAME] [--json]           archives, status, checks\n"
 "  verify   [NAME|latest] [--deep]             check checksums\n"
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
@@ -47,14 +47,18 @@ static const struct {
 	  "  --no-targets   local archive only\n" },
 	{ "restore", "usage: cairn restore MODE [--archive NAME|latest] "
 	  "[--from TARGET]\n"
-	  "                     [--to DIR] [--dry-run] [--yes]\n"
+	  "                     [--to DIR] [--exact] [--dry-run] [--yes]\n"
 	  "Restore the components of MODE ('full' is every component).\n"
 	  "The archive's checksum is verified before anything is written;\n"
 	  "replaced files are kept in a safety net that is printed.\n"
 	  "  --archive NAME  an archive name or path (default: latest)\n"
 	  "  --from TARGET   fetch the archive from a target first\n"
 	  "  --to DIR        restore into an empty or new directory\n"
-	  "  --dry-run       show what would be replaced\n"
+	  "  --exact         make files components identical to the archive\n"
+	  "                  (what it lacks goes to the safety net); the\n"
+	  "                  default merges, keeping files it lacks\n"
+	  "  --dry-run       count what would be added, replaced, kept and\n"
+	  "                  removed (-v: each path)\n"
 	  "  --yes           do not ask (required without a terminal)\n" },
 	{ "list", "usage: cairn list [--target NAME] [--json]\n"
 	  "List archives in archive_dir (name, time, size, status, when it\n"
@@ -153,7 +157,7 @@ static int bad_option(const char *cmd, int c, char **argv,
 
 enum { OPT_HELP = 1000, OPT_TARGET, OPT_NO_TARGETS, OPT_JSON, OPT_DEEP,
        OPT_MAX_AGE, OPT_DRY_RUN, OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_YES,
-       OPT_TIME };
+       OPT_TIME, OPT_EXACT };
 
 static const struct option cmd_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -168,6 +172,7 @@ static const struct option cmd_opts[] = {
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "yes", no_argument, NULL, OPT_YES },
 	{ "time", required_argument, NULL, OPT_TIME },
+	{ "exact", no_argument, NULL, OPT_EXACT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -180,7 +185,7 @@ static bool allowed(const char *cmd, int opt)
 	} table[] = {
 		{ "backup", { OPT_TARGET, OPT_NO_TARGETS, OPT_TIME } },
 		{ "restore", { OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_DRY_RUN,
-			       OPT_YES } },
+			       OPT_YES, OPT_EXACT } },
 		{ "list", { OPT_TARGET, OPT_JSON } },
 		{ "verify", { OPT_DEEP } },
 		{ "status", { OPT_MAX_AGE, OPT_JSON } },
@@ -320,6 +325,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_YES:
 			ro.yes = true;
+			break;
+		case OPT_EXACT:
+			ro.exact = true;
 			break;
 		case OPT_TIME: {
 			struct tm tm = { 0 };

@@ -1,38 +1,51 @@
 /*
- * `cairn restore MODE`: verify, stage, check, swap.
+ * `cairn restore MODE`: verify, stage, check, plan, swap.
  *
  * Nothing live is touched until the archive's sidecar checksum matches,
  * every staged file matches the manifest and every staged database
- * passes integrity_check. The swap moves each replaced path into a
- * safety net and the staged one into place, with a journal in state_dir
- * written before the first rename; a run killed mid-swap is rolled back
- * by the next cairn command, so live data is never a mix of old and new.
+ * passes integrity_check (stage.c). A files component is merged like
+ * the runbook's `tar -x`: each path the archive holds replaces the live
+ * one, live files it does not hold stay (--exact moves them to the
+ * safety net); a database is replaced whole. Every replaced path goes
+ * to the safety net first, with a journal in state_dir written before
+ * the first change (journal.c): a run stopped by a signal rolls back at
+ * once, a killed one is rolled back by the next cairn command.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#include <linux/openat2.h>
-#include <openssl/evp.h>
 
 #include "cairn.h"
 
-#define JOURNAL_MAGIC "cairn-restore-journal 1"
-
-/* One path the swap replaces, relative to the live root. */
-struct swap {
-	char *rel;
-	bool had_live; /* live/rel existed before the swap */
-	bool staged;   /* staging/rel exists to be placed */
+/* The archive's tree of the mode's members. */
+struct node {
+	const char *name; /* into an entry's path; not NUL-terminated */
+	size_t nlen;
+	const struct staged_entry *e; /* NULL: implied by a deeper member */
+	struct node *kids;
+	size_t nkids, cap;
 };
+
+/* Metadata to set once every rename is done (renames change mtimes). */
+struct fix {
+	char *rel;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+	bool has_time;
+};
+
+enum { N_ADD, N_REPLACE, N_KEEP, N_REMOVE, N_COUNTS };
 
 struct restore {
 	const struct config *cfg;
@@ -40,516 +53,737 @@ struct restore {
 	const struct component **comps;
 	size_t ncomps;
 	char *archive;
-	char *live;    /* where files go: source, or --to */
-	char *staging; /* same file system as live */
-	char *net;     /* safety net */
+	char *live;     /* where files go: source, or --to */
+	char *staging;  /* same file system as live */
+	char *net_base; /* beside live (or inside, on a mount point) */
+	char *net;      /* this restore's safety net; made when needed */
+	int staging_lock;
 	struct manifest man;
-	bool *want;    /* per manifest entry: part of this mode */
-	struct swap *sw;
-	size_t nsw;
-	uint64_t staged_bytes;
+	struct stage st;
+	struct node root;
+	struct journal j;
+	size_t cap;     /* of j.sw */
+	struct fix *fix;
+	size_t nfix;
+	struct strv planned; /* component paths, each planned once */
+	size_t cnt[N_COUNTS];
+	struct sbuf summary, detail;
+	struct strv kept;
+	bool swapping; /* live data may have been touched */
 };
 
-/* Which of the mode's components holds member `name` (NULL: none). */
-static const struct component *owner(const struct restore *r,
-				     const char *name)
+int restore_components(const struct config *cfg, const char *mode,
+		       const struct component ***comps, size_t *n,
+		       struct cairn_error *err)
 {
-	for (size_t i = 0; i < r->ncomps; i++) {
-		const struct component *c = r->comps[i];
-
-		for (size_t j = 0; j < c->paths.n; j++) {
-			size_t l = strlen(c->paths.v[j]);
-
-			if (!strncmp(name, c->paths.v[j], l) &&
-			    (!name[l] || name[l] == '/'))
-				return c;
-		}
-	}
-	return NULL;
-}
-
-static int pick_mode(struct restore *r, struct cairn_error *err)
-{
-	const struct config *cfg = r->cfg;
 	const struct mode *m = NULL;
 	struct sbuf known = { 0 };
+	int rc;
 
-	r->comps = xcalloc(cfg->ncomps, sizeof(*r->comps));
-	if (!strcmp(r->o->mode, "full")) {
+	*n = 0;
+	if (!strcmp(mode, "full")) {
+		*comps = xcalloc(cfg->ncomps + 1, sizeof(**comps));
 		for (size_t i = 0; i < cfg->ncomps; i++)
-			r->comps[r->ncomps++] = &cfg->comps[i];
+			(*comps)[(*n)++] = &cfg->comps[i];
 		return CAIRN_OK;
 	}
 	for (size_t i = 0; i < cfg->nmodes; i++)
-		if (!strcmp(cfg->modes[i].name, r->o->mode))
+		if (!strcmp(cfg->modes[i].name, mode))
 			m = &cfg->modes[i];
 	if (!m) {
-		int rc;
-
+		*comps = NULL;
 		sb_add(&known, "full", 4);
 		for (size_t i = 0; i < cfg->nmodes; i++)
 			sb_printf(&known, ", %s", cfg->modes[i].name);
 		rc = cairn_errf(err, CAIRN_ECONFIG,
 				"unknown restore mode '%s'; known modes: %s",
-				r->o->mode, known.s);
+				mode, known.s);
 		sb_free(&known);
 		return rc;
 	}
-	for (size_t i = 0; i < m->comps.n; i++)
-		r->comps[r->ncomps++] = config_component(cfg, m->comps.v[i]);
+	/* Sized from the mode's own list; a name listed twice counts once. */
+	*comps = xcalloc(m->comps.n + 1, sizeof(**comps));
+	for (size_t i = 0; i < m->comps.n; i++) {
+		const struct component *c = config_component(cfg,
+							     m->comps.v[i]);
+		bool dup = false;
+
+		if (!c) {
+			free(*comps);
+			*comps = NULL;
+			*n = 0;
+			return cairn_errf(err, CAIRN_ECONFIG, "mode '%s' "
+					  "names unknown component '%s'",
+					  mode, m->comps.v[i]);
+		}
+		for (size_t k = 0; k < *n; k++)
+			dup |= (*comps)[k] == c;
+		if (!dup)
+			(*comps)[(*n)++] = c;
+	}
 	return CAIRN_OK;
 }
 
-/* Lexically resolve a link target against the link's directory; true if
- * it stays inside the destination. */
-static bool link_inside(const char *member, const char *target)
+/* Tree -------------------------------------------------------------- */
+
+/* Byte order with '/' lowest: a directory's subtree follows it. */
+static int path_cmp(const char *a, const char *b)
 {
-	char *dir, *joined;
-	int depth = 0;
-	bool ok = true;
+	for (;; a++, b++) {
+		int ca = *a == '/' ? 1 : (unsigned char)*a;
+		int cb = *b == '/' ? 1 : (unsigned char)*b;
 
-	if (*target == '/' || !*target)
-		return false;
-	dir = dir_of(member);
-	joined = strcmp(dir, ".") ? path_join(dir, target) : xstrdup(target);
-	for (char *p = joined; *p && ok;) {
-		size_t n = strcspn(p, "/");
-
-		if (n == 2 && !strncmp(p, "..", 2))
-			ok = --depth >= 0;
-		else if (n && !(n == 1 && *p == '.'))
-			depth++;
-		p += n + (p[n] == '/');
+		if (ca != cb || !ca)
+			return ca - cb;
 	}
-	free(joined);
-	free(dir);
-	return ok;
 }
 
-static int refuse(struct cairn_error *err, const char *name, const char *why)
+static int entry_cmp(const void *x, const void *y)
 {
-	return cairn_errf(err, CAIRN_EINTEGRITY,
-			  "refusing archive member '%s': %s; nothing was "
-			  "restored", name, why);
+	const struct staged_entry *a = *(const struct staged_entry *const *)x;
+	const struct staged_entry *b = *(const struct staged_entry *const *)y;
+	int c = path_cmp(a->path, b->path);
+
+	/* The same name twice: the later member is the one on disk. */
+	return c ? c : (a > b) - (a < b);
 }
 
-/* Extract the mode's members into staging, hashing each file against
- * the manifest. Reading stops once the mode's members are all out:
- * components are contiguous and small ones come first. */
-static int stage(struct restore *r, bool dry_run, struct cairn_error *err)
+static bool node_dir(const struct node *n)
 {
-	struct archive *a = NULL, *disk = NULL;
-	struct archive_entry *e;
-	size_t want_left = 0, extracted = 0;
-	bool early_ok = true;
-	int cwd = -1, r2, rc;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	return !n->e || S_ISDIR(n->e->mode);
+}
 
-	for (size_t i = 0; i < r->man.n; i++) {
-		r->want[i] = owner(r, r->man.e[i].path) != NULL;
-		want_left += r->want[i];
-	}
-	/* A component with no files (only links or dirs) has no manifest
-	 * line to tell us when it has been read: read to the end. */
-	for (size_t i = 0; i < r->ncomps; i++) {
-		bool any = false;
+static int tree_add(struct node *root, const struct staged_entry *e,
+		    struct cairn_error *err)
+{
+	struct node *n = root;
 
-		for (size_t j = 0; j < r->man.n && !any; j++)
-			any = r->want[j] && owner(r, r->man.e[j].path) ==
-						    r->comps[i];
-		early_ok &= any;
-	}
-	if ((rc = ar_open_read(r->archive, &a, err)))
-		goto out;
-	if (!dry_run) {
-		disk = archive_write_disk_new();
-		archive_write_disk_set_options(disk,
-			ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-			(geteuid() == 0 ? ARCHIVE_EXTRACT_OWNER : 0) |
-			ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-			ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-			ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-		archive_write_disk_set_standard_lookup(disk);
-		cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (chdir(r->staging)) {
-			rc = errno_err(err, 0, errno, "cannot enter %s",
-				       r->staging);
-			goto out;
-		}
-	}
-	while ((r2 = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname(e);
-		const char *hl = archive_entry_hardlink(e);
-		const char *sl = archive_entry_symlink(e);
-		const struct manifest_entry *m;
-		mode_t type = archive_entry_filetype(e);
+	for (const char *p = e->path; *p;) {
+		size_t l = strcspn(p, "/");
+		struct node *k = n->nkids ? &n->kids[n->nkids - 1] : NULL;
 
-		while (name && !strncmp(name, "./", 2))
-			name += 2;
-		if (!name || !path_is_safe(name)) {
-			rc = refuse(err, archive_entry_pathname(e),
-				    "absolute or '..' path");
-			goto out;
-		}
-		if (!owner(r, name)) {
-			if (want_left == 0 && early_ok && extracted)
-				break; /* past the mode's components */
-			continue;
-		}
-		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-			rc = refuse(err, name, "not a file, directory or link");
-			goto out;
-		}
-		if (sl && !link_inside(name, sl)) {
-			rc = refuse(err, name, "symbolic link points outside "
-				    "the destination");
-			goto out;
-		}
-		if (hl && (!path_is_safe(hl) || !owner(r, hl))) {
-			rc = refuse(err, name, "hard link to a file outside "
-				    "the restore");
-			goto out;
-		}
-		archive_entry_set_pathname(e, name);
-		extracted++;
-		m = type == AE_IFREG ? manifest_find(&r->man, name) : NULL;
-		if (type == AE_IFREG && !m) {
-			rc = refuse(err, name, "not in the manifest");
-			goto out;
-		}
-		if (m && r->want[m - r->man.e]) {
-			r->want[m - r->man.e] = false;
-			want_left--;
-		}
-		if (dry_run) {
-			r->staged_bytes += (uint64_t)archive_entry_size(e);
-			continue;
-		}
-		if (archive_write_header(disk, e) != ARCHIVE_OK) {
-			rc = refuse(err, name, archive_error_string(disk));
-			goto out;
-		}
-		if (type == AE_IFREG && !hl) {
-			unsigned char d[32];
-			char hex[65];
-
-			EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-			for (;;) {
-				const void *buf;
-				size_t len;
-				la_int64_t off;
-				int k = archive_read_data_block(a, &buf, &len,
-								&off);
-
-				if (k == ARCHIVE_EOF)
-					break;
-				if (k != ARCHIVE_OK) {
-					rc = cairn_errf(err, CAIRN_EINTEGRITY,
-						"%s: archive damaged: %s",
-						name, archive_error_string(a));
-					goto out;
-				}
-				EVP_DigestUpdate(md, buf, len);
-				if (archive_write_data_block(disk, buf, len,
-							     off) < 0) {
-					rc = errno_err(err, 0,
-						archive_errno(disk) ?
-						archive_errno(disk) : EIO,
-						"cannot write %s/%s",
-						r->staging, name);
-					goto out;
-				}
-				r->staged_bytes += len;
+		if (!node_dir(n))
+			return cairn_errf(err, CAIRN_EINTEGRITY, "refusing "
+					  "archive member '%s': written "
+					  "through the link or file '%s'",
+					  e->path, n->e->path);
+		if (!k || k->nlen != l || strncmp(k->name, p, l)) {
+			if (n->nkids == n->cap) {
+				n->cap = n->cap ? 2 * n->cap : 4;
+				n->kids = xrealloc(n->kids, n->cap *
+						   sizeof(*n->kids));
 			}
-			EVP_DigestFinal_ex(md, d, NULL);
-			hex_encode(d, 32, hex);
-			if (strcmp(hex, m->hex)) {
-				rc = cairn_errf(err, CAIRN_EINTEGRITY,
-						"%s does not match the manifest; "
-						"nothing was restored", name);
-				goto out;
-			}
+			k = &n->kids[n->nkids++];
+			memset(k, 0, sizeof(*k));
+			k->name = p;
+			k->nlen = l;
 		}
-		if (archive_write_finish_entry(disk) != ARCHIVE_OK) {
-			rc = errno_err(err, 0, archive_errno(disk) ?
-				       archive_errno(disk) : EIO,
-				       "cannot write %s/%s", r->staging, name);
-			goto out;
-		}
+		n = k;
+		p += l + (p[l] == '/');
 	}
-	if (r2 != ARCHIVE_OK && r2 != ARCHIVE_EOF) {
-		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: archive damaged: "
-				"%s", base_of(r->archive),
-				archive_error_string(a));
-		goto out;
-	}
-	if (want_left) {
-		for (size_t i = 0; i < r->man.n; i++)
-			if (r->want[i]) {
-				rc = cairn_errf(err, CAIRN_EINTEGRITY,
-						"%s is in the manifest but "
-						"not in the archive",
-						r->man.e[i].path);
-				goto out;
-			}
-	}
-	if (disk && archive_write_close(disk) != ARCHIVE_OK) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "cannot finish %s: %s",
-				r->staging, archive_error_string(disk));
-		goto out;
-	}
-	rc = CAIRN_OK;
-out:
-	if (cwd >= 0) {
-		if (fchdir(cwd))
-			rc = rc ? rc : errno_err(err, 0, errno, "fchdir");
-		close(cwd);
-	}
-	if (disk)
-		archive_write_free(disk);
-	if (a)
-		archive_read_free(a);
-	EVP_MD_CTX_free(md);
+	n->e = e;
+	return CAIRN_OK;
+}
+
+static int tree_build(struct restore *r, struct cairn_error *err)
+{
+	const struct staged_entry **v = xcalloc(r->st.n + 1, sizeof(*v));
+	int rc = CAIRN_OK;
+
+	for (size_t i = 0; i < r->st.n; i++)
+		v[i] = &r->st.e[i];
+	qsort(v, r->st.n, sizeof(*v), entry_cmp);
+	for (size_t i = 0; i < r->st.n && !rc; i++)
+		rc = tree_add(&r->root, v[i], err);
+	free(v);
 	return rc;
 }
 
-/* Links are checked one by one as they are extracted; together they can
- * still lead out (a -> b/../x with b -> ..). Let the kernel resolve each
- * staged link beneath the staging root and refuse any that escapes. */
-static int links_beneath(int root, const char *rel, struct cairn_error *err)
+static void tree_free(struct node *n)
 {
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-				.resolve = RESOLVE_BENEATH };
-	char *dirpath = *rel ? xstrdup(rel) : xstrdup(".");
+	for (size_t i = 0; i < n->nkids; i++)
+		tree_free(&n->kids[i]);
+	free(n->kids);
+}
+
+static const struct node *find_kid(const struct node *n, const char *name,
+				   size_t len)
+{
+	size_t lo = 0, hi = n->nkids;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct node *k = &n->kids[mid];
+		int c = memcmp(k->name, name, k->nlen < len ? k->nlen : len);
+
+		if (!c)
+			c = (k->nlen > len) - (k->nlen < len);
+		if (!c)
+			return k;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const struct node *tree_find(const struct node *n, const char *rel)
+{
+	for (const char *p = rel; n && *p;) {
+		size_t l = strcspn(p, "/");
+
+		n = find_kid(n, p, l);
+		p += l + (p[l] == '/');
+	}
+	return n;
+}
+
+static char *kid_path(const char *rel, const struct node *k)
+{
+	return xasprintf("%s/%.*s", rel, (int)k->nlen, k->name);
+}
+
+/* Plan -------------------------------------------------------------- */
+
+static void note(struct restore *r, const char *what, const char *rel)
+{
+	if (r->o->dry_run && log_verbosity >= 2)
+		sb_printf(&r->detail, "    %-7s %s\n", what, rel);
+}
+
+/* Files (anything but a directory) in an archive subtree, listed. */
+static size_t tree_files(struct restore *r, const struct node *n,
+			 const char *rel, const char *what)
+{
+	size_t c = 0;
+
+	if (!node_dir(n)) {
+		note(r, what, rel);
+		return 1;
+	}
+	for (size_t i = 0; i < n->nkids; i++) {
+		char *sub = kid_path(rel, &n->kids[i]);
+
+		c += tree_files(r, &n->kids[i], sub, what);
+		free(sub);
+	}
+	return c;
+}
+
+/* The same, of a live subtree. */
+static size_t live_files(struct restore *r, const char *abs,
+			 const char *rel, const char *what)
+{
 	struct dirent *de;
-	int dfd, rc = CAIRN_OK;
+	struct stat st;
+	size_t c = 0;
 	DIR *d;
 
-	dfd = openat(root, dirpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		     O_CLOEXEC);
-	free(dirpath);
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
-		return CAIRN_OK; /* a file, not a directory */
+	if (lstat(abs, &st))
+		return 0;
+	if (!S_ISDIR(st.st_mode)) {
+		note(r, what, rel);
+		return 1;
 	}
-	while (!rc && (de = readdir(d))) {
-		char *sub;
-		struct stat st;
+	if (!(d = opendir(abs)))
+		return 0;
+	while ((de = readdir(d))) {
+		char *a, *s;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		sub = *rel ? path_join(rel, de->d_name) : xstrdup(de->d_name);
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
-			free(sub);
-			continue;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			long fd = syscall(SYS_openat2, root, sub, &how,
-					  sizeof(how));
-
-			if (fd >= 0)
-				close((int)fd);
-			else if (errno == EXDEV || errno == ELOOP)
-				rc = refuse(err, sub, "symbolic links lead "
-					    "outside the destination");
-		} else if (S_ISDIR(st.st_mode)) {
-			rc = links_beneath(root, sub, err);
-		}
-		free(sub);
+		a = path_join(abs, de->d_name);
+		s = path_join(rel, de->d_name);
+		c += live_files(r, a, s, what);
+		free(a);
+		free(s);
 	}
 	closedir(d);
+	return c;
+}
+
+static struct swap *add_op(struct restore *r, enum swap_kind kind,
+			   const char *rel)
+{
+	struct swap *w;
+
+	if (r->j.n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->j.sw = xrealloc(r->j.sw, r->cap * sizeof(*r->j.sw));
+	}
+	w = &r->j.sw[r->j.n++];
+	memset(w, 0, sizeof(*w));
+	w->kind = kind;
+	w->rel = xstrdup(rel);
+	return w;
+}
+
+static void add_move(struct restore *r, const char *rel, bool had_live,
+		     bool staged)
+{
+	struct swap *w = add_op(r, SWAP_MOVE, rel);
+
+	w->had_live = had_live;
+	w->staged = staged;
+}
+
+static void add_fix(struct restore *r, const char *rel, mode_t mode,
+		    uid_t uid, gid_t gid, const struct timespec *mtime)
+{
+	struct fix *f;
+
+	r->fix = xrealloc(r->fix, (r->nfix + 1) * sizeof(*r->fix));
+	f = &r->fix[r->nfix++];
+	f->rel = xstrdup(rel);
+	f->mode = mode;
+	f->uid = uid;
+	f->gid = gid;
+	f->has_time = mtime != NULL;
+	if (mtime)
+		f->mtime = *mtime;
+}
+
+/* A live path that is not this component's to touch: excluded from its
+ * backups, another component's, or cairn's own. */
+static bool not_ours(const struct restore *r, const struct component *c,
+		     const char *rel, const char *abs)
+{
+	static const char *const db_side[] = { "", "-wal", "-shm",
+					       "-journal" };
+
+	if (!strcmp(abs, r->staging) ||
+	    (r->net_base && !strcmp(abs, r->net_base)))
+		return true;
+	for (size_t i = 0; i < c->excludes.n; i++)
+		if (!fnmatch(c->excludes.v[i], rel, 0) ||
+		    !fnmatch(c->excludes.v[i], base_of(rel), 0))
+			return true;
+	for (size_t i = 0; i < r->cfg->ncomps; i++) {
+		const struct component *o = &r->cfg->comps[i];
+
+		for (size_t j = 0; o != c && j < o->paths.n; j++) {
+			size_t l = strlen(o->paths.v[j]);
+
+			if (!strncmp(rel, o->paths.v[j], l) &&
+			    (!rel[l] || rel[l] == '/'))
+				return true;
+		}
+		for (size_t k = 0; o->type == COMP_SQLITE &&
+				   k < ARRAY_SIZE(db_side); k++) {
+			char *s = xasprintf("%s%s", o->paths.v[0], db_side[k]);
+			bool same = !strcmp(rel, s);
+
+			free(s);
+			if (same)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* A live path the archive does not hold. */
+static void plan_extra(struct restore *r, const char *rel, const char *abs)
+{
+	if (r->o->exact) {
+		r->cnt[N_REMOVE] += live_files(r, abs, rel, "remove");
+		add_move(r, rel, true, false);
+	} else {
+		r->cnt[N_KEEP] += live_files(r, abs, rel, "keep");
+		strv_push(&r->kept, rel);
+	}
+}
+
+static int plan_node(struct restore *r, const struct component *c,
+		     const char *rel, const struct node *n,
+		     struct cairn_error *err)
+{
+	char *abs = live_path(r->live, rel);
+	struct stat st;
+	int rc = CAIRN_OK;
+
+	if (lstat(abs, &st)) {
+		if (errno != ENOENT) {
+			rc = errno_err(err, 0, errno, "cannot read %s", abs);
+			goto out;
+		}
+		r->cnt[N_ADD] += tree_files(r, n, rel, "add");
+		add_move(r, rel, false, true);
+	} else if (node_dir(n) && S_ISDIR(st.st_mode)) {
+		struct dirent *de;
+		DIR *d;
+
+		/* Merge into the live directory, and give it the
+		 * archived metadata once done. */
+		if (n->e) {
+			struct swap *w = add_op(r, SWAP_ATTR, rel);
+
+			w->mode = st.st_mode;
+			w->uid = st.st_uid;
+			w->gid = st.st_gid;
+			w->mtime = st.st_mtim;
+			add_fix(r, rel, n->e->mode, n->e->uid, n->e->gid,
+				&n->e->mtime);
+		}
+		for (size_t i = 0; i < n->nkids && !rc; i++) {
+			char *sub = kid_path(rel, &n->kids[i]);
+
+			rc = plan_node(r, c, sub, &n->kids[i], err);
+			free(sub);
+		}
+		if (rc || !(d = opendir(abs))) {
+			if (!rc)
+				rc = errno_err(err, 0, errno, "cannot read "
+					       "directory %s", abs);
+			goto out;
+		}
+		while ((de = readdir(d))) {
+			char *sub, *sa;
+
+			if (!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, "..") ||
+			    find_kid(n, de->d_name, strlen(de->d_name)))
+				continue;
+			sub = path_join(rel, de->d_name);
+			sa = path_join(abs, de->d_name);
+			if (!not_ours(r, c, sub, sa))
+				plan_extra(r, sub, sa);
+			free(sub);
+			free(sa);
+		}
+		closedir(d);
+	} else {
+		note(r, "replace", rel);
+		r->cnt[N_REPLACE]++;
+		add_move(r, rel, true, true);
+	}
+out:
+	free(abs);
 	return rc;
 }
 
-/* SQLite files must pass integrity_check before they go live. */
-static int check_staged(struct restore *r, struct cairn_error *err)
+static const struct staged_entry *parent_entry(const struct restore *r,
+					       const char *rel)
 {
-	int root = open(r->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int lrc = root < 0 ? errno_err(err, 0, errno, "cannot open %s",
-				       r->staging)
-			   : links_beneath(root, "", err);
+	for (size_t i = 0; i < r->st.nparents; i++)
+		if (!strcmp(r->st.parents[i].path, rel))
+			return &r->st.parents[i];
+	return NULL;
+}
 
-	if (root >= 0)
-		close(root);
-	if (lrc)
-		return lrc;
-	for (size_t i = 0; i < r->ncomps; i++) {
-		const struct component *c = r->comps[i];
-		struct db_check chk = { 0 };
-		char *p;
-		int rc;
+static bool mkdir_planned(const struct restore *r, const char *rel)
+{
+	for (size_t i = 0; i < r->j.n; i++)
+		if (r->j.sw[i].kind == SWAP_MKDIR &&
+		    !strcmp(r->j.sw[i].rel, rel))
+			return true;
+	return false;
+}
 
-		if (c->type != COMP_SQLITE)
-			continue;
-		p = path_join(r->staging, c->paths.v[0]);
-		rc = path_exists(p) ? sqlite_check(p, &chk, err) : CAIRN_OK;
-		if (!rc && chk.result)
-			log_info("%s: integrity_check ok", c->paths.v[0]);
-		db_check_free(&chk);
-		free(p);
+/* A directory the restore must create for `rel`: the archive's entry
+ * for it if there is one; else the source root 0755, and a directory
+ * inside it like the root, so the application can reach its files. */
+static void plan_mkdir(struct restore *r, const char *rel)
+{
+	const struct staged_entry *e = parent_entry(r, rel);
+	mode_t mode = S_IFDIR | 0755;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	struct swap *w;
+	struct stat st;
+
+	if (e) {
+		mode = e->mode;
+		uid = e->uid;
+		gid = e->gid;
+		add_fix(r, rel, e->mode, e->uid, e->gid, &e->mtime);
+	} else if (strcmp(rel, ".") && !lstat(r->live, &st)) {
+		mode = st.st_mode;
+		uid = st.st_uid;
+		gid = st.st_gid;
+	} else if (strcmp(rel, ".") && r->j.n &&
+		   r->j.sw[0].kind == SWAP_MKDIR &&
+		   !strcmp(r->j.sw[0].rel, ".")) {
+		mode = r->j.sw[0].mode; /* the root's, planned first */
+		uid = r->j.sw[0].uid;
+		gid = r->j.sw[0].gid;
+	}
+	w = add_op(r, SWAP_MKDIR, rel);
+	w->mode = mode;
+	w->uid = uid;
+	w->gid = gid;
+}
+
+/* The live directories above a component path that do not exist. */
+static void plan_parents(struct restore *r, const char *rel)
+{
+	char *p = xstrdup(rel);
+
+	if (!path_exists(r->live) && !mkdir_planned(r, "."))
+		plan_mkdir(r, ".");
+	for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
+		char *abs;
+
+		*s = '\0';
+		abs = path_join(r->live, p);
+		if (!path_exists(abs) && !mkdir_planned(r, p))
+			plan_mkdir(r, p);
+		free(abs);
+		*s = '/';
+	}
+	free(p);
+}
+
+/* A component path planned once, even if two components name it. */
+static bool overlaps(struct restore *r, const char *rel)
+{
+	for (size_t i = 0; i < r->planned.n; i++) {
+		const char *p = r->planned.v[i];
+		size_t a = strlen(p), b = strlen(rel), l = a < b ? a : b;
+
+		if (!strncmp(p, rel, l) && (a == b || (a < b ? rel[a] : p[b])
+						     == '/')) {
+			log_warn("%s: already restored as %s", rel, p);
+			return true;
+		}
+	}
+	strv_push(&r->planned, rel);
+	return false;
+}
+
+static void count_line(struct restore *r, const struct component *c,
+		       const char *rel, const size_t *before)
+{
+	sb_printf(&r->summary, "  %s: %s: add %zu, replace %zu, keep %zu, "
+		  "remove %zu\n", c->name, rel, r->cnt[N_ADD] - before[N_ADD],
+		  r->cnt[N_REPLACE] - before[N_REPLACE],
+		  r->cnt[N_KEEP] - before[N_KEEP],
+		  r->cnt[N_REMOVE] - before[N_REMOVE]);
+}
+
+/* The database and its -wal, -shm and -journal (a leftover WAL would
+ * corrupt the restored file) are replaced whole. */
+static void plan_sqlite(struct restore *r, const struct component *c)
+{
+	static const char *const side[] = { "-wal", "-shm", "-journal" };
+	const char *rel = c->paths.v[0];
+	char *abs = path_join(r->live, rel);
+	bool had = path_exists(abs);
+	size_t before[N_COUNTS];
+
+	memcpy(before, r->cnt, sizeof(before));
+	plan_parents(r, rel);
+	note(r, had ? "replace" : "add", rel);
+	r->cnt[had ? N_REPLACE : N_ADD]++;
+	add_move(r, rel, had, true);
+	for (size_t k = 0; k < ARRAY_SIZE(side); k++) {
+		char *s = xasprintf("%s%s", rel, side[k]);
+		char *a = path_join(r->live, s);
+
+		if (path_exists(a)) {
+			note(r, "remove", s);
+			r->cnt[N_REMOVE]++;
+			add_move(r, s, true, false);
+		}
+		free(a);
+		free(s);
+	}
+	count_line(r, c, rel, before);
+	free(abs);
+}
+
+static int plan_files(struct restore *r, const struct component *c,
+		      struct cairn_error *err)
+{
+	for (size_t j = 0; j < c->paths.n; j++) {
+		const char *rel = c->paths.v[j];
+		const struct node *n = tree_find(&r->root, rel);
+		char *abs = path_join(r->live, rel);
+		size_t before[N_COUNTS];
+		int rc = CAIRN_OK;
+
+		memcpy(before, r->cnt, sizeof(before));
+		if (!overlaps(r, rel)) {
+			if (!n && path_exists(abs)) {
+				/* (required = no, missing at backup) */
+				plan_extra(r, rel, abs);
+			} else if (n) {
+				plan_parents(r, rel);
+				rc = plan_node(r, c, rel, n, err);
+			}
+			count_line(r, c, rel, before);
+		}
+		free(abs);
 		if (rc)
 			return rc;
 	}
 	return CAIRN_OK;
 }
 
-static void add_swap(struct restore *r, const char *rel)
+static int plan(struct restore *r, struct cairn_error *err)
 {
-	char *live = path_join(r->live, rel), *st = path_join(r->staging, rel);
+	int rc;
 
-	for (size_t i = 0; i < r->nsw; i++)
-		if (!strcmp(r->sw[i].rel, rel))
-			goto out;
-	r->sw = xrealloc(r->sw, (r->nsw + 1) * sizeof(*r->sw));
-	r->sw[r->nsw].rel = xstrdup(rel);
-	r->sw[r->nsw].had_live = path_exists(live);
-	r->sw[r->nsw].staged = path_exists(st);
-	r->nsw++;
-out:
-	free(live);
-	free(st);
+	if ((rc = tree_build(r, err)))
+		return rc;
+	for (size_t i = 0; i < r->ncomps; i++) {
+		const struct component *c = r->comps[i];
+
+		if (c->type == COMP_FILES) {
+			if ((rc = plan_files(r, c, err)))
+				return rc;
+		} else if (c->type == COMP_SQLITE) {
+			if (!overlaps(r, c->paths.v[0]))
+				plan_sqlite(r, c);
+		} else if (r->o->to) {
+			/* --to: the dump itself; live: its restore command. */
+			plan_parents(r, c->file);
+			r->cnt[N_ADD]++;
+			add_move(r, c->file, false, true);
+		} else {
+			sb_printf(&r->summary, "  %s: run its restore command "
+				  "on %s\n", c->name, c->file);
+		}
+	}
+	return CAIRN_OK;
 }
 
-/* The paths a mode replaces: each component path, and for a database
- * its -wal, -shm and -journal (a leftover WAL would corrupt the restored
- * file). Command components are fed to their restore command instead. */
-static void plan_swaps(struct restore *r)
+/* A mode whose components the archive lacks would replace live data
+ * with nothing. `full` skips optional ones missing at backup time. */
+static int check_components(struct restore *r, struct cairn_error *err)
 {
-	static const char *const db_side[] = { "-wal", "-shm", "-journal" };
+	bool full = !strcmp(r->o->mode, "full");
+	size_t k = 0;
 
 	for (size_t i = 0; i < r->ncomps; i++) {
 		const struct component *c = r->comps[i];
 
-		if (c->type == COMP_COMMAND)
-			continue;
-		for (size_t j = 0; j < c->paths.n; j++) {
-			add_swap(r, c->paths.v[j]);
-			if (c->type != COMP_SQLITE)
-				continue;
-			for (size_t k = 0; k < ARRAY_SIZE(db_side); k++) {
-				char *s = xasprintf("%s%s", c->paths.v[j],
-						    db_side[k]);
-
-				add_swap(r, s);
-				free(s);
-			}
+		if (r->st.seen[i]) {
+			r->comps[k++] = c;
+		} else if (full && !c->required) {
+			log_info("component %s: not in %s (required = no); "
+				 "left as it is", c->name,
+				 base_of(r->archive));
+		} else {
+			return cairn_errf(err, CAIRN_ENOTFOUND, "%s holds no "
+					  "member of component %s (%s); "
+					  "nothing was restored",
+					  base_of(r->archive), c->name,
+					  c->paths.v[0]);
 		}
 	}
+	r->ncomps = k;
+	return CAIRN_OK;
 }
 
-static char *journal_path(const struct config *cfg)
-{
-	return path_join(cfg->state_dir, "restore.journal");
-}
+/* Swap -------------------------------------------------------------- */
 
-static int journal_write(const struct restore *r, struct cairn_error *err)
-{
-	struct sbuf b = { 0 };
-	char *p = journal_path(r->cfg);
-	int rc;
-
-	sb_printf(&b, "%s\nlive %s\nstaging %s\nnet %s\n", JOURNAL_MAGIC,
-		  r->live, r->staging, r->net);
-	for (size_t i = 0; i < r->nsw; i++)
-		sb_printf(&b, "path %d %d %s\n", r->sw[i].had_live,
-			  r->sw[i].staged, r->sw[i].rel);
-	rc = write_file_atomic(p, b.s, b.len, 0600, err);
-	sb_free(&b);
-	free(p);
-	return rc;
-}
-
-static int move(const char *from, const char *to, const char *root)
-{
-	char *dir = dir_of(to);
-	struct stat st;
-	int rc = 0;
-
-	/* Parents created as the live root is: the app must reach them. */
-	if (!path_exists(dir)) {
-		rc = mkdir_p(dir, 0700);
-		if (!rc && !stat(root, &st)) {
-			if (chown(dir, st.st_uid, st.st_gid))
-				rc = 0; /* best effort as non-root */
-			chmod(dir, st.st_mode & 07777);
-		}
-	}
-	if (!rc)
-		rc = rename(from, to);
-	free(dir);
-	return rc;
-}
-
-/* Undo a swap, as far as it went. Idempotent: safe to repeat after a
- * crash during the rollback itself. */
-static int rollback(const char *live, const char *staging, const char *net,
-		    const struct swap *sw, size_t n)
-{
-	int rc = 0;
-
-	for (size_t i = n; i-- > 0;) {
-		char *l = path_join(live, sw[i].rel);
-		char *s = path_join(staging, sw[i].rel);
-		char *o = path_join(net, sw[i].rel);
-		bool placed = sw[i].staged && !path_exists(s) &&
-			      path_exists(l) &&
-			      (!sw[i].had_live || path_exists(o));
-
-		if (placed && rm_rf(l)) {
-			log_error("rollback: cannot remove %s: %s", l,
-				  strerror(errno));
-			rc = -1;
-		}
-		if (sw[i].had_live && path_exists(o) && !path_exists(l) &&
-		    rename(o, l)) {
-			log_error("rollback: cannot move %s back: %s", o,
-				  strerror(errno));
-			rc = -1;
-		}
-		free(l);
-		free(s);
-		free(o);
-	}
-	return rc;
-}
-
-static double pause_secs(void)
+static void swap_pause(void)
 {
 	const char *s = getenv("CAIRN_SWAP_PAUSE");
 	long v = 0;
 
-	return s && parse_int(s, 0, 3600, &v) ? (double)v : 0;
+	/* Testing aid: widen the window a crash or a stop must not harm. */
+	if (s && parse_int(s, 0, 3600, &v))
+		for (long i = 0; i < v * 10 && !stop_signal(); i++)
+			usleep(100000);
+}
+
+/* rename, never over an existing path. */
+static int move_new(const char *from, const char *to)
+{
+	if (!renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE))
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (path_exists(to)) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(from, to);
+}
+
+static int do_op(struct restore *r, const struct swap *w,
+		 struct cairn_error *err)
+{
+	char *l = live_path(r->live, w->rel), *s = NULL, *o = NULL;
+	int rc = CAIRN_OK;
+
+	if (w->kind == SWAP_MKDIR) {
+		if (mkdir(l, 0700) && errno != EEXIST)
+			rc = errno_err(err, 0, errno, "cannot create %s", l);
+		else
+			apply_meta(l, w->mode, w->uid, w->gid, NULL);
+		goto out;
+	}
+	if (w->kind != SWAP_MOVE)
+		goto out;
+	s = path_join(r->staging, w->rel);
+	if (w->had_live) {
+		char *od;
+
+		o = path_join(r->net, w->rel);
+		od = dir_of(o);
+		if (mkdir_p(od, 0700) || move_new(l, o))
+			rc = errno_err(err, 0, errno, "cannot move %s to %s",
+				       l, o);
+		free(od);
+		swap_pause();
+	}
+	if (!rc && w->staged && move_new(s, l))
+		rc = errno_err(err, 0, errno, "cannot move %s to %s", s, l);
+out:
+	free(l);
+	free(s);
+	free(o);
+	return rc;
 }
 
 static int swap_in(struct restore *r, struct cairn_error *err)
 {
-	long pause = (long)pause_secs();
+	int rc = CAIRN_OK;
 
-	for (size_t i = 0; i < r->nsw; i++) {
-		const struct swap *w = &r->sw[i];
-		char *l = path_join(r->live, w->rel);
-		char *s = path_join(r->staging, w->rel);
-		char *o = path_join(r->net, w->rel);
-		int rc = 0;
+	for (size_t i = 0; i < r->j.n && !rc; i++)
+		if (!(rc = stop_check(err)))
+			rc = do_op(r, &r->j.sw[i], err);
+	if (rc)
+		return rc;
+	/* Children before parents: the plan is top-down. */
+	for (size_t i = r->nfix; i-- > 0;) {
+		char *l = live_path(r->live, r->fix[i].rel);
 
-		if (w->had_live && move(l, o, r->live))
-			rc = errno_err(err, 0, errno, "cannot move %s to %s", l,
-				       o);
-		/* Testing aid: widen the window a crash must not harm. */
-		if (pause)
-			sleep((unsigned)pause);
-		if (!rc && w->staged && move(s, l, r->live))
-			rc = errno_err(err, 0, errno, "cannot move %s to %s", s,
-				       l);
+		apply_meta(l, r->fix[i].mode, r->fix[i].uid, r->fix[i].gid,
+			   r->fix[i].has_time ? &r->fix[i].mtime : NULL);
 		free(l);
-		free(s);
-		free(o);
-		if (rc)
-			return rc;
 	}
 	fsync_dir(r->live);
+	return stop_check(err);
+}
+
+static bool replaces(const struct restore *r)
+{
+	for (size_t i = 0; i < r->j.n; i++)
+		if (r->j.sw[i].kind == SWAP_MOVE && r->j.sw[i].had_live)
+			return true;
+	return false;
+}
+
+/* The safety net, made only when something goes into it. */
+static int make_net(struct restore *r, struct cairn_error *err)
+{
+	if (!replaces(r))
+		return CAIRN_OK;
+	if (mkdir_p(r->net_base, 0700) || mkdir(r->net, 0700))
+		return errno_err(err, 0, errno, "cannot create %s", r->net);
 	return CAIRN_OK;
+}
+
+static void drop_net(struct restore *r)
+{
+	if (r->net)
+		prune_empty(r->net);
+	if (r->net_base)
+		rmdir(r->net_base);
 }
 
 static int run_commands(struct restore *r, struct cairn_error *err)
@@ -570,169 +804,203 @@ static int run_commands(struct restore *r, struct cairn_error *err)
 	return CAIRN_OK;
 }
 
-/* A dir beside `live` on its file system, or inside it when live is a
- * mount point. */
-static char *beside(const char *live, const char *suffix)
-{
-	char *parent = dir_of(live);
-	struct stat a, b;
-	char *p;
+/* Directories ------------------------------------------------------- */
 
-	if (!stat(live, &a) && !stat(parent, &b) && a.st_dev == b.st_dev)
-		p = xasprintf("%s%s", live, suffix);
-	else
-		p = xasprintf("%s/.cairn%s", live, suffix);
-	free(parent);
-	return p;
+/* Missing directories above the source, as `mkdir -p` with umask 022
+ * would make them. */
+static int mkdirs_0755(const char *path)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; !rc; s++) {
+		if (*s && *s != '/')
+			continue;
+		{
+			char c = *s;
+
+			*s = '\0';
+			if (!mkdir(p, 0755))
+				chmod(p, 0755);
+			else if (errno != EEXIST)
+				rc = -1;
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return rc;
 }
 
-static int prepare_dirs(struct restore *r, struct cairn_error *err)
+static int check_to(const char *to, struct cairn_error *err)
 {
-	char ts[32];
-	struct tm tm;
-	time_t now = time(NULL);
+	struct stat st;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d;
 
-	if (r->o->to) {
-		struct stat st;
-
-		if (!stat(r->o->to, &st)) {
-			size_t n = 0;
-			DIR *d = opendir(r->o->to);
-			struct dirent *de;
-
-			while (d && (de = readdir(d)))
-				n += strcmp(de->d_name, ".") &&
-				     strcmp(de->d_name, "..");
-			if (d)
-				closedir(d);
-			if (!S_ISDIR(st.st_mode) || n)
-				return cairn_errf(err, CAIRN_ECONFIG,
-						  "--to %s: not an empty "
-						  "directory", r->o->to);
-		}
+	if (stat(to, &st))
+		return CAIRN_OK;
+	if ((d = opendir(to))) {
+		while ((de = readdir(d)))
+			n += strcmp(de->d_name, ".") &&
+			     strcmp(de->d_name, "..");
+		closedir(d);
 	}
-	if (mkdir_p(r->live, 0700))
-		return errno_err(err, 0, errno, "cannot create %s", r->live);
-	if (r->o->to) {
-		r->staging = path_join(r->live, ".cairn-staging.XXXXXX");
-	} else {
-		char *b = beside(r->live, ".cairn-staging.XXXXXX");
-
-		r->staging = b;
-	}
-	if (!mkdtemp(r->staging)) {
-		int rc = errno_err(err, 0, errno, "cannot create %s",
-				   r->staging);
-
-		free(r->staging);
-		r->staging = NULL;
-		return rc;
-	}
-	if (r->o->to)
-		return CAIRN_OK; /* no safety net for --to */
-	localtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "/%Y-%m-%d_%H%M%S", &tm);
-	{
-		char *base = beside(r->live, ".pre-restore");
-
-		if (mkdir_p(base, 0700)) {
-			int rc = errno_err(err, 0, errno, "cannot create %s",
-					   base);
-
-			free(base);
-			return rc;
-		}
-		/* Never share a safety net with an earlier restore. */
-		for (int i = 1; !r->net; i++) {
-			r->net = i == 1 ? xasprintf("%s%s", base, ts)
-					: xasprintf("%s%s.%d", base, ts, i);
-			if (mkdir(r->net, 0700) && errno == EEXIST && i < 100) {
-				free(r->net);
-				r->net = NULL;
-			}
-		}
-		free(base);
-	}
+	if (!S_ISDIR(st.st_mode) || n)
+		return cairn_errf(err, CAIRN_ECONFIG, "--to %s: not an empty "
+				  "directory", to);
 	return CAIRN_OK;
 }
 
-static uint64_t du(const char *path)
+/* Staging beside live on its file system (inside it on a mount point,
+ * where a rename cannot cross), locked while we use it; the safety
+ * net's name, beside it too. */
+static int prepare_dirs(struct restore *r, struct cairn_error *err)
 {
-	struct stat st;
-	uint64_t n = 0;
-	DIR *d;
-	struct dirent *de;
+	char *parent = dir_of(r->live), ts[32];
+	struct stat a, b;
+	bool inside = true;
+	struct tm tm;
+	time_t now = time(NULL);
+	int rc = CAIRN_OK;
 
-	if (lstat(path, &st))
-		return 0;
-	if (!S_ISDIR(st.st_mode))
-		return (uint64_t)st.st_size;
-	if (!(d = opendir(path)))
-		return 0;
-	while ((de = readdir(d))) {
-		char *p;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		p = path_join(path, de->d_name);
-		n += du(p);
-		free(p);
+	if (r->o->to) {
+		if (mkdir_p(r->live, 0700))
+			rc = errno_err(err, 0, errno, "cannot create %s",
+				       r->live);
+	} else if (stat(r->live, &a)) {
+		inside = false;
+		if (mkdirs_0755(parent))
+			rc = errno_err(err, 0, errno, "cannot create %s",
+				       parent);
+	} else {
+		inside = stat(parent, &b) || a.st_dev != b.st_dev;
 	}
-	closedir(d);
-	return n;
+	if (rc)
+		goto out;
+	r->staging = inside ? path_join(r->live, ".cairn-staging.XXXXXX")
+			    : xasprintf("%s.cairn-staging.XXXXXX", r->live);
+	if (!mkdtemp(r->staging)) {
+		rc = errno_err(err, 0, errno, "cannot create %s", r->staging);
+		free(r->staging);
+		r->staging = NULL;
+		goto out;
+	}
+	r->staging_lock = scratch_lock(r->staging);
+	if (r->o->to)
+		goto out; /* no safety net for --to */
+	r->net_base = inside ? path_join(r->live, ".cairn.pre-restore")
+			     : xasprintf("%s.pre-restore", r->live);
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d_%H%M%S", &tm);
+	/* Never share a safety net with an earlier restore. */
+	for (int i = 1; !r->net; i++) {
+		r->net = i == 1 ? xasprintf("%s/%s", r->net_base, ts)
+				: xasprintf("%s/%s.%d", r->net_base, ts, i);
+		if (path_exists(r->net) && i < 100) {
+			free(r->net);
+			r->net = NULL;
+		}
+	}
+out:
+	free(parent);
+	r->j.live = r->live;
+	r->j.staging = r->staging;
+	r->j.net = r->net;
+	return rc;
 }
+
+/* Output ------------------------------------------------------------ */
 
 static void print_plan(struct restore *r)
 {
-	printf("restore mode %s from %s into %s\n", r->o->mode,
-	       base_of(r->archive), r->live);
-	for (size_t i = 0; i < r->ncomps; i++) {
-		const struct component *c = r->comps[i];
+	char sz[32];
 
-		for (size_t j = 0; j < c->paths.n; j++) {
-			char *l = path_join(r->live, c->paths.v[j]);
-			char sz[32];
+	printf("restore mode %s from %s into %s (%s)\n", r->o->mode,
+	       base_of(r->archive), r->live, r->o->exact ? "exact: what the "
+	       "archive lacks goes to the safety net" : "merge: files the "
+	       "archive lacks stay; --exact moves them aside");
+	fputs(r->summary.s ? r->summary.s : "", stdout);
+	fputs(r->detail.s ? r->detail.s : "", stdout);
+	fmt_bytes(r->st.bytes, sz);
+	printf("  total: add %zu, replace %zu, keep %zu, remove %zu; %s from "
+	       "the archive\n", r->cnt[N_ADD], r->cnt[N_REPLACE],
+	       r->cnt[N_KEEP], r->cnt[N_REMOVE], sz);
+}
 
-			fmt_bytes(du(l), sz);
-			if (c->type == COMP_COMMAND)
-				printf("  run restore of component %s from "
-				       "%s\n", c->name, c->paths.v[j]);
-			else if (path_exists(l))
-				printf("  replace %s (%s now)\n",
-				       c->paths.v[j], sz);
-			else
-				printf("  create  %s\n", c->paths.v[j]);
-			free(l);
-		}
-	}
-	{
-		char sz[32];
-
-		fmt_bytes(r->staged_bytes, sz);
-		printf("  %s from the archive\n", sz);
-	}
+static void print_done(struct restore *r)
+{
+	for (size_t i = 0; i < r->kept.n; i++)
+		printf("kept (not in the archive): %s\n", r->kept.v[i]);
+	printf("restored mode %s from %s: %zu added, %zu replaced, %zu kept, "
+	       "%zu removed", r->o->mode, base_of(r->archive), r->cnt[N_ADD],
+	       r->cnt[N_REPLACE], r->cnt[N_KEEP], r->cnt[N_REMOVE]);
+	if (!r->o->to && replaces(r))
+		printf("; replaced files are in %s\n", r->net);
+	else
+		printf("; into %s\n", r->live);
 }
 
 static bool confirm(const struct restore *r)
 {
 	char line[16];
 
-	fprintf(stderr, "Replace live data in %s with mode %s from %s? "
-		"[y/N] ", r->live, r->o->mode, base_of(r->archive));
-	if (!fgets(line, sizeof(line), stdin))
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+
+	fprintf(stderr, "Restore mode %s from %s into %s (%s)? [y/N] ",
+		r->o->mode, base_of(r->archive), r->live,
+		r->o->exact ? "exact" : "merge");
+	/* Reads restart after a signal: poll, so Ctrl-C ends the prompt. */
+	while (!stop_signal() && poll(&pfd, 1, 200) == 0)
+		;
+	if (stop_signal() || !fgets(line, sizeof(line), stdin))
 		return false;
 	return line[0] == 'y' || line[0] == 'Y';
 }
+
+/* Run --------------------------------------------------------------- */
 
 static char *hook_env(const char *k, const char *v)
 {
 	return xasprintf("%s=%s", k, v ? v : "");
 }
 
+/* After a failure or a stop: put the old data back. */
+static void undo(struct restore *r, char **env, struct cairn_error *err)
+{
+	const struct config *cfg = r->cfg;
+	char msg[512], *jp = journal_path(cfg);
+
+	if (stop_signal())
+		stop_check(err); /* a hook killed by the stop: say why */
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	if (journal_rollback(&r->j)) {
+		cairn_errf(err, CAIRN_EFAIL, "%s; ROLLBACK INCOMPLETE, see %s "
+			   "and %s", msg, r->net, jp);
+	} else {
+		cairn_errf(err, CAIRN_EFAIL, "%s; rolled back, the previous "
+			   "data is in place again", msg);
+		/* Done: a later run must not roll back again. */
+		journal_done(cfg);
+		drop_net(r);
+	}
+	/* Let the app come back up on the old data. */
+	if (cfg->hooks[HOOK_POST_RESTORE] && !stop_signal()) {
+		struct cairn_error e2 = { 0, "" };
+
+		free(env[3]);
+		env[3] = hook_env("CAIRN_STATUS", "rolled-back");
+		run_hook(cfg, HOOK_POST_RESTORE, env, &e2);
+	}
+	free(jp);
+}
+
 static int restore_live(struct restore *r, struct cairn_error *err)
 {
 	const struct config *cfg = r->cfg;
-	char *env[5], *jp = journal_path(cfg);
+	char *env[5];
 	int rc;
 
 	env[0] = hook_env("CAIRN_ARCHIVE", r->archive);
@@ -740,11 +1008,18 @@ static int restore_live(struct restore *r, struct cairn_error *err)
 	env[2] = hook_env("CAIRN_SAFETY_NET", r->net);
 	env[3] = hook_env("CAIRN_STATUS", "restoring");
 	env[4] = NULL;
-	if ((rc = run_hook(cfg, HOOK_PRE_RESTORE, env, err)))
+	if ((rc = run_hook(cfg, HOOK_PRE_RESTORE, env, err))) {
+		if (stop_signal())
+			stop_check(err);
 		goto out;
-	plan_swaps(r);
-	if ((rc = journal_write(r, err)))
+	}
+	if ((rc = stop_check(err)) || (rc = make_net(r, err)))
 		goto out;
+	r->swapping = true;
+	if ((rc = journal_write(cfg, &r->j, err))) {
+		drop_net(r);
+		goto out;
+	}
 	rc = swap_in(r, err);
 	if (!rc)
 		rc = run_commands(r, err);
@@ -754,128 +1029,29 @@ static int restore_live(struct restore *r, struct cairn_error *err)
 		snprintf(err->msg + strlen(err->msg),
 			 sizeof(err->msg) - strlen(err->msg),
 			 "; verification failed");
+	if (!rc)
+		rc = stop_check(err);
 	if (rc) {
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		if (rollback(r->live, r->staging, r->net, r->sw, r->nsw))
-			cairn_errf(err, CAIRN_EFAIL, "%s; ROLLBACK INCOMPLETE, "
-				   "see %s and %s", msg, r->net, jp);
-		else {
-			cairn_errf(err, CAIRN_EFAIL, "%s; rolled back, the "
-				   "previous data is in place again", msg);
-			/* Done: a later run must not roll back again. */
-			unlink(jp);
-			fsync_dir(cfg->state_dir);
-		}
-		/* Let the app come back up on the old data. */
-		if (cfg->hooks[HOOK_POST_RESTORE]) {
-			struct cairn_error e2 = { 0, "" };
-
-			free(env[3]);
-			env[3] = hook_env("CAIRN_STATUS", "rolled-back");
-			run_hook(cfg, HOOK_POST_RESTORE, env, &e2);
-		}
+		undo(r, env, err);
+		rc = CAIRN_EFAIL;
 		goto out;
 	}
-	unlink(jp);
-	fsync_dir(cfg->state_dir);
-	rc = CAIRN_OK;
+	journal_done(cfg);
 out:
-	/* Nothing was replaced: no safety net to keep. */
-	rmdir(r->net);
 	for (int i = 0; i < 4; i++)
 		free(env[i]);
-	free(jp);
 	return rc;
 }
 
 static int restore_to(struct restore *r, struct cairn_error *err)
 {
-	plan_swaps(r);
-	for (size_t i = 0; i < r->ncomps; i++)
-		if (r->comps[i]->type == COMP_COMMAND)
-			add_swap(r, r->comps[i]->file);
-	for (size_t i = 0; i < r->nsw; i++) {
-		char *s = path_join(r->staging, r->sw[i].rel);
-		char *l = path_join(r->live, r->sw[i].rel);
-		int rc = 0;
+	int rc;
 
-		if (r->sw[i].staged && move(s, l, r->live))
-			rc = errno_err(err, 0, errno, "cannot move %s", s);
-		free(s);
-		free(l);
-		if (rc)
-			return rc;
-	}
-	return CAIRN_OK;
-}
+	r->swapping = true;
+	rc = swap_in(r, err);
 
-static bool journal_pending(const struct config *cfg)
-{
-	char *p = journal_path(cfg);
-	bool yes = path_exists(p);
-
-	free(p);
-	return yes;
-}
-
-int restore_recover(const struct config *cfg, struct cairn_error *err)
-{
-	char *p = journal_path(cfg), *text, *live = NULL, *staging = NULL,
-	     *net = NULL;
-	struct swap *sw = NULL;
-	size_t n = 0, len;
-	int rc = CAIRN_OK;
-
-	text = read_file(p, &len);
-	if (!text)
-		goto out;
-	if (strncmp(text, JOURNAL_MAGIC "\n", strlen(JOURNAL_MAGIC) + 1)) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "%s: not a cairn restore "
-				"journal; move it away to continue", p);
-		goto out;
-	}
-	log_warn("a restore was interrupted; rolling it back (%s)", p);
-	for (char *line = strtok(text, "\n"); line;
-	     line = strtok(NULL, "\n")) {
-		int had, staged, off = 0;
-
-		if (!strncmp(line, "live ", 5))
-			live = line + 5;
-		else if (!strncmp(line, "staging ", 8))
-			staging = line + 8;
-		else if (!strncmp(line, "net ", 4))
-			net = line + 4;
-		else if (sscanf(line, "path %d %d %n", &had, &staged,
-				&off) == 2 && off) {
-			sw = xrealloc(sw, (n + 1) * sizeof(*sw));
-			sw[n].rel = line + off;
-			sw[n].had_live = had;
-			sw[n].staged = staged;
-			n++;
-		}
-	}
-	if (!live || !staging || !net) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "%s: incomplete journal; "
-				"move it away to continue", p);
-		goto out;
-	}
-	if (rollback(live, staging, net, sw, n)) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "rollback of the interrupted "
-				"restore is incomplete; see %s and %s", net, p);
-		goto out;
-	}
-	rm_rf(staging);
-	rmdir(net);
-	unlink(p);
-	fsync_dir(cfg->state_dir);
-	log_warn("rolled back: %s holds the data it had before the restore",
-		 live);
-out:
-	free(sw);
-	free(text);
-	free(p);
+	if (rc)
+		journal_rollback(&r->j); /* --to holds nothing else */
 	return rc;
 }
 
@@ -904,52 +1080,93 @@ static void keep_fetched(const struct config *cfg, const char *dir,
 	rm_rf(dir);
 }
 
-static bool replaced(const struct restore *r)
+static int get_archive(struct restore *r, char **fetch_dir, int *fetch_fd,
+		       struct cairn_error *err)
 {
-	for (size_t i = 0; i < r->nsw; i++)
-		if (r->sw[i].had_live)
-			return true;
-	return false;
+	const struct config *cfg = r->cfg;
+
+	if (!r->o->from)
+		return catalog_resolve(cfg, r->o->archive, &r->archive, err);
+	if (mkdir_p(cfg->archive_dir, 0700))
+		return errno_err(err, 0, errno, "cannot create %s",
+				 cfg->archive_dir);
+	*fetch_dir = xasprintf("%s/.cairn-fetch.XXXXXX", cfg->archive_dir);
+	if (!mkdtemp(*fetch_dir)) {
+		int rc = errno_err(err, 0, errno, "cannot create %s",
+				   *fetch_dir);
+
+		free(*fetch_dir);
+		*fetch_dir = NULL;
+		return rc;
+	}
+	*fetch_fd = scratch_lock(*fetch_dir);
+	return target_fetch(cfg, r->o->from, r->o->archive, *fetch_dir,
+			    &r->archive, err);
+}
+
+/* Stage (or, for --dry-run, read), check and plan. */
+static int stage_and_plan(struct restore *r, struct cairn_error *err)
+{
+	int rc;
+
+	r->st.archive = r->archive;
+	r->st.man = &r->man;
+	r->st.comps = r->comps;
+	r->st.ncomps = r->ncomps;
+	r->st.dir = r->o->dry_run ? NULL : r->staging;
+	if (!r->o->dry_run)
+		log_info("staging mode %s in %s", r->o->mode, r->staging);
+	if ((rc = stage_run(&r->st, err)) ||
+	    (rc = check_components(r, err)) || (rc = plan(r, err)))
+		return rc;
+	return stop_check(err);
+}
+
+static void restore_free(struct restore *r)
+{
+	for (size_t i = 0; i < r->j.n; i++)
+		free(r->j.sw[i].rel);
+	free(r->j.sw);
+	for (size_t i = 0; i < r->nfix; i++)
+		free(r->fix[i].rel);
+	free(r->fix);
+	tree_free(&r->root);
+	stage_free(&r->st);
+	strv_free(&r->planned);
+	strv_free(&r->kept);
+	sb_free(&r->summary);
+	sb_free(&r->detail);
+	free(r->comps);
+	manifest_free(&r->man);
+	free(r->archive);
+	free(r->live);
+	free(r->staging);
+	free(r->net_base);
+	free(r->net);
 }
 
 int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 {
-	struct restore r = { .cfg = cfg, .o = o };
+	struct restore r = { .cfg = cfg, .o = o, .staging_lock = -1 };
 	struct cairn_error err = { 0, "" };
 	struct lock lk = { -1, NULL };
 	char *fetch_dir = NULL;
-	bool live = !o->to;
-	int rc;
+	int fetch_fd = -1, rc;
 
-	if ((rc = pick_mode(&r, &err)))
+	if ((rc = restore_components(cfg, o->mode, &r.comps, &r.ncomps,
+				     &err)))
 		goto out;
-	if (live && !o->dry_run && !o->yes && !isatty(STDIN_FILENO)) {
+	if (!o->to && !o->dry_run && !o->yes && !isatty(STDIN_FILENO)) {
 		rc = cairn_errf(&err, CAIRN_ECONFIG,
 				"restore replaces live data; pass --yes");
 		goto out;
 	}
+	if (o->to && (rc = check_to(o->to, &err)))
+		goto out;
 	if ((rc = lock_acquire(cfg, &lk, &err)) ||
-	    (rc = restore_recover(cfg, &err)))
+	    (rc = restore_recover(cfg, &err)) ||
+	    (rc = get_archive(&r, &fetch_dir, &fetch_fd, &err)))
 		goto out;
-	if (o->from) {
-		if (mkdir_p(cfg->archive_dir, 0700)) {
-			rc = errno_err(&err, 0, errno, "cannot create %s",
-				       cfg->archive_dir);
-			goto out;
-		}
-		fetch_dir = xasprintf("%s/.cairn-fetch.XXXXXX",
-				      cfg->archive_dir);
-		if (!mkdtemp(fetch_dir)) {
-			rc = errno_err(&err, 0, errno, "cannot create %s",
-				       fetch_dir);
-			goto out;
-		}
-		if ((rc = target_fetch(cfg, o->from, o->archive, fetch_dir,
-				       &r.archive, &err)))
-			goto out;
-	} else if ((rc = catalog_resolve(cfg, o->archive, &r.archive, &err))) {
-		goto out;
-	}
 	log_info("verifying %s", r.archive);
 	if ((rc = verify_sidecar(r.archive, &err))) {
 		snprintf(err.msg + strlen(err.msg),
@@ -959,52 +1176,50 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 	}
 	if ((rc = manifest_load(r.archive, &r.man, &err)))
 		goto out;
-	r.want = xcalloc(r.man.n ? r.man.n : 1, sizeof(bool));
 	r.live = xstrdup(o->to ? o->to : cfg->source);
-
+	for (size_t l = strlen(r.live); l > 1 && r.live[l - 1] == '/';)
+		r.live[--l] = '\0';
 	if (o->dry_run) {
-		if (!(rc = stage(&r, true, &err)))
+		r.staging = xstrdup("");
+		if (!(rc = stage_and_plan(&r, &err)))
 			print_plan(&r);
 		goto out;
 	}
-	if (live && !o->yes && !confirm(&r)) {
-		rc = cairn_errf(&err, CAIRN_ECONFIG, "restore cancelled");
+	if (!o->to && !o->yes && !confirm(&r)) {
+		rc = stop_signal() ? stop_check(&err)
+				   : cairn_errf(&err, CAIRN_ECONFIG,
+						"restore cancelled");
 		goto out;
 	}
-	if ((rc = prepare_dirs(&r, &err)))
+	if ((rc = prepare_dirs(&r, &err)) || (rc = stage_and_plan(&r, &err)))
 		goto out;
-	log_info("staging mode %s in %s", o->mode, r.staging);
-	if ((rc = stage(&r, false, &err)) || (rc = check_staged(&r, &err)))
-		goto out;
-	rc = live ? restore_live(&r, &err) : restore_to(&r, &err);
-	if (rc)
-		goto out;
-	if (live && replaced(&r))
-		printf("restored mode %s from %s; replaced files are in %s\n",
-		       o->mode, base_of(r.archive), r.net);
-	else
-		printf("restored mode %s from %s into %s\n", o->mode,
-		       base_of(r.archive), r.live);
+	rc = o->to ? restore_to(&r, &err) : restore_live(&r, &err);
+	if (!rc)
+		print_done(&r);
 out:
+	if (rc && rc != CAIRN_ECONFIG && !r.swapping &&
+	    !strstr(err.msg, "untouched"))
+		snprintf(err.msg + strlen(err.msg),
+			 sizeof(err.msg) - strlen(err.msg),
+			 "; nothing was restored");
 	if (rc)
 		log_error("%s", err.msg);
-	if (r.staging && (rc == CAIRN_OK || !journal_pending(cfg)))
+	if (r.staging && *r.staging && (rc == CAIRN_OK ||
+					!journal_pending(cfg)))
 		rm_rf(r.staging);
+	if (r.staging_lock >= 0)
+		close(r.staging_lock);
+	if (r.net_base && (rc == CAIRN_OK || !journal_pending(cfg))) {
+		if (r.net)
+			rmdir(r.net); /* only if nothing went into it */
+		rmdir(r.net_base);
+	}
 	if (fetch_dir)
 		keep_fetched(cfg, fetch_dir, r.archive, rc == CAIRN_OK);
-	if (r.net)
-		rmdir(r.net); /* only if nothing went into it */
-	for (size_t i = 0; i < r.nsw; i++)
-		free(r.sw[i].rel);
-	free(r.sw);
-	free(r.comps);
-	free(r.want);
-	manifest_free(&r.man);
-	free(r.archive);
-	free(r.live);
-	free(r.staging);
-	free(r.net);
+	if (fetch_fd >= 0)
+		close(fetch_fd);
 	free(fetch_dir);
+	restore_free(&r);
 	lock_release(&lk);
 	return rc_exit(rc);
 }

@@ -36,108 +36,41 @@ int manifest_load(const char *archive, struct manifest *m,
 	return rc;
 }
 
-/* Members that hold a database of one of this config's sqlite
- * components. */
-static bool is_db_member(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->ncomps; i++)
-		if (cfg->comps[i].type == COMP_SQLITE &&
-		    !strcmp(cfg->comps[i].paths.v[0], name))
-			return true;
-	return false;
-}
-
-/* Read every member; each file must match the manifest, the manifest
- * must list nothing that is missing, and SQLite members must pass
- * integrity_check. */
+/* Test-restore every component the way restore stages it, into a
+ * private scratch dir: every member against the manifest (and the
+ * archive's own MANIFEST.sha256 against the manifest copy), the same
+ * refusals of hostile paths and links, SQLite integrity_check. */
 static int deep_check(const struct config *cfg, const char *path,
 		      const struct manifest *man, size_t *members,
 		      size_t *dbs, struct cairn_error *err)
 {
-	struct archive *a = NULL;
-	struct archive_entry *e;
-	bool *seen = xcalloc(man->n ? man->n : 1, sizeof(bool));
+	const struct component **comps = NULL;
+	struct stage s = { .archive = path, .man = man,
+			   .every_member = true };
 	char *tmpdir = xasprintf("%s/.cairn-verify.XXXXXX", cfg->state_dir);
-	int r, rc;
+	int lock = -1, rc;
 
 	*members = *dbs = 0;
 	if (mkdir_p(cfg->state_dir, 0700) || !mkdtemp(tmpdir)) {
 		rc = errno_err(err, 0, errno, "cannot create %s", tmpdir);
 		free(tmpdir);
-		tmpdir = NULL;
-		goto out;
+		return rc;
 	}
-	if ((rc = ar_open_read(path, &a, err)))
+	lock = scratch_lock(tmpdir);
+	if ((rc = restore_components(cfg, "full", &comps, &s.ncomps, err)))
 		goto out;
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname(e);
-		const struct manifest_entry *m;
-		char hex[65], *tmp;
-		int fd;
-
-		if (archive_entry_filetype(e) != AE_IFREG ||
-		    !strcmp(name, "MANIFEST.sha256"))
-			continue;
-		(*members)++;
-		m = manifest_find(man, name);
-		if (!m) {
-			rc = cairn_errf(err, CAIRN_EINTEGRITY,
-					"%s: member %s is not in the manifest",
-					base_of(path), name);
-			goto out;
-		}
-		seen[m - man->e] = true;
-		if (archive_entry_hardlink(e))
-			continue; /* its bytes are the target's */
-		tmp = path_join(tmpdir, "member");
-		fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			rc = errno_err(err, 0, errno, "cannot create %s", tmp);
-			free(tmp);
-			goto out;
-		}
-		/* Only databases need their bytes on disk; others are
-		 * hashed and dropped. */
-		rc = ar_copy_data(a, is_db_member(cfg, name) ? fd : -1, name,
-				  hex, NULL, err);
-		close(fd);
-		if (!rc && strcmp(hex, m->hex))
-			rc = cairn_errf(err, CAIRN_EINTEGRITY,
-					"%s: member %s does not match the "
-					"manifest", base_of(path), name);
-		if (!rc && is_db_member(cfg, name) && is_sqlite_file(tmp)) {
-			struct db_check chk = { 0 };
-
-			rc = sqlite_check(tmp, &chk, err);
-			db_check_free(&chk);
-			(*dbs)++;
-		}
-		unlink(tmp);
-		free(tmp);
-		if (rc)
-			goto out;
-	}
-	if (r != ARCHIVE_EOF) {
-		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: archive damaged: "
-				"%s", base_of(path), archive_error_string(a));
-		goto out;
-	}
-	for (size_t i = 0; i < man->n; i++)
-		if (!seen[i]) {
-			rc = cairn_errf(err, CAIRN_EINTEGRITY,
-					"%s: %s is in the manifest but not in "
-					"the archive", base_of(path),
-					man->e[i].path);
-			goto out;
-		}
-	rc = CAIRN_OK;
+	s.comps = comps;
+	s.dir = tmpdir;
+	rc = stage_run(&s, err);
+	*members = s.files;
+	*dbs = s.dbs;
 out:
-	if (a)
-		archive_read_free(a);
-	if (tmpdir)
-		rm_rf(tmpdir);
+	rm_rf(tmpdir);
+	if (lock >= 0)
+		close(lock);
+	stage_free(&s);
+	free(comps);
 	free(tmpdir);
-	free(seen);
 	return rc;
 }
 

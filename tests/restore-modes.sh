@@ -105,7 +105,9 @@ rm "$T/hooks.log"
 note "restore audio"
 sqlite3 "$DB" "DELETE FROM button_mappings"
 db_now=$(sha "$DB")
-expect_rc 0 "$CAIRN" -c "$T/c.conf" restore audio --yes
+# --exact: the tree as archived (a merge, the default, would keep
+# new.wav: restore-merge.sh).
+expect_rc 0 "$CAIRN" -c "$T/c.conf" restore audio --yes --exact
 net2=$(net_of)
 [ -n "$net2" ] && [ "$net2" != "$net" ] || fail "audio restore reused safety net $net"
 [ "$(sha "$DB")" = "$db_now" ] || fail "restore audio touched the DB"

@@ -154,7 +154,7 @@ crash() {
 	wait $pid 2>/dev/null || true
 	rm -f "$T/hold"
 	[ -e "$ST/restore.journal" ] || fail "no journal after the kill"
-	[ ! -e "$S/Sounds/uploads/new.wav" ] || fail "the kill came before the swap"
+	[ "$(cat "$S/config/wifi.conf")" != wifi2 ] || fail "the kill came before the swap"
 }
 crash
 # list does not take the lock and must not roll back (nor fail).
@@ -177,7 +177,7 @@ cp "$T/base.conf" "$T/c.conf"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" restore full --yes --archive "$name"
 out_has "rolled back|rolling"
 [ ! -e "$ST/restore.journal" ] || fail "journal left after a good restore"
-[ ! -e "$S/Sounds/uploads/new.wav" ] || fail "restore after the crash did not restore"
+[ "$(cat "$S/config/wifi.conf")" != wifi2 ] || fail "restore after the crash did not restore"
 cmp <(tar -xOf "$arch" Sounds/uploads/sound_0000.wav) "$S/Sounds/uploads/sound_0000.wav" ||
 	fail "restore after the crash: sound_0000.wav"
 echo "restore-safety: ok"
