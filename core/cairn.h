@@ -228,7 +228,7 @@ struct manifest_entry {
 };
 struct manifest {
 	struct manifest_entry *e;
-	size_t n;
+	size_t n, cap;
 };
 /* Parse text (sha256sum format, as written by cairn). -1 on a bad line,
  * with *bad_line set (1-based). */

@@ -32,7 +32,11 @@ void manifest_line(struct sbuf *out, const char *hex, const char *path)
 
 void manifest_add(struct manifest *m, const char *hex, const char *path)
 {
-	m->e = xrealloc(m->e, (m->n + 1) * sizeof(*m->e));
+	/* Doubling: an archive of a big tree has ~10^5 members. */
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 64;
+		m->e = xrealloc(m->e, m->cap * sizeof(*m->e));
+	}
 	memcpy(m->e[m->n].hex, hex, 65);
 	m->e[m->n].path = xstrdup(path);
 	m->n++;
@@ -125,5 +129,5 @@ void manifest_free(struct manifest *m)
 		free(m->e[i].path);
 	free(m->e);
 	m->e = NULL;
-	m->n = 0;
+	m->n = m->cap = 0;
 }
