@@ -290,7 +290,13 @@ struct catalog {
 int catalog_scan(const struct config *cfg, struct catalog *cat,
 		 struct cairn_error *err);
 void catalog_free(struct catalog *cat);
-/* Resolve NAME|latest|NULL to an archive path in archive_dir. */
+/* NAME-backup-latest.EXT for compression c. */
+char *latest_link_path(const struct config *cfg, enum compression c);
+/* The archive the latest link names, if it is one of this config's with
+ * its sidecar (a path), else NULL. */
+char *catalog_latest(const struct config *cfg);
+/* Resolve NAME|latest|NULL to an archive path in archive_dir: `latest`
+ * is the latest link's archive, else the newest with a sidecar. */
 int catalog_resolve(const struct config *cfg, const char *which,
 		    char **path, struct cairn_error *err);
 /* The sidecar names of an archive. */

@@ -254,8 +254,7 @@ int main(int argc, char **argv)
 			if (!end || *end)
 				return bad_usage(cmd, "bad --time (want "
 						 "'YYYY-MM-DD HH:MM:SS')");
-			tm.tm_isdst = -1;
-			bo.fake_time = mktime(&tm);
+			bo.fake_time = timegm(&tm); /* UTC, as names are */
 			break;
 		}
 		}
