@@ -324,7 +324,8 @@ static struct section *env_named(struct config *cfg, const char *kind,
 /* Variables cairn sets for hooks or reads itself; not config keys. */
 static const char *const env_reserved[] = {
 	"CONFIG", "PLUGIN_DIR", "ARCHIVE", "STATUS", "ERROR", "MODE",
-	"SAFETY_NET", "TARGET", "SWAP_PAUSE", "RETRY_DELAY", NULL,
+	"SAFETY_NET", "TARGET", "SWAP_PAUSE", "RETRY_DELAY", "PUBLISH_PAUSE",
+	NULL,
 };
 
 static int apply_env_var(struct config *cfg, const char *var,
