@@ -592,6 +592,7 @@ static int make_archive(struct run *r, struct run_state *st,
 	const struct config *cfg = r->cfg;
 	struct sbuf man_text = { 0 };
 	struct pub p = { 0 };
+	uint64_t bytes = 0;
 	char hex[65];
 	struct stat sst;
 	int fd = -1, rc = CAIRN_EFAIL;
@@ -646,9 +647,11 @@ static int make_archive(struct run *r, struct run_state *st,
 	log_info("writing %s", p.final);
 	if ((rc = stop_check(err)) ||
 	    (rc = write_archive(r, fd, p.name, st->started, hex, &man_text,
-				&st->bytes, err)) ||
+				&bytes, err)) ||
 	    (rc = publish(&p, fd, hex, &man_text, cfg->archive_dir, err)))
 		goto out;
+	/* Recorded only for an archive that exists. */
+	st->bytes = bytes;
 	memcpy(st->sha256, hex, sizeof(st->sha256));
 	st->archive = xstrdup(p.final);
 	update_latest(cfg, p.name);
