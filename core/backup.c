@@ -385,7 +385,8 @@ static int read_back(const char *path, const char *hex,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = errno_err(err, 0, errno, "cannot verify %s", path);
+			rc = errno_err(err, 0, errno, "cannot verify %s",
+				       path);
 			goto out;
 		}
 		EVP_DigestUpdate(c, buf, (size_t)n);

@@ -224,7 +224,8 @@ int leftovers_clean(const struct config *cfg)
 		clean_one(cfg, names.v[i]);
 	/* A latest link being replaced when the run died. */
 	for (int c = COMP_ZSTD; c <= COMP_NONE; c++) {
-		char *l = latest_link_path(cfg, c), *t = xasprintf("%s.tmp", l);
+		char *l = latest_link_path(cfg, c);
+		char *t = xasprintf("%s.tmp", l);
 		struct stat st;
 
 		if (!lstat(t, &st) && S_ISLNK(st.st_mode))

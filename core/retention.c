@@ -2,8 +2,9 @@
  * Retention with restic's semantics. Archives are walked newest first;
  * each rule (last, daily, weekly, monthly, yearly) keeps an archive when
  * its period (of UTC, like the names) differs from the last period that
- * rule kept, until the rule's count runs out. Periods without archives do not count. An
- * archive kept by any rule is kept; the newest is always kept.
+ * rule kept, until the rule's count runs out. Periods without archives
+ * do not count. An archive kept by any rule is kept; the newest is
+ * always kept.
  */
 #include "config.h"
 
