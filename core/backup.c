@@ -292,6 +292,19 @@ static void free_plans(struct run *r)
 	free(r->stats);
 }
 
+/* A path a required component names went away: the archive would
+ * lack the component. (Files under it may come and go.) */
+static bool vanished(const struct component *c, const char *rel,
+		     const char *abs)
+{
+	if (!c->required || path_exists(abs))
+		return false;
+	for (size_t i = 0; i < c->paths.n; i++)
+		if (!strcmp(c->paths.v[i], rel))
+			return true;
+	return false;
+}
+
 /*
  * Write the archive to tmp; on success hex is its SHA-256 and man_text
  * the manifest. The temp file is the caller's to rename or remove.
@@ -329,16 +342,17 @@ static int write_archive(struct run *r, int fd, const char *name,
 			abs = path_join(cfg->source, it->rel);
 			rc = aw_add(&w, abs, it->data, it->rel, &it->st,
 				    &skipped, err);
+			if (!rc && skipped && vanished(p->c, it->rel, abs))
+				rc = cairn_errf(err, CAIRN_ENOTFOUND,
+						"component %s: %s vanished "
+						"during the backup",
+						p->c->name, abs);
 			free(abs);
 			if (rc)
 				goto out_prog;
-			if (skipped && !S_ISDIR(it->st.st_mode)) {
-				p->stats->files--;
-				if (S_ISREG(it->st.st_mode))
-					p->stats->bytes -=
-						(uint64_t)it->st.st_size;
-			}
-			if (S_ISREG(it->st.st_mode) && !skipped)
+			if (skipped)
+				p->stats->files -= !S_ISDIR(it->st.st_mode);
+			else if (S_ISREG(it->st.st_mode))
 				p->stats->bytes += (uint64_t)it->st.st_size;
 		}
 	}

@@ -4,7 +4,8 @@
 # removed before we read it", archived no database, and recorded
 # success. Now a run holds an flock on its .partial and staging dir and
 # cleanup removes only what it can lock; leftovers carry the config's
-# name; and a snapshot that vanished fails the run.
+# name; and a snapshot, or a path a required component names, that
+# vanished fails the run.
 source "$TOP_SRCDIR/tests/lib.sh"
 
 S=$T/src A=$T/archive
@@ -65,4 +66,13 @@ EOF
 expect_rc 1 "$CAIRN" -c "$T/b.conf" backup --time '2026-04-04 03:15:00'
 out_has "db.db"
 [ ! -e "$A/beta-backup-2026-04-04_031500.tar.zst" ] || fail "archive without its database"
+
+note "a required path that vanishes fails the run"
+grep -v '^command.zap' "$T/b.conf" >"$T/zap.conf"
+echo "command.zap2 = mv $S/data/server_id.txt $T/id.txt" >>"$T/zap.conf"
+expect_rc 1 "$CAIRN" -c "$T/zap.conf" backup --time '2026-04-05 03:15:00'
+out_has "server_id.txt vanished"
+[ ! -e "$A/beta-backup-2026-04-05_031500.tar.zst" ] ||
+	fail "archive without data/server_id.txt"
+mv "$T/id.txt" "$S/data/server_id.txt"
 echo "backup-shared-archive-dir: ok"
