@@ -356,7 +356,9 @@ struct backup_opts {
 	bool no_targets;
 	time_t fake_time; /* --time, for tests of retention; 0 = now */
 };
-/* Apply retention to archive_dir. */
+/* Apply retention to archive_dir's verified archives (those with a
+ * sidecar); `protect` (this run's archive, or NULL) and the latest
+ * link's archive are always kept. */
 int prune_local(const struct config *cfg, bool dry_run,
 		const char *protect, struct cairn_error *err);
 

@@ -90,14 +90,14 @@ static bool unheld(const char *path, bool dir)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 			    (dir ? O_DIRECTORY : 0));
-	bool free_ = true;
+	bool ok = true;
 
 	if (fd < 0)
 		return errno == ENOENT;
 	if (flock(fd, LOCK_EX | LOCK_NB))
-		free_ = false;
+		ok = false;
 	close(fd);
-	return free_;
+	return ok;
 }
 
 /* ".cairn-staging.NAME.XXXXXX" of this config, or an unnamed one
