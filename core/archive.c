@@ -139,6 +139,24 @@ static void set_owner(struct awriter *w, struct archive_entry *e,
 		archive_entry_set_gname(e, w->gname);
 }
 
+/*
+ * ARCHIVE_WARN is a header written: a name that is not valid in the
+ * locale's charset (Linux names are any bytes) goes out as pax
+ * hdrcharset=BINARY, the exact bytes, which libarchive and GNU tar read
+ * back unchanged.
+ */
+static int write_header(struct awriter *w, struct archive_entry *e,
+			const char *member, struct cairn_error *err)
+{
+	int r = archive_write_header(w->a, e);
+
+	if (r == ARCHIVE_WARN)
+		log_debug("%s: %s", member, archive_error_string(w->a));
+	else if (r != ARCHIVE_OK)
+		return ar_err(w, err, "cannot write archive");
+	return CAIRN_OK;
+}
+
 /* Copy exactly `size` bytes of fd into the current entry, hashing them.
  * A file that shrank is padded with zeros (the header is already out),
  * one that grew is cut: the manifest hashes what the archive holds. */
@@ -148,6 +166,7 @@ static int copy_data(struct awriter *w, int fd, uint64_t size,
 	unsigned char md[32];
 	uint64_t left = size;
 	bool short_read = false;
+	int rc;
 
 	EVP_DigestInit_ex(w->msha, EVP_sha256(), NULL);
 	while (left) {
@@ -174,6 +193,9 @@ static int copy_data(struct awriter *w, int fd, uint64_t size,
 		left -= (uint64_t)n;
 		if (w->prog)
 			progress_add(w->prog, (uint64_t)n);
+		/* A big file must not hold up a stop. */
+		if ((rc = stop_check(err)))
+			return rc;
 	}
 	if (!short_read && read(fd, w->buf, 1) > 0)
 		log_warn("%s: file changed as we read it", path);
@@ -199,7 +221,9 @@ int aw_add(struct awriter *w, const char *path, const char *data_path,
 		fd = open(src, O_RDONLY | O_CLOEXEC | O_NOATIME);
 		if (fd < 0 && errno == EPERM)
 			fd = open(src, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT) {
+		/* A live file may go; our own snapshot or dump must not
+		 * (the component would be missing from the archive). */
+		if (fd < 0 && errno == ENOENT && !data_path) {
 			log_warn("%s: file removed before we read it", path);
 			*skipped = true;
 			rc = CAIRN_OK;
@@ -242,10 +266,8 @@ int aw_add(struct awriter *w, const char *path, const char *data_path,
 	set_owner(w, e, &st);
 	if (!data_path)
 		archive_entry_linkify(w->links, &e, &spare);
-	if (archive_write_header(w->a, e) != ARCHIVE_OK) {
-		rc = ar_err(w, err, "cannot write archive");
+	if ((rc = write_header(w, e, member, err)))
 		goto out;
-	}
 	if (fd >= 0 && archive_entry_hardlink(e)) {
 		/* A second name of a file already stored: same bytes. */
 		const struct manifest_entry *m =
@@ -281,8 +303,9 @@ int aw_add_buffer(struct awriter *w, const char *member, const char *data,
 	archive_entry_set_perm(e, 0600);
 	archive_entry_set_size(e, (la_int64_t)len);
 	archive_entry_set_mtime(e, time(NULL), 0);
-	if (archive_write_header(w->a, e) != ARCHIVE_OK ||
-	    archive_write_data(w->a, data, len) != (la_ssize_t)len) {
+	if ((rc = write_header(w, e, member, err)))
+		goto out;
+	if (archive_write_data(w->a, data, len) != (la_ssize_t)len) {
 		rc = ar_err(w, err, "cannot write archive");
 		goto out;
 	}

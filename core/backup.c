@@ -40,6 +40,7 @@ struct run {
 	struct comp_plan *plans;
 	struct comp_stats *stats;
 	char *staging;    /* private dir for snapshots and dumps */
+	int staging_fd;   /* holds its flock (see leftovers.c) */
 	dev_t skip_dev[3]; /* our own dirs, never archived */
 	ino_t skip_ino[3];
 	size_t nskip;
@@ -291,6 +292,19 @@ static void free_plans(struct run *r)
 	free(r->stats);
 }
 
+/* A path a required component names went away: the archive would
+ * lack the component. (Files under it may come and go.) */
+static bool vanished(const struct component *c, const char *rel,
+		     const char *abs)
+{
+	if (!c->required || path_exists(abs))
+		return false;
+	for (size_t i = 0; i < c->paths.n; i++)
+		if (!strcmp(c->paths.v[i], rel))
+			return true;
+	return false;
+}
+
 /*
  * Write the archive to tmp; on success hex is its SHA-256 and man_text
  * the manifest. The temp file is the caller's to rename or remove.
@@ -320,24 +334,30 @@ static int write_archive(struct run *r, int fd, const char *name,
 
 		for (size_t j = 0; j < p->n; j++) {
 			struct item *it = &p->items[j];
-			char *abs = path_join(cfg->source, it->rel);
+			char *abs;
 			bool skipped;
 
+			if ((rc = stop_check(err)))
+				goto out_prog;
+			abs = path_join(cfg->source, it->rel);
 			rc = aw_add(&w, abs, it->data, it->rel, &it->st,
 				    &skipped, err);
+			if (!rc && skipped && vanished(p->c, it->rel, abs))
+				rc = cairn_errf(err, CAIRN_ENOTFOUND,
+						"component %s: %s vanished "
+						"during the backup",
+						p->c->name, abs);
 			free(abs);
 			if (rc)
 				goto out_prog;
-			if (skipped && !S_ISDIR(it->st.st_mode)) {
-				p->stats->files--;
-				if (S_ISREG(it->st.st_mode))
-					p->stats->bytes -=
-						(uint64_t)it->st.st_size;
-			}
-			if (S_ISREG(it->st.st_mode) && !skipped)
+			if (skipped)
+				p->stats->files -= !S_ISDIR(it->st.st_mode);
+			else if (S_ISREG(it->st.st_mode))
 				p->stats->bytes += (uint64_t)it->st.st_size;
 		}
 	}
+	if ((rc = stop_check(err)))
+		goto out_prog;
 	inventory_format(cfg, name, started, r->stats, cmds, ncmds, &inv);
 	if ((rc = aw_add_buffer(&w, "inventory.txt", inv.s, inv.len, true,
 				err)))
@@ -357,40 +377,101 @@ out:
 	return rc;
 }
 
-/* Read the published archive back from disk and compare. Its pages are
- * dropped from the cache first, so the check reads what the disk holds
- * (and a nightly backup does not evict the app's working set). */
-static int verify_written(const char *path, const char *hex,
-			  const char *man_path, const char *man_hex,
-			  struct cairn_error *err)
+/* Read a written file back from disk and compare. Its pages are dropped
+ * from the cache first, so the check reads what the disk holds (and a
+ * nightly backup does not evict the app's working set). */
+static int read_back(const char *path, const char *hex,
+		     struct cairn_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	enum { N = 1 << 20 };
+	unsigned char md[32], *buf = xmalloc(N);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = CAIRN_EFAIL;
 	char got[65];
+	ssize_t n;
 
-	if (fd >= 0) {
-		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-		close(fd);
+	if (fd < 0 || !c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+		rc = errno_err(err, 0, errno, "cannot verify %s", path);
+		goto out;
 	}
-	if (sha256_file(path, got, NULL))
-		return errno_err(err, 0, errno, "cannot verify %s", path);
-	if (strcmp(got, hex))
-		return cairn_errf(err, CAIRN_EINTEGRITY,
-				  "%s reads back with SHA-256 %s, wrote %s",
-				  path, got, hex);
-	if (sha256_file(man_path, got, NULL))
-		return errno_err(err, 0, errno, "cannot verify %s", man_path);
-	if (strcmp(got, man_hex))
-		return cairn_errf(err, CAIRN_EINTEGRITY,
-				  "%s does not read back as written",
-				  man_path);
-	return CAIRN_OK;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	while ((n = read(fd, buf, N)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = errno_err(err, 0, errno, "cannot verify %s",
+				       path);
+			goto out;
+		}
+		EVP_DigestUpdate(c, buf, (size_t)n);
+		if ((rc = stop_check(err)))
+			goto out;
+	}
+	EVP_DigestFinal_ex(c, md, NULL);
+	hex_encode(md, 32, got);
+	if (strcmp(got, hex)) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY,
+				"%s reads back with SHA-256 %s, wrote %s",
+				path, got, hex);
+		goto out;
+	}
+	rc = CAIRN_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(c);
+	free(buf);
+	return rc;
 }
 
-/* NAME-backup-latest.EXT -> the archive, replaced atomically. */
+/* A sidecar under its temporary name, on disk before it is renamed. */
+static int write_temp(const char *path, const struct sbuf *b,
+		      struct cairn_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t off = 0;
+	int rc = CAIRN_EFAIL;
+
+	if (fd < 0)
+		return errno_err(err, 0, errno, "cannot write %s", path);
+	while (off < b->len) {
+		ssize_t n = write(fd, b->s + off, b->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = errno_err(err, 0, errno, "cannot write %s", path);
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd)) {
+		rc = errno_err(err, 0, errno, "cannot fsync %s", path);
+		goto out;
+	}
+	rc = CAIRN_OK;
+out:
+	if (close(fd) && !rc)
+		rc = errno_err(err, 0, errno, "cannot write %s", path);
+	return rc;
+}
+
+/* Testing aid: CAIRN_PUBLISH_PAUSE=N sleeps N s before each step of
+ * publishing, so a test can kill the run between any two of them. */
+static void publish_pause(void)
+{
+	const char *s = getenv("CAIRN_PUBLISH_PAUSE");
+	long v = 0;
+
+	if (s && parse_int(s, 0, 3600, &v) && v)
+		sleep((unsigned)v);
+}
+
+/* NAME-backup-latest.EXT -> the archive, replaced atomically; the links
+ * of other compressions would name older archives, so they go. */
 static void update_latest(const struct config *cfg, const char *name)
 {
-	char *link = xasprintf("%s/%s-backup-latest%s", cfg->archive_dir,
-			       cfg->name, compression_ext(cfg->compression));
+	char *link = latest_link_path(cfg, cfg->compression);
 	char *tmp = xasprintf("%s.tmp", link);
 
 	unlink(tmp);
@@ -398,29 +479,122 @@ static void update_latest(const struct config *cfg, const char *name)
 		log_warn("cannot update %s: %s", link, strerror(errno));
 		unlink(tmp);
 	}
+	for (int c = COMP_ZSTD; c <= COMP_NONE; c++) {
+		char *l = latest_link_path(cfg, c);
+		struct stat st;
+
+		if (c != (int)cfg->compression && !lstat(l, &st) &&
+		    S_ISLNK(st.st_mode) && unlink(l))
+			log_warn("cannot remove %s: %s", l, strerror(errno));
+		free(l);
+	}
 	free(tmp);
 	free(link);
 }
 
-/* Staging dirs of a killed run (they may hold a DB copy): we hold the
- * lock, so nobody else is using them. */
-static void clear_leftovers(const char *dir)
+/* The files of one archive: final names and the temporary ones. */
+struct pub {
+	char *name, *final, *tmp, *man, *mantmp, *side, *sidetmp;
+	bool tmp_ours, man_done, side_done, done;
+};
+
+static void pub_names(struct pub *p, const struct config *cfg, time_t t)
 {
-	struct dirent *de;
-	DIR *d = opendir(dir);
+	p->name = archive_name(cfg, t);
+	p->final = path_join(cfg->archive_dir, p->name);
+	p->tmp = xasprintf("%s/.%s.partial", cfg->archive_dir, p->name);
+	p->man = sidecar_manifest(p->final);
+	p->mantmp = xasprintf("%s/.%s.manifest.partial", cfg->archive_dir,
+			      p->name);
+	p->side = sidecar_sha(p->final);
+	p->sidetmp = xasprintf("%s/.%s.sha256.partial", cfg->archive_dir,
+			       p->name);
+}
 
-	while (d && (de = readdir(d))) {
-		char *p;
-
-		if (strncmp(de->d_name, ".cairn-staging.", 15))
-			continue;
-		p = path_join(dir, de->d_name);
-		log_warn("removing %s, left by an interrupted run", p);
-		rm_rf(p);
-		free(p);
+/* Undo what an unfinished publication left; then free the names. */
+static void pub_free(struct pub *p)
+{
+	if (!p->done) {
+		if (p->tmp_ours) {
+			unlink(p->tmp);
+			unlink(p->mantmp);
+			unlink(p->sidetmp);
+		}
+		if (p->side_done)
+			unlink(p->side);
+		if (p->man_done)
+			unlink(p->man);
 	}
-	if (d)
-		closedir(d);
+	free(p->name);
+	free(p->final);
+	free(p->tmp);
+	free(p->man);
+	free(p->mantmp);
+	free(p->side);
+	free(p->sidetmp);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Verified on disk under temporary names, then published: manifest and
+ * sidecar first, the archive last, so no final-named archive is ever
+ * without its sidecar (a sidecar whose archive never came is a leftover
+ * the next run removes).
+ */
+static int publish(struct pub *p, int fd, const char *hex,
+		   const struct sbuf *man_text, const char *dir,
+		   struct cairn_error *err)
+{
+	struct sbuf side = { 0 };
+	unsigned char md[32];
+	char man_hex[65], *man_base = NULL;
+	int rc;
+
+	if (fsync(fd)) {
+		rc = errno_err(err, 0, errno, "cannot fsync %s", p->tmp);
+		goto out;
+	}
+	if ((rc = read_back(p->tmp, hex, err)))
+		goto out;
+	/* The manifest copy beside the archive lets a restore know every
+	 * member without reading the whole archive. */
+	EVP_Digest(man_text->s, man_text->len, md, NULL, EVP_sha256(), NULL);
+	hex_encode(md, 32, man_hex);
+	if ((rc = write_temp(p->mantmp, man_text, err)) ||
+	    (rc = read_back(p->mantmp, man_hex, err)))
+		goto out;
+	man_base = xasprintf("%s.manifest", p->name);
+	manifest_line(&side, hex, p->name);
+	manifest_line(&side, man_hex, man_base);
+	if ((rc = write_temp(p->sidetmp, &side, err)) ||
+	    (rc = stop_check(err)))
+		goto out;
+	publish_pause();
+	if (rename(p->mantmp, p->man)) {
+		rc = errno_err(err, 0, errno, "cannot rename to %s", p->man);
+		goto out;
+	}
+	p->man_done = true;
+	publish_pause();
+	if (rename(p->sidetmp, p->side)) {
+		rc = errno_err(err, 0, errno, "cannot rename to %s", p->side);
+		goto out;
+	}
+	p->side_done = true;
+	fsync_dir(dir);
+	publish_pause();
+	if (rename(p->tmp, p->final)) {
+		rc = errno_err(err, 0, errno, "cannot rename to %s",
+			       p->final);
+		goto out;
+	}
+	p->done = true;
+	fsync_dir(dir);
+	rc = CAIRN_OK;
+out:
+	sb_free(&side);
+	free(man_base);
+	return rc;
 }
 
 /*
@@ -431,11 +605,10 @@ static int make_archive(struct run *r, struct run_state *st,
 			time_t stamp, struct cairn_error *err)
 {
 	const struct config *cfg = r->cfg;
-	char *name = NULL, *final = NULL, *tmp = NULL, *man = NULL,
-	     *mantmp = NULL, *side = NULL;
-	struct sbuf man_text = { 0 }, side_text = { 0 };
-	char hex[65], man_hex[65];
-	unsigned char md[32];
+	struct sbuf man_text = { 0 };
+	struct pub p = { 0 };
+	uint64_t bytes = 0;
+	char hex[65];
 	struct stat sst;
 	int fd = -1, rc = CAIRN_EFAIL;
 
@@ -449,39 +622,28 @@ static int make_archive(struct run *r, struct run_state *st,
 			       cfg->archive_dir);
 		goto out;
 	}
-	/* Two runs in one second would collide: wait for the next. */
+	/* Two runs in one second would collide: wait for the next. A
+	 * .partial still here after leftovers_clean is a live run's. */
 	for (;;) {
-		free(name);
-		free(final);
-		name = archive_name(cfg, stamp);
-		final = path_join(cfg->archive_dir, name);
-		if (!path_exists(final))
+		pub_names(&p, cfg, stamp);
+		if (!path_exists(p.final) && !path_exists(p.tmp))
 			break;
 		if (st->started != stamp) {
 			rc = cairn_errf(err, CAIRN_EFAIL,
-					"archive exists: %s", final);
+					"archive exists: %s", p.final);
 			goto out;
 		}
+		pub_free(&p);
 		sleep(1);
+		if ((rc = stop_check(err)))
+			goto out;
 		stamp = st->started = time(NULL);
 	}
-	tmp = xasprintf("%s/.%s.partial", cfg->archive_dir, name);
-	/* We hold the lock: a partial file is a killed run's leftover. */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = errno_err(err, 0, errno, "cannot write to archive_dir %s",
-			       cfg->archive_dir);
+	if ((rc = held_create(p.tmp, &fd, err)))
 		goto out;
-	}
-	clear_leftovers(cfg->archive_dir);
-	r->staging = xasprintf("%s/.cairn-staging.XXXXXX", cfg->archive_dir);
-	if (!mkdtemp(r->staging)) {
-		rc = errno_err(err, 0, errno, "cannot create %s", r->staging);
-		free(r->staging);
-		r->staging = NULL;
+	p.tmp_ours = true;
+	if ((rc = held_staging(cfg, &r->staging, &r->staging_fd, err)))
 		goto out;
-	}
 	skip_dir(r, cfg->archive_dir);
 	skip_dir(r, cfg->state_dir);
 	skip_dir(r, r->staging);
@@ -489,77 +651,39 @@ static int make_archive(struct run *r, struct run_state *st,
 	for (size_t i = 0; i < cfg->ncomps; i++) {
 		r->plans[i].c = &cfg->comps[i];
 		r->plans[i].stats = &r->stats[i];
-		if ((rc = plan_component(r, &r->plans[i], err)))
+		if ((rc = stop_check(err)) ||
+		    (rc = plan_component(r, &r->plans[i], err)))
 			goto out;
 		/* Counted again as members are written. */
 		r->stats[i].bytes = 0;
 	}
 	qsort(r->plans, cfg->ncomps, sizeof(*r->plans), plan_order);
 
-	log_info("writing %s", final);
-	rc = write_archive(r, fd, name, st->started, hex, &man_text,
-			   &st->bytes, err);
-	if (rc)
+	log_info("writing %s", p.final);
+	if ((rc = stop_check(err)) ||
+	    (rc = write_archive(r, fd, p.name, st->started, hex, &man_text,
+				&bytes, err)) ||
+	    (rc = publish(&p, fd, hex, &man_text, cfg->archive_dir, err)))
 		goto out;
-	if (fsync(fd)) {
-		rc = errno_err(err, 0, errno, "cannot fsync %s", tmp);
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-
-	/* The manifest copy beside the archive lets a restore know every
-	 * member without reading the whole archive. */
-	man = sidecar_manifest(final);
-	if ((rc = write_file_atomic(man, man_text.s, man_text.len, 0600,
-				    err)))
-		goto out;
-	EVP_Digest(man_text.s, man_text.len, md, NULL, EVP_sha256(), NULL);
-	hex_encode(md, 32, man_hex);
-	if (rename(tmp, final)) {
-		rc = errno_err(err, 0, errno, "cannot rename to %s", final);
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	fsync_dir(cfg->archive_dir);
-	if ((rc = verify_written(final, hex, man, man_hex, err))) {
-		unlink(final);
-		goto out;
-	}
-	/* Only a verified archive gets its sidecar. */
-	side = sidecar_sha(final);
-	manifest_line(&side_text, hex, name);
-	mantmp = xasprintf("%s.manifest", name);
-	manifest_line(&side_text, man_hex, mantmp);
-	if ((rc = write_file_atomic(side, side_text.s, side_text.len, 0600,
-				    err))) {
-		unlink(final);
-		goto out;
-	}
+	/* Recorded only for an archive that exists. */
+	st->bytes = bytes;
 	memcpy(st->sha256, hex, sizeof(st->sha256));
-	st->archive = xstrdup(final);
-	update_latest(cfg, name);
+	st->archive = xstrdup(p.final);
+	update_latest(cfg, p.name);
 	rc = CAIRN_OK;
 out:
+	pub_free(&p);
+	/* Our flock on the .partial (or the archive) ends here. */
 	if (fd >= 0)
 		close(fd);
-	if (tmp)
-		unlink(tmp);
-	if (rc && man)
-		unlink(man);
 	if (r->staging)
 		rm_rf(r->staging);
+	if (r->staging_fd >= 0)
+		close(r->staging_fd);
+	r->staging_fd = -1;
 	free(r->staging);
 	r->staging = NULL;
-	free(name);
-	free(final);
-	free(tmp);
-	free(man);
-	free(mantmp);
-	free(side);
 	sb_free(&man_text);
-	sb_free(&side_text);
 	return rc;
 }
 
@@ -576,23 +700,35 @@ int prune_local_n(const struct config *cfg, bool dry_run,
 {
 	struct catalog cat;
 	struct snap *snaps;
+	char *latest;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = catalog_scan(cfg, &cat, err)))
 		return rc;
+	latest = catalog_latest(cfg);
 	snaps = xcalloc(cat.n, sizeof(*snaps));
 	for (size_t i = 0; i < cat.n; i++) {
-		snaps[i].name = cat.a[i].name;
-		snaps[i].time = cat.a[i].time;
+		/* Never verified: neither counted as a restore point nor
+		 * deleted as one. */
+		if (!cat.a[i].has_sidecar) {
+			log_warn("%s has no .sha256 sidecar; retention "
+				 "leaves it alone", cat.a[i].name);
+			continue;
+		}
+		snaps[n].name = cat.a[i].name;
+		snaps[n++].time = cat.a[i].time;
 	}
-	retention_select(snaps, cat.n, &cfg->keep);
-	for (size_t i = 0; i < cat.n; i++) {
+	retention_select(snaps, n, &cfg->keep);
+	for (size_t i = 0; i < n; i++) {
 		char *p, *s, *m;
 
-		/* The archive this run made is never pruned, whatever the
-		 * clock said when older ones were named. */
+		/* The archive this run made, and the one the latest link
+		 * names, are never pruned, whatever the clock said when
+		 * the others were named. */
 		if (snaps[i].keep ||
-		    (protect && !strcmp(protect, snaps[i].name)))
+		    (protect && !strcmp(protect, snaps[i].name)) ||
+		    (latest && !strcmp(base_of(latest), snaps[i].name)))
 			continue;
 		if (n)
 			(*n)++;
@@ -616,6 +752,7 @@ int prune_local_n(const struct config *cfg, bool dry_run,
 	}
 	if (!dry_run)
 		fsync_dir(cfg->archive_dir);
+	free(latest);
 	free(snaps);
 	catalog_free(&cat);
 	return CAIRN_OK;
@@ -646,7 +783,7 @@ static void run_end_hook(const struct config *cfg,
 
 int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 {
-	struct run r = { .cfg = cfg };
+	struct run r = { .cfg = cfg, .staging_fd = -1 };
 	struct run_state st = { 0 };
 	struct cairn_error err = { 0, "" };
 	struct lock lk = { -1, NULL };
@@ -671,16 +808,20 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 	log_open_file(logp);
 	st.started = o->fake_time ? o->fake_time : time(NULL);
 	log_info("backup of %s started (config %s)", cfg->source, cfg->path);
+	/* We hold the lock: whatever a killed run of ours left goes. */
+	leftovers_clean(cfg);
 
 	{
 		char *env[] = { "CAIRN_STATUS=running", NULL };
 
-		if ((rc = run_hook(cfg, HOOK_PRE_BACKUP, env, &err)))
+		if ((rc = stop_check(&err)) ||
+		    (rc = run_hook(cfg, HOOK_PRE_BACKUP, env, &err)))
 			goto out;
 	}
 	r.plans = xcalloc(cfg->ncomps, sizeof(*r.plans));
 	r.stats = xcalloc(cfg->ncomps, sizeof(*r.stats));
-	if ((rc = make_archive(&r, &st, st.started, &err)))
+	if ((rc = stop_check(&err)) ||
+	    (rc = make_archive(&r, &st, st.started, &err)))
 		goto out;
 	{
 		char sz[32];
@@ -689,14 +830,20 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 		log_info("archive %s verified (%s, sha256 %.16s…)",
 			 base_of(st.archive), sz, st.sha256);
 	}
+	/* A stop from here on keeps the verified archive (it is a good
+	 * restore point) but the run is recorded as a failure. */
 	if (!o->no_targets)
 		dispatch_all(cfg, o, &st);
-	if ((rc = prune_local(cfg, false, base_of(st.archive), &err)))
+	if ((rc = stop_check(&err)) ||
+	    (rc = prune_local(cfg, false, base_of(st.archive), &err)))
 		goto out;
 	if (!o->no_targets)
 		dispatch_prune(cfg, o, &st);
-	rc = CAIRN_OK;
+	rc = stop_check(&err);
 out:
+	/* The stop, not what it broke (a killed hook or dump), is why. */
+	if (rc && stop_signal())
+		stop_check(&err);
 	st.success = rc == CAIRN_OK;
 	st.finished = time(NULL);
 	st.seconds = now_mono() - t0;
@@ -712,6 +859,9 @@ out:
 	if (rc != CAIRN_ELOCKED && lk.fd >= 0) {
 		struct cairn_error e2 = { 0, "" };
 
+		/* Recorded: on_failure may run now (a second signal stops
+		 * it too). */
+		stop_clear();
 		if (state_write(cfg, &st, &e2))
 			log_error("%s", e2.msg);
 		catalog_scan(cfg, &cat, &e2);

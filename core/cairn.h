@@ -131,6 +131,9 @@ int stop_signal(void);
 int stop_check(struct cairn_error *err);
 /* The process group a stop must reach too (0: none). */
 void signals_child(pid_t pgid);
+/* The stop is handled (its error recorded): later children, such as the
+ * on_failure hook, may run; a further signal stops them too. */
+void stop_clear(void);
 
 /* exec.c: shell commands for hooks, inventory and dump components. */
 struct exec_result {
@@ -296,7 +299,13 @@ struct catalog {
 int catalog_scan(const struct config *cfg, struct catalog *cat,
 		 struct cairn_error *err);
 void catalog_free(struct catalog *cat);
-/* Resolve NAME|latest|NULL to an archive path in archive_dir. */
+/* NAME-backup-latest.EXT for compression c. */
+char *latest_link_path(const struct config *cfg, enum compression c);
+/* The archive the latest link names, if it is one of this config's with
+ * its sidecar (a path), else NULL. */
+char *catalog_latest(const struct config *cfg);
+/* Resolve NAME|latest|NULL to an archive path in archive_dir: `latest`
+ * is the latest link's archive, else the newest with a sidecar. */
 int catalog_resolve(const struct config *cfg, const char *which,
 		    char **path, struct cairn_error *err);
 /* The sidecar names of an archive. */
@@ -307,6 +316,19 @@ int manifest_load(const char *archive, struct manifest *m,
 		  struct cairn_error *err);
 /* Check every line of ARCHIVE.sha256 (archive and manifest copy). */
 int verify_sidecar(const char *archive_path, struct cairn_error *err);
+
+/* leftovers.c: what killed runs left in archive_dir. A live run holds
+ * an flock on every temporary thing it makes there. */
+/* Create path (O_EXCL, 0600) and hold an flock on it while *fd is open. */
+int held_create(const char *path, int *fd, struct cairn_error *err);
+/* A staging dir ARCHIVE_DIR/.cairn-staging.NAME.XXXXXX, held likewise. */
+int held_staging(const struct config *cfg, char **dir, int *fd,
+		 struct cairn_error *err);
+/* Remove every leftover of this config that no live run holds: partial
+ * archives and sidecars, orphaned sidecars, staging dirs. Call it while
+ * holding the config's lock. Problems are logged; CAIRN_OK unless
+ * archive_dir cannot be read. */
+int leftovers_clean(const struct config *cfg);
 
 /* state.c: last_backup.json, metrics. */
 struct target_result {
@@ -351,7 +373,9 @@ struct backup_opts {
 	bool no_targets;
 	time_t fake_time; /* --time, for tests of retention; 0 = now */
 };
-/* Apply retention to archive_dir. */
+/* Apply retention to archive_dir's verified archives (those with a
+ * sidecar); `protect` (this run's archive, or NULL) and the latest
+ * link's archive are always kept. */
 int prune_local(const struct config *cfg, bool dry_run,
 		const char *protect, struct cairn_error *err);
 int prune_local_n(const struct config *cfg, bool dry_run,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cairn.h"
 
@@ -27,7 +28,9 @@ char *archive_name(const struct config *cfg, time_t t)
 	struct tm tm;
 	char ts[32];
 
-	localtime_r(&t, &tm);
+	/* UTC: ordering, `latest` and retention never depend on TZ or
+	 * daylight saving. */
+	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%d_%H%M%S", &tm);
 	return xasprintf("%s-backup-%s%s", cfg->name, ts,
 			 compression_ext(cfg->compression));
@@ -60,9 +63,8 @@ ok:
 	end = strptime(p, "%Y-%m-%d_%H%M%S", &tm);
 	if (!end || end != p + 17)
 		return false;
-	tm.tm_isdst = -1;
 	if (t)
-		*t = mktime(&tm);
+		*t = timegm(&tm);
 	return true;
 }
 
@@ -136,6 +138,37 @@ void catalog_free(struct catalog *cat)
 	memset(cat, 0, sizeof(*cat));
 }
 
+char *latest_link_path(const struct config *cfg, enum compression c)
+{
+	return xasprintf("%s/%s-backup-latest%s", cfg->archive_dir,
+			 cfg->name, compression_ext(c));
+}
+
+char *catalog_latest(const struct config *cfg)
+{
+	char *link = latest_link_path(cfg, cfg->compression), *p = NULL;
+	char target[4096], *side;
+	struct stat st;
+	ssize_t n;
+
+	n = readlink(link, target, sizeof(target) - 1);
+	free(link);
+	if (n <= 0)
+		return NULL;
+	target[n] = '\0';
+	if (strchr(target, '/') || !archive_name_parse(cfg->name, target,
+						       NULL))
+		return NULL;
+	p = path_join(cfg->archive_dir, target);
+	side = sidecar_sha(p);
+	if (lstat(p, &st) || !S_ISREG(st.st_mode) || !path_exists(side)) {
+		free(p);
+		p = NULL;
+	}
+	free(side);
+	return p;
+}
+
 int catalog_resolve(const struct config *cfg, const char *which, char **path,
 		    struct cairn_error *err)
 {
@@ -156,6 +189,10 @@ int catalog_resolve(const struct config *cfg, const char *which, char **path,
 		}
 		return CAIRN_OK;
 	}
+	/* The archive the last run made and verified, whatever the clock
+	 * said when the others were named. */
+	if ((*path = catalog_latest(cfg)))
+		return CAIRN_OK;
 	if ((rc = catalog_scan(cfg, &cat, err)))
 		return rc;
 	/* Newest complete archive: one without a sidecar never verified. */

@@ -362,6 +362,7 @@ static struct section *env_named(struct config *cfg, const char *kind,
 static const char *const env_reserved[] = {
 	"CONFIG", "PLUGIN_DIR", "ARCHIVE", "STATUS", "ERROR", "MODE",
 	"SAFETY_NET", "TARGET", "SWAP_PAUSE", "STAGE_PAUSE", "RETRY_DELAY",
+	"PUBLISH_PAUSE",
 	NULL,
 };
 

@@ -339,8 +339,7 @@ int main(int argc, char **argv)
 						 "'YYYY-MM-DD HH:MM:SS')",
 						 optarg);
 			}
-			tm.tm_isdst = -1;
-			bo.fake_time = mktime(&tm);
+			bo.fake_time = timegm(&tm); /* UTC, as names are */
 			break;
 		}
 		}

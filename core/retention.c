@@ -1,9 +1,10 @@
 /*
  * Retention with restic's semantics. Archives are walked newest first;
  * each rule (last, daily, weekly, monthly, yearly) keeps an archive when
- * its period differs from the last period that rule kept, until the
- * rule's count runs out. Periods without archives do not count. An
- * archive kept by any rule is kept; the newest is always kept.
+ * its period (of UTC, like the names) differs from the last period that
+ * rule kept, until the rule's count runs out. Periods without archives
+ * do not count. An archive kept by any rule is kept; the newest is
+ * always kept.
  */
 #include "config.h"
 
@@ -24,7 +25,9 @@ static long period(int rule, time_t t, size_t index)
 	struct tm tm;
 	char wk[16];
 
-	localtime_r(&t, &tm);
+	/* Days, weeks and months of UTC, as the names are: the same
+	 * archives are kept whatever the caller's TZ. */
+	gmtime_r(&t, &tm);
 	switch (rule) {
 	case 0:
 		return (long)index; /* keep_last: every archive differs */

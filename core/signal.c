@@ -61,3 +61,8 @@ void signals_child(pid_t pgid)
 	if (pgid > 0 && stop_sig)
 		kill(-pgid, SIGTERM);
 }
+
+void stop_clear(void)
+{
+	stop_sig = 0;
+}

@@ -29,6 +29,9 @@ int sqlite_snapshot(const char *src, const char *dest,
 	sqlite3_backup *b = NULL;
 	int rc = CAIRN_EFAIL, r, tries = 0;
 
+	/* One step copies every page: the stop is checked either side. */
+	if ((rc = stop_check(err)))
+		goto out;
 	if (access(src, R_OK)) {
 		rc = errno_err(err, 0, errno, "cannot read database %s", src);
 		goto out;
@@ -61,7 +64,7 @@ int sqlite_snapshot(const char *src, const char *dest,
 				src, sqlite3_errstr(r));
 		goto out;
 	}
-	rc = CAIRN_OK;
+	rc = stop_check(err);
 out:
 	if (b && sqlite3_backup_finish(b) != SQLITE_OK && !rc)
 		rc = db_err(err, d, "snapshot failed for", src);
@@ -77,6 +80,34 @@ void db_check_free(struct db_check *chk)
 	memset(chk, 0, sizeof(*chk));
 }
 
+/* "file:" URI of a path: '?', '#' and '%' (and anything else not
+ * plain) percent-encoded, so the path is read as a path. */
+static char *file_uri(const char *path)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	struct sbuf b = { 0 };
+
+	sb_add(&b, "file:", 5);
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		char esc[3] = { '%', hx[*p >> 4], hx[*p & 15] };
+
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p))
+			sb_add(&b, (const char *)p, 1);
+		else
+			sb_add(&b, esc, 3);
+	}
+	sb_add(&b, "?immutable=1", 12);
+	return b.s;
+}
+
+/* integrity_check of a big database stops when the run is asked to. */
+static int on_progress(void *unused)
+{
+	(void)unused;
+	return stop_signal() != 0;
+}
+
 int sqlite_check(const char *path, struct db_check *chk,
 		 struct cairn_error *err)
 {
@@ -88,12 +119,13 @@ int sqlite_check(const char *path, struct db_check *chk,
 
 	db_check_free(chk);
 	/* immutable: read the file as it is, create no -wal or -shm. */
-	uri = xasprintf("file:%s?immutable=1", path);
+	uri = file_uri(path);
 	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
 			    NULL) != SQLITE_OK) {
 		rc = db_err(err, db, "cannot open database", path);
 		goto out;
 	}
+	sqlite3_progress_handler(db, 10000, on_progress, NULL);
 	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL)) {
 		chk->result = xstrdup(sqlite3_errmsg(db));
 		rc = cairn_errf(err, CAIRN_EINTEGRITY,
@@ -103,6 +135,8 @@ int sqlite_check(const char *path, struct db_check *chk,
 	}
 	if (sqlite3_step(st) == SQLITE_ROW)
 		chk->result = xstrdup((const char *)sqlite3_column_text(st, 0));
+	else if ((rc = stop_check(err)))
+		goto out;
 	else
 		chk->result = xstrdup(sqlite3_errmsg(db));
 	sqlite3_finalize(st);
