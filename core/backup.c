@@ -693,10 +693,11 @@ int prune_local(const struct config *cfg, bool dry_run,
 	return prune_local_n(cfg, dry_run, protect, NULL, err);
 }
 
-/* Delete archive and sidecars of every archive retention drops; *n (if
- * not NULL) is how many it dropped. */
+/* Delete archive and sidecars of every archive retention drops;
+ * *dropped (if not NULL) counts them. */
 int prune_local_n(const struct config *cfg, bool dry_run,
-		  const char *protect, size_t *n, struct cairn_error *err)
+		  const char *protect, size_t *dropped,
+		  struct cairn_error *err)
 {
 	struct catalog cat;
 	struct snap *snaps;
@@ -730,8 +731,8 @@ int prune_local_n(const struct config *cfg, bool dry_run,
 		    (protect && !strcmp(protect, snaps[i].name)) ||
 		    (latest && !strcmp(base_of(latest), snaps[i].name)))
 			continue;
-		if (n)
-			(*n)++;
+		if (dropped)
+			(*dropped)++;
 		p = path_join(cfg->archive_dir, snaps[i].name);
 		s = sidecar_sha(p);
 		m = sidecar_manifest(p);

@@ -323,12 +323,16 @@ static void remote_free(struct remote *rm)
 	strv_free(&rm->sides);
 }
 
+/* Retention on one target. Only complete archives (with a sidecar)
+ * count; `protect`, the archive this run sent, is never removed. */
 static int prune_target(const struct config *cfg, const struct target *t,
-			bool dry_run, struct cairn_error *err)
+			bool dry_run, const char *protect,
+			struct cairn_error *err)
 {
 	struct remote rm = { .cfg = cfg };
 	struct target_conn tc;
 	struct snap *snaps = NULL;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = target_open_locked(cfg, t, &tc, err)))
@@ -337,14 +341,17 @@ static int prune_target(const struct config *cfg, const struct target *t,
 		goto out;
 	snaps = xcalloc(rm.names.n, sizeof(*snaps));
 	for (size_t i = 0; i < rm.names.n; i++) {
-		snaps[i].name = rm.names.v[i];
-		archive_name_parse(cfg->name, rm.names.v[i], &snaps[i].time);
+		if (!has_side(&rm, rm.names.v[i]))
+			continue;
+		snaps[n].name = rm.names.v[i];
+		archive_name_parse(cfg->name, rm.names.v[i], &snaps[n++].time);
 	}
-	retention_select(snaps, rm.names.n, &t->keep);
-	for (size_t i = 0; i < rm.names.n; i++) {
+	retention_select(snaps, n, &t->keep);
+	for (size_t i = 0; i < n; i++) {
 		char *names[3];
 
-		if (snaps[i].keep)
+		if (snaps[i].keep ||
+		    (protect && !strcmp(protect, snaps[i].name)))
 			continue;
 		log_info("target %s: %s %s", t->name,
 			 dry_run ? "would remove" : "removing", snaps[i].name);
@@ -382,7 +389,8 @@ void dispatch_prune(const struct config *cfg, const struct backup_opts *o,
 		(void)o;
 		if (r->rc || !t)
 			continue;
-		if ((r->rc = prune_target(cfg, t, false, &err))) {
+		if ((r->rc = prune_target(cfg, t, false,
+					  base_of(st->archive), &err))) {
 			snprintf(r->error, sizeof(r->error),
 				 "retention failed: %s", err.msg);
 			log_error("target %s: %s", t->name, r->error);
@@ -400,7 +408,7 @@ int prune_targets(const struct config *cfg, bool dry_run)
 
 		if (!t->enabled)
 			continue;
-		if (prune_target(cfg, t, dry_run, &err)) {
+		if (prune_target(cfg, t, dry_run, NULL, &err)) {
 			log_error("target %s: %s", t->name, err.msg);
 			rc = CAIRN_EFAIL;
 		}

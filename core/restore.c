@@ -893,7 +893,8 @@ static int prepare_dirs(struct restore *r, struct cairn_error *err)
 		goto out; /* no safety net for --to */
 	r->net_base = inside ? path_join(r->live, ".cairn.pre-restore")
 			     : xasprintf("%s.pre-restore", r->live);
-	localtime_r(&now, &tm);
+	/* UTC, like archive names. */
+	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%d_%H%M%S", &tm);
 	/* Never share a safety net with an earlier restore. */
 	for (int i = 1; !r->net; i++) {
@@ -1164,8 +1165,11 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 	if (o->to && (rc = check_to(o->to, &err)))
 		goto out;
 	if ((rc = lock_acquire(cfg, &lk, &err)) ||
-	    (rc = restore_recover(cfg, &err)) ||
-	    (rc = get_archive(&r, &fetch_dir, &fetch_fd, &err)))
+	    (rc = restore_recover(cfg, &err)))
+		goto out;
+	if (!o->dry_run)
+		leftovers_clean(cfg);
+	if ((rc = get_archive(&r, &fetch_dir, &fetch_fd, &err)))
 		goto out;
 	log_info("verifying %s", r.archive);
 	if ((rc = verify_sidecar(r.archive, &err))) {

@@ -75,12 +75,18 @@ out:
 }
 
 /* state_dir/verify.json: the last check of each archive, keyed by name,
- * with the size and mtime it had then (a changed file voids the record).
+ * with the size and ctime it had then (a changed file voids the record:
+ * any write moves ctime, to the nanosecond, and nobody can set it back).
  * `list` shows it, so a failed verify is never hidden behind the sidecar
  * that says the archive was fine when it was made. */
 static char *verify_state_path(const struct config *cfg)
 {
 	return path_join(cfg->state_dir, "verify.json");
+}
+
+static int64_t ctime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
 /* The record of archive `name` (in o), or NULL if none or stale. */
@@ -99,8 +105,8 @@ static json_object *verify_entry(json_object *o, const struct config *cfg,
 	free(p);
 	same = json_object_object_get_ex(e, "size", &v) &&
 	       json_object_get_int64(v) == (int64_t)st.st_size &&
-	       json_object_object_get_ex(e, "mtime", &v) &&
-	       json_object_get_int64(v) == (int64_t)st.st_mtime;
+	       json_object_object_get_ex(e, "ctime_ns", &v) &&
+	       json_object_get_int64(v) == ctime_ns(&st);
 	return same ? e : NULL;
 }
 
@@ -152,8 +158,8 @@ static void verify_record(const struct config *cfg, const char *path,
 			json_str(old, "last_ok")) : NULL) :
 		json_object_new_string(ts));
 	json_object_object_add(e, "size", json_object_new_int64(st.st_size));
-	json_object_object_add(e, "mtime",
-			       json_object_new_int64(st.st_mtime));
+	json_object_object_add(e, "ctime_ns",
+			       json_object_new_int64(ctime_ns(&st)));
 	json_object_object_add(o, name, e);
 	if (mkdir_p(cfg->state_dir, 0700) || json_write_state(p, o, &err))
 		log_warn("cannot record the verify of %s in %s: %s", name, p,
@@ -444,8 +450,11 @@ int cmd_prune(const struct config *cfg, bool dry_run)
 		log_error("%s", err.msg);
 		return rc_exit(rc);
 	}
-	if (!(rc = restore_recover(cfg, &err)))
+	if (!(rc = restore_recover(cfg, &err))) {
+		if (!dry_run)
+			leftovers_clean(cfg);
 		rc = prune_local_n(cfg, dry_run, NULL, &local, &err);
+	}
 	if (rc) {
 		log_error("%s", err.msg);
 		goto out;
