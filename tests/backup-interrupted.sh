@@ -26,7 +26,6 @@ hold_inventory() {
 	EOC
 }
 pid=
-trap 'st=$?; rm -f "$T/hold"; [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 
 wait_for() {
 	local i=0

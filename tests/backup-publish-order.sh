@@ -64,7 +64,6 @@ sidecars() {
 }
 
 pid=
-trap 'st=$?; [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 # crash WHEN FILE: kill -9 once FILE exists, then check and clean up.
 crash() {
 	local n=$1 file=$2 i=0

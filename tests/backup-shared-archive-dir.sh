@@ -24,7 +24,6 @@ conf "$T/b.conf" beta "$T/state-b"
 # Same name as alpha, other state_dir: only the flocks tell them apart.
 conf "$T/a2.conf" alpha "$T/state-a2"
 pid=
-trap 'st=$?; rm -f "$T/hold"; [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 
 touch "$T/hold"
 "$CAIRN" -c "$T/a.conf" backup --time '2026-04-01 03:15:00' >"$T/a.out" 2>&1 &

@@ -16,7 +16,6 @@ cat >>"$T/c.conf" <<EOF
 command.wait = touch $T/inv-started; i=0; while [ -e $T/hold ] && [ \$i -lt 90 ]; do sleep 0.1; i=\$((i+1)); done
 EOF
 pid=
-trap 'st=$?; rm -f "$T/hold"; [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 
 touch "$T/hold"
 "$CAIRN" -c "$T/c.conf" backup --time '2026-05-01 03:15:00' >"$T/first.out" 2>&1 &

@@ -5,7 +5,11 @@ set -o pipefail
 
 umask 077
 T=$(mktemp -d "${TMPDIR:-/tmp}/cairn-test.XXXXXX")
-trap 'st=$?; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
+# A test that runs cairn in the background keeps its pid in $pid (and a
+# holder's fifo in $T/hold): it is killed, and the fifo removed, on exit.
+pid=
+trap 'st=$?; rm -f "$T/hold"; [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null
+      [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # skip REASON: exit 77 (SKIP). CI installs every peer a test needs, so
@@ -33,6 +37,16 @@ expect_rc() {
 
 # out_has REGEX: the last expect_rc output matches REGEX.
 out_has() { grep -Eq -- "$1" "$T/out" || { cat "$T/out" >&2; fail "output lacks /$1/"; }; }
+
+# tree_state DIR: type, mode, size, mtime, link target and hash of every
+# entry (SQLite's -shm aside), to compare a tree before and after.
+tree_state() {
+	(cd "$1" &&
+	 find . ! -name '*-shm' ! -type d -printf '%P %y %m %s %Ts %l\n' |
+		sort
+	 find . -type d -printf '%P %y %m\n' | sort
+	 find . -type f ! -name '*-shm' -exec sha256sum {} + | sort -k2)
+}
 
 # dataset DIR MB: a deterministic make-dataset tree (cached per size).
 dataset() {

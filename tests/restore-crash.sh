@@ -20,14 +20,9 @@ echo wifi2 >"$S/config/wifi.conf"
 echo id2 >"$S/data/server_id.txt"
 rm -rf "$S/log"
 printf 'junk' >"$S/data/sound_machine.db-wal"
-state() {
-	(cd "$S" && find . ! -name '*-shm' ! -type d -printf '%P %y %m %s %Ts %l\n' | sort
-	 find . -type d -printf '%P %y %m\n' | sort
-	 find . -type f ! -name '*-shm' -exec sha256sum {} + | sort -k2)
-}
+state() { tree_state "$S"; }
 before=$(state)
 pid=
-trap 'st=$?; [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 
 # crash N: kill -9 once the safety net holds N entries.
 crash() {

@@ -18,11 +18,7 @@ trap 'st=$?; rm -rf "$X" "$X".*; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' 
 passwd_before=$(stat -c '%h %s %Y' /etc/passwd; sha256sum /etc/passwd)
 outside_before=$(stat -c '%h %s %Y' "$T/outside"; sha256sum "$T/outside")
 
-state() {
-	(cd "$S" && find . ! -name '*-shm' ! -type d -printf '%P %y %m %s %Ts %l\n' | sort
-	 find . -type d -printf '%P %y %m\n' | sort
-	 find . -type f ! -name '*-shm' -exec sha256sum {} + | sort -k2)
-}
+state() { tree_state "$S"; }
 before=$(state)
 
 # hostile NUM SPEC...: write archive mss-backup-2030-01-NUM_000000.tar

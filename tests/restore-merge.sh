@@ -41,14 +41,9 @@ out_has "remove +Sounds/uploads/new.wav"
 [ -z "$(cd "$T" && ls -d src.* 2>/dev/null)" ] || fail "--dry-run made $(ls -d "$T"/src.*)"
 
 note "a merge killed mid-swap is rolled back fully"
-state() {
-	(cd "$S" && find . ! -name '*-shm' ! -type d -printf '%P %y %m %s %Ts %l\n' | sort
-	 find . -type d -printf '%P %y %m\n' | sort
-	 find . -type f ! -name '*-shm' -exec sha256sum {} + | sort -k2)
-}
+state() { tree_state "$S"; }
 before=$(state)
 pid=
-trap 'st=$?; [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 CAIRN_SWAP_PAUSE=3 "$CAIRN" -c "$T/c.conf" restore audio --yes >"$T/crash.out" 2>&1 &
 pid=$!
 i=0

@@ -25,11 +25,7 @@ echo "wifi2" >"$S/config/wifi.conf"
 # Every path, type, mode, size, mtime (but of directories: a rollback
 # renames in them) and content of the live tree; but the DB's -shm, an
 # index any reader (a backup) may touch.
-state() {
-	(cd "$S" && find . ! -name '*-shm' ! -type d -printf '%P %y %m %s %Ts %l\n' | sort
-	 find . -type d -printf '%P %y %m\n' | sort
-	 find . -type f ! -name '*-shm' -exec sha256sum {} + | sort -k2)
-}
+state() { tree_state "$S"; }
 before=$(state)
 unchanged() {
 	[ "$(state)" = "$before" ] || {
@@ -138,7 +134,6 @@ printf '\n[hooks]\npost_restore = touch %s; i=0; while [ -e %s ] && [ $i -lt 300
 expect_rc 0 "$CAIRN" -c "$T/c.conf" prune
 rm -rf "$S.pre-restore" "$T"/src.cairn-staging.*
 [ "$(state)" = "$before" ] || fail "source changed before the crash test"
-trap 'st=$?; rm -f "$T/hold"; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 crash() {
 	local pid i=0
 	rm -f "$T/post-started"

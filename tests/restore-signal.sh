@@ -16,14 +16,9 @@ echo new >"$S/Sounds/uploads/new.wav"
 echo wifi2 >"$S/config/wifi.conf"
 echo id2 >"$S/data/server_id.txt"
 rm -rf "$S/log"
-state() {
-	(cd "$S" && find . ! -name '*-shm' ! -type d -printf '%P %y %m %s %Ts %l\n' | sort
-	 find . -type d -printf '%P %y %m\n' | sort
-	 find . -type f ! -name '*-shm' -exec sha256sum {} + | sort -k2)
-}
+state() { tree_state "$S"; }
 before=$(state)
 pid=
-trap 'st=$?; [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 
 staged() { [ -n "$(find "$T" -maxdepth 1 -name 'src.cairn-staging.*' 2>/dev/null)" ] &&
 	[ -n "$(find "$T"/src.cairn-staging.* -mindepth 1 2>/dev/null | head -1)" ]; }
