@@ -38,6 +38,16 @@ expect_rc() {
 # out_has REGEX: the last expect_rc output matches REGEX.
 out_has() { grep -Eq -- "$1" "$T/out" || { cat "$T/out" >&2; fail "output lacks /$1/"; }; }
 
+# mss_backed_up: the 4 MB sound machine tree in $S, its config in
+# $T/c.conf (archives in $A, state in $ST), one backup made: $name.
+mss_backed_up() {
+	S=$T/src A=$T/archive ST=$T/state
+	dataset "$S" 4
+	mss_conf "$T/c.conf" "$S" "$A" "$ST"
+	expect_rc 0 "$CAIRN" -c "$T/c.conf" backup
+	name=$(cd "$A" && ls mss-backup-2*.tar.zst)
+}
+
 # tree_state DIR: type, mode, size, mtime, link target and hash of every
 # entry (SQLite's -shm aside), to compare a tree before and after.
 tree_state() {

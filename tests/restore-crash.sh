@@ -7,11 +7,7 @@
 # which needs no aid.)
 source "$TOP_SRCDIR/tests/lib.sh"
 
-S=$T/src A=$T/archive ST=$T/state
-dataset "$S" 4
-mss_conf "$T/c.conf" "$S" "$A" "$ST"
-expect_rc 0 "$CAIRN" -c "$T/c.conf" backup
-name=$(cd "$A" && ls mss-backup-2*.tar.zst)
+mss_backed_up
 
 # The live data since the backup, so a restore changes every component.
 echo "after the backup" >>"$S/Sounds/uploads/sound_0000.wav"

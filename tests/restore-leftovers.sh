@@ -5,11 +5,7 @@
 source "$TOP_SRCDIR/tests/lib.sh"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 
-S=$T/src A=$T/archive ST=$T/state
-dataset "$S" 4
-mss_conf "$T/c.conf" "$S" "$A" "$ST"
-expect_rc 0 "$CAIRN" -c "$T/c.conf" backup
-name=$(cd "$A" && ls mss-backup-2*.tar.zst)
+mss_backed_up
 pid= holder=
 trap 'st=$?; for p in $pid $holder; do kill -9 "$p" 2>/dev/null; done; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 

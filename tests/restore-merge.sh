@@ -6,11 +6,7 @@
 # nothing; a merge killed mid-swap is rolled back fully.
 source "$TOP_SRCDIR/tests/lib.sh"
 
-S=$T/src A=$T/archive ST=$T/state
-dataset "$S" 4
-mss_conf "$T/c.conf" "$S" "$A" "$ST"
-expect_rc 0 "$CAIRN" -c "$T/c.conf" backup
-name=$(cd "$A" && ls mss-backup-2*.tar.zst)
+mss_backed_up
 cp -a "$S" "$T/pristine"
 U=$S/Sounds/uploads
 net_of() { sed -n 's/.*replaced files are in \(.*\)$/\1/p' "$T/out"; }
