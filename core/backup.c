@@ -1,7 +1,7 @@
 /*
- * `cairn backup`: plan, snapshot, archive, verify, publish, dispatch,
- * prune. Nothing is published under a final name before it is complete,
- * and nothing is pruned before the new archive is verified from disk.
+ * Making a backup's archive: plan, snapshot, archive, verify, publish.
+ * Nothing is published under a final name before it is complete and
+ * read back from disk. (cmd_backup.c sends it on and prunes.)
  */
 #include "config.h"
 
@@ -687,201 +687,16 @@ out:
 	return rc;
 }
 
-int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, struct cairn_error *err)
-{
-	return prune_local_n(cfg, dry_run, protect, NULL, err);
-}
 
-/* Delete archive and sidecars of every archive retention drops;
- * *dropped (if not NULL) counts them. */
-int prune_local_n(const struct config *cfg, bool dry_run,
-		  const char *protect, size_t *dropped,
-		  struct cairn_error *err)
-{
-	struct catalog cat;
-	struct snap *snaps;
-	char *latest;
-	size_t n = 0;
-	int rc;
-
-	if ((rc = catalog_scan(cfg, &cat, err)))
-		return rc;
-	latest = catalog_latest(cfg);
-	snaps = xcalloc(cat.n, sizeof(*snaps));
-	for (size_t i = 0; i < cat.n; i++) {
-		/* Never verified: neither counted as a restore point nor
-		 * deleted as one. */
-		if (!cat.a[i].has_sidecar) {
-			log_warn("%s has no .sha256 sidecar; retention "
-				 "leaves it alone", cat.a[i].name);
-			continue;
-		}
-		snaps[n].name = cat.a[i].name;
-		snaps[n++].time = cat.a[i].time;
-	}
-	retention_select(snaps, n, &cfg->keep);
-	for (size_t i = 0; i < n; i++) {
-		char *p, *s, *m;
-
-		/* The archive this run made, and the one the latest link
-		 * names, are never pruned, whatever the clock said when
-		 * the others were named. */
-		if (snaps[i].keep ||
-		    (protect && !strcmp(protect, snaps[i].name)) ||
-		    (latest && !strcmp(base_of(latest), snaps[i].name)))
-			continue;
-		if (dropped)
-			(*dropped)++;
-		p = path_join(cfg->archive_dir, snaps[i].name);
-		s = sidecar_sha(p);
-		m = sidecar_manifest(p);
-		log_info("%s %s", dry_run ? "would remove" : "removing",
-			 snaps[i].name);
-		if (!dry_run) {
-			/* Sidecar first: an archive without it is never
-			 * taken for a verified one. */
-			unlink(s);
-			if (unlink(p) && errno != ENOENT)
-				log_warn("cannot remove %s: %s", p,
-					 strerror(errno));
-			unlink(m);
-		}
-		free(p);
-		free(s);
-		free(m);
-	}
-	if (!dry_run)
-		fsync_dir(cfg->archive_dir);
-	free(latest);
-	free(snaps);
-	catalog_free(&cat);
-	return CAIRN_OK;
-}
-
-static char *env_pair(const char *k, const char *v)
-{
-	return xasprintf("%s=%s", k, v ? v : "");
-}
-
-static void run_end_hook(const struct config *cfg,
-			 const struct run_state *st)
-{
-	char *env[4];
-	struct cairn_error e = { 0, "" };
-
-	env[0] = env_pair("CAIRN_ARCHIVE", st->archive);
-	env[1] = env_pair("CAIRN_STATUS", st->success ? "success" :
-			  "failure");
-	env[2] = env_pair("CAIRN_ERROR", st->error);
-	env[3] = NULL;
-	if (run_hook(cfg, st->success ? HOOK_POST_BACKUP : HOOK_ON_FAILURE,
-		     env, &e))
-		log_warn("%s", e.msg);
-	for (int i = 0; i < 3; i++)
-		free(env[i]);
-}
-
-int cmd_backup(const struct config *cfg, const struct backup_opts *o)
+int backup_archive(const struct config *cfg, struct run_state *st,
+		   struct cairn_error *err)
 {
 	struct run r = { .cfg = cfg, .staging_fd = -1 };
-	struct run_state st = { 0 };
-	struct cairn_error err = { 0, "" };
-	struct lock lk = { -1, NULL };
-	struct catalog cat = { 0 };
-	char *logp = NULL;
-	double t0 = now_mono();
-	int rc, exit_code;
+	int rc;
 
-	for (size_t i = 0; i < o->ntargets; i++)
-		if (!config_target(cfg, o->targets[i])) {
-			log_error("--target %s: no such target in %s",
-				  o->targets[i], cfg->path);
-			return EXIT_USAGE;
-		}
-	if ((rc = lock_acquire(cfg, &lk, &err))) {
-		log_error("%s", err.msg);
-		return rc_exit(rc);
-	}
-	if ((rc = restore_recover(cfg, &err)))
-		goto out;
-	logp = path_join(cfg->state_dir, "backup.log");
-	log_open_file(logp);
-	st.started = o->fake_time ? o->fake_time : time(NULL);
-	log_info("backup of %s started (config %s)", cfg->source, cfg->path);
-	/* We hold the lock: whatever a killed run of ours left goes. */
-	leftovers_clean(cfg);
-
-	{
-		char *env[] = { "CAIRN_STATUS=running", NULL };
-
-		if ((rc = stop_check(&err)) ||
-		    (rc = run_hook(cfg, HOOK_PRE_BACKUP, env, &err)))
-			goto out;
-	}
 	r.plans = xcalloc(cfg->ncomps, sizeof(*r.plans));
 	r.stats = xcalloc(cfg->ncomps, sizeof(*r.stats));
-	if ((rc = stop_check(&err)) ||
-	    (rc = make_archive(&r, &st, st.started, &err)))
-		goto out;
-	{
-		char sz[32];
-
-		fmt_bytes(st.bytes, sz);
-		log_info("archive %s verified (%s, sha256 %.16s…)",
-			 base_of(st.archive), sz, st.sha256);
-	}
-	/* A stop from here on keeps the verified archive (it is a good
-	 * restore point) but the run is recorded as a failure. */
-	if (!o->no_targets)
-		dispatch_all(cfg, o, &st);
-	if ((rc = stop_check(&err)) ||
-	    (rc = prune_local(cfg, false, base_of(st.archive), &err)))
-		goto out;
-	if (!o->no_targets)
-		dispatch_prune(cfg, o, &st);
-	rc = stop_check(&err);
-out:
-	/* The stop, not what it broke (a killed hook or dump), is why. */
-	if (rc && stop_signal())
-		stop_check(&err);
-	st.success = rc == CAIRN_OK;
-	st.finished = time(NULL);
-	st.seconds = now_mono() - t0;
-	if (rc) {
-		snprintf(st.error, sizeof(st.error), "%s", err.msg);
-		log_error("%s", err.msg);
-	}
-	exit_code = rc_exit(rc);
-	if (rc == CAIRN_OK)
-		for (size_t i = 0; i < st.ntargets; i++)
-			if (st.targets[i].rc && !st.targets[i].skipped)
-				exit_code = EXIT_TARGET;
-	if (rc != CAIRN_ELOCKED && lk.fd >= 0) {
-		struct cairn_error e2 = { 0, "" };
-
-		/* Recorded: on_failure may run now (a second signal stops
-		 * it too). */
-		stop_clear();
-		if (state_write(cfg, &st, &e2))
-			log_error("%s", e2.msg);
-		catalog_scan(cfg, &cat, &e2);
-		if (metrics_write(cfg, &st, cat.n, &e2))
-			log_error("%s", e2.msg);
-		catalog_free(&cat);
-		run_end_hook(cfg, &st);
-		log_info("backup %s in %.1f s",
-			 exit_code == EXIT_OK ? "succeeded" :
-			 exit_code == EXIT_TARGET ? "made, a target failed" :
-			 "failed", st.seconds);
-	}
-	log_close_file();
-	lock_release(&lk);
+	rc = make_archive(&r, st, st->started, err);
 	free_plans(&r);
-	for (size_t i = 0; i < st.ntargets; i++)
-		free(st.targets[i].name);
-	free(st.targets);
-	free(st.archive);
-	free(logp);
-	return exit_code;
+	return rc;
 }

@@ -101,6 +101,11 @@ int config_check_target_keys(const struct target *t,
 /* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
  * KEY of [cairn]. */
 const struct kv *section_get(const struct section *sec, const char *key);
+/* The components of restore mode `mode` ('full': all), each once;
+ * *comps is malloc'd. */
+int restore_components(const struct config *cfg, const char *mode,
+		       const struct component ***comps, size_t *n,
+		       struct cairn_error *err);
 
 /* log.c: stderr for the operator, backup.log for the record. */
 extern int log_verbosity; /* 0 quiet, 1 normal, 2 verbose */
@@ -161,7 +166,7 @@ int lock_acquire(const struct config *cfg, struct lock *lk,
 		 struct cairn_error *err);
 void lock_release(struct lock *lk);
 
-/* Archive names: NAME-backup-YYYY-MM-DD_HHMMSS.EXT. */
+/* catalog.c: archive names, NAME-backup-YYYY-MM-DD_HHMMSS.EXT. */
 const char *compression_ext(enum compression c);
 char *archive_name(const struct config *cfg, time_t t);
 /* Parse an archive file name of this config; false if it is not one. */
@@ -365,21 +370,36 @@ int json_write_state(const char *path, struct json_object *j,
 const char *json_str(struct json_object *o, const char *key);
 /* "2026-02-11T03:15:00Z" -> time; 0 if malformed. */
 time_t utc_parse(const char *s);
+/* The reverse, as a JSON string; NULL for 0. */
+struct json_object *json_time(time_t t);
+/* last_backup.json; NULL if there is none or it is broken. */
+struct json_object *state_read(const struct config *cfg);
+/* targets.json: each target's last result, merged across runs. */
+struct json_object *targets_load(const struct config *cfg);
 
-/* Commands (backup.c, verify.c, restore.c, catalog.c, dispatch.c). */
+/* prune.c: local retention and old safety nets. */
+/* Apply retention to archive_dir's verified archives (those with a
+ * sidecar); `protect` (this run's archive, or NULL) and the latest
+ * link's archive are always kept. */
+int prune_local(const struct config *cfg, bool dry_run,
+		const char *protect, struct cairn_error *err);
+/* The same; *n (if not NULL) counts the archives it drops. */
+int prune_local_n(const struct config *cfg, bool dry_run,
+		  const char *protect, size_t *n, struct cairn_error *err);
+/* Remove safety nets older than safety_net_days; *n is how many. */
+int prune_nets(const struct config *cfg, bool dry_run, size_t *n);
+
+/* backup.c: make, verify and publish a backup's archive. */
 struct backup_opts {
 	const char **targets;
 	size_t ntargets;
 	bool no_targets;
 	time_t fake_time; /* --time, for tests of retention; 0 = now */
 };
-/* Apply retention to archive_dir's verified archives (those with a
- * sidecar); `protect` (this run's archive, or NULL) and the latest
- * link's archive are always kept. */
-int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, struct cairn_error *err);
-int prune_local_n(const struct config *cfg, bool dry_run,
-		  const char *protect, size_t *n, struct cairn_error *err);
+/* On success st->archive, bytes and sha256 describe the archive, made
+ * at st->started (a later second if that name is taken). */
+int backup_archive(const struct config *cfg, struct run_state *st,
+		   struct cairn_error *err);
 
 /* plugin.c: find, check and load target plugins. */
 struct plugin {
@@ -393,6 +413,8 @@ int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err);
 int plugin_load_path(const char *path, struct plugin *pl,
 		     struct cairn_error *err);
 void plugin_unload(struct plugin *pl);
+/* `cairn plugins` (moves out with the plugin ABI rework). */
+int cmd_plugins(const struct config *cfg);
 
 /* dispatch.c: targets. An open target, retries owned here. */
 struct target_conn {
@@ -417,44 +439,6 @@ void dispatch_prune(const struct config *cfg, const struct backup_opts *o,
 		    struct run_state *st);
 int prune_targets(const struct config *cfg, bool dry_run);
 int list_target(const struct config *cfg, const char *target, bool json);
-
-/* verify.c: safety nets beside the source, oldest first. */
-struct safety_net {
-	char *path;
-	time_t time;    /* the directory's mtime: when the restore ran */
-	uint64_t bytes;
-	bool in_use;    /* a pending restore.journal needs it */
-};
-struct safety_nets {
-	struct safety_net *v;
-	size_t n;
-	uint64_t bytes;
-	char *dirs[2];  /* where they are looked for */
-};
-void safety_nets_scan(const struct config *cfg, struct safety_nets *sn);
-void safety_nets_free(struct safety_nets *sn);
-
-int cmd_backup(const struct config *cfg, const struct backup_opts *o);
-int cmd_verify(const struct config *cfg, const char *which, bool deep);
-int cmd_list(const struct config *cfg, const char *target, bool json);
-int cmd_status(const struct config *cfg, long max_age, bool json);
-int cmd_prune(const struct config *cfg, bool dry_run);
-int cmd_plugins(const struct config *cfg);
-struct restore_opts {
-	const char *mode;
-	const char *archive;
-	const char *from;
-	const char *to;
-	bool dry_run;
-	bool yes;
-	bool exact; /* files components identical, not merged */
-};
-int cmd_restore(const struct config *cfg, const struct restore_opts *o);
-/* The components of restore mode `mode` ('full': all), each once;
- * *comps is malloc'd. */
-int restore_components(const struct config *cfg, const char *mode,
-		       const struct component ***comps, size_t *n,
-		       struct cairn_error *err);
 
 /* stage.c: an archive's members extracted into a private dir and
  * checked (manifest, links, SQLite), for restore and verify --deep. */
@@ -521,5 +505,72 @@ int restore_recover(const struct config *cfg, struct cairn_error *err);
 void restore_leftovers(const struct config *cfg);
 /* A flock on a scratch dir while a run uses it (-1: held elsewhere). */
 int scratch_lock(const char *dir);
+/* Safety nets beside the source, oldest first. */
+struct safety_net {
+	char *path;
+	time_t time;    /* the directory's mtime: when the restore ran */
+	uint64_t bytes;
+	bool in_use;    /* a pending restore.journal needs it */
+};
+struct safety_nets {
+	struct safety_net *v;
+	size_t n;
+	uint64_t bytes;
+	char *dirs[2];  /* where they are looked for */
+};
+void safety_nets_scan(const struct config *cfg, struct safety_nets *sn);
+void safety_nets_free(struct safety_nets *sn);
+
+
+/* verify.c: checking archives already made. */
+/* Test-restore every component into a private scratch dir: members
+ * against the manifest, hostile paths and links, SQLite checks. */
+int verify_deep(const struct config *cfg, const char *path,
+		const struct manifest *man, size_t *members, size_t *dbs,
+		struct cairn_error *err);
+/* state_dir/verify.json: the last check of each archive. */
+struct json_object *verify_state_read(const struct config *cfg);
+/* The record of archive `name` in o, or NULL if none or stale. */
+struct json_object *verify_entry(struct json_object *o,
+				 const struct config *cfg, const char *name);
+/* Record the verdict rc on archive path (only archive_dir's). */
+void verify_record(const struct config *cfg, const char *path, int rc,
+		   bool deep, const char *msg);
+
+/* restore.c: stage, check, plan and swap a verified archive. */
+struct restore_opts {
+	const char *mode;
+	const char *archive;
+	const char *from;
+	const char *to;
+	bool dry_run;
+	bool yes;
+	bool exact; /* files components identical, not merged */
+};
+/* Restore comps (compacted in place to those the archive holds) from
+ * archive, whose sidecar is verified; *touched: live data may have been
+ * changed (and was rolled back if rc is not CAIRN_OK). */
+int restore_archive(const struct config *cfg, const struct restore_opts *o,
+		    const struct component **comps, size_t ncomps,
+		    const char *archive, bool *touched,
+		    struct cairn_error *err);
+
+/* cmd_backup.c: `cairn backup`. */
+int cmd_backup(const struct config *cfg, const struct backup_opts *o);
+
+/* cmd_restore.c: `cairn restore`. */
+int cmd_restore(const struct config *cfg, const struct restore_opts *o);
+
+/* cmd_verify.c: `cairn verify`. */
+int cmd_verify(const struct config *cfg, const char *which, bool deep);
+
+/* cmd_list.c: `cairn list`. */
+int cmd_list(const struct config *cfg, const char *target, bool json);
+
+/* cmd_status.c: `cairn status`. */
+int cmd_status(const struct config *cfg, long max_age, bool json);
+
+/* cmd_prune.c: `cairn prune`. */
+int cmd_prune(const struct config *cfg, bool dry_run);
 
 #endif

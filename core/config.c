@@ -996,3 +996,55 @@ int config_check_target_keys(const struct target *t,
 	}
 	return CAIRN_OK;
 }
+
+int restore_components(const struct config *cfg, const char *mode,
+		       const struct component ***comps, size_t *n,
+		       struct cairn_error *err)
+{
+	const struct mode *m = NULL;
+	struct sbuf known = { 0 };
+	int rc;
+
+	*n = 0;
+	if (!strcmp(mode, "full")) {
+		*comps = xcalloc(cfg->ncomps + 1, sizeof(**comps));
+		for (size_t i = 0; i < cfg->ncomps; i++)
+			(*comps)[(*n)++] = &cfg->comps[i];
+		return CAIRN_OK;
+	}
+	for (size_t i = 0; i < cfg->nmodes; i++)
+		if (!strcmp(cfg->modes[i].name, mode))
+			m = &cfg->modes[i];
+	if (!m) {
+		*comps = NULL;
+		sb_add(&known, "full", 4);
+		for (size_t i = 0; i < cfg->nmodes; i++)
+			sb_printf(&known, ", %s", cfg->modes[i].name);
+		rc = cairn_errf(err, CAIRN_ECONFIG,
+				"unknown restore mode '%s'; known modes: %s",
+				mode, known.s);
+		sb_free(&known);
+		return rc;
+	}
+	/* Sized from the mode's own list; a name listed twice counts once. */
+	*comps = xcalloc(m->comps.n + 1, sizeof(**comps));
+	for (size_t i = 0; i < m->comps.n; i++) {
+		const struct component *c = config_component(cfg,
+							     m->comps.v[i]);
+		bool dup = false;
+
+		if (!c) {
+			free(*comps);
+			*comps = NULL;
+			*n = 0;
+			return cairn_errf(err, CAIRN_ECONFIG, "mode '%s' "
+					  "names unknown component '%s'",
+					  mode, m->comps.v[i]);
+		}
+		for (size_t k = 0; k < *n; k++)
+			dup |= (*comps)[k] == c;
+		if (!dup)
+			(*comps)[(*n)++] = c;
+	}
+	return CAIRN_OK;
+}

@@ -1,5 +1,6 @@
 /*
- * `cairn restore MODE`: verify, stage, check, plan, swap.
+ * Restoring a verified archive (cmd_restore.c checks its sidecar
+ * first): stage, check, plan, swap.
  *
  * Nothing live is touched until the archive's sidecar checksum matches,
  * every staged file matches the manifest and every staged database
@@ -71,58 +72,6 @@ struct restore {
 	struct strv kept;
 	bool swapping; /* live data may have been touched */
 };
-
-int restore_components(const struct config *cfg, const char *mode,
-		       const struct component ***comps, size_t *n,
-		       struct cairn_error *err)
-{
-	const struct mode *m = NULL;
-	struct sbuf known = { 0 };
-	int rc;
-
-	*n = 0;
-	if (!strcmp(mode, "full")) {
-		*comps = xcalloc(cfg->ncomps + 1, sizeof(**comps));
-		for (size_t i = 0; i < cfg->ncomps; i++)
-			(*comps)[(*n)++] = &cfg->comps[i];
-		return CAIRN_OK;
-	}
-	for (size_t i = 0; i < cfg->nmodes; i++)
-		if (!strcmp(cfg->modes[i].name, mode))
-			m = &cfg->modes[i];
-	if (!m) {
-		*comps = NULL;
-		sb_add(&known, "full", 4);
-		for (size_t i = 0; i < cfg->nmodes; i++)
-			sb_printf(&known, ", %s", cfg->modes[i].name);
-		rc = cairn_errf(err, CAIRN_ECONFIG,
-				"unknown restore mode '%s'; known modes: %s",
-				mode, known.s);
-		sb_free(&known);
-		return rc;
-	}
-	/* Sized from the mode's own list; a name listed twice counts once. */
-	*comps = xcalloc(m->comps.n + 1, sizeof(**comps));
-	for (size_t i = 0; i < m->comps.n; i++) {
-		const struct component *c = config_component(cfg,
-							     m->comps.v[i]);
-		bool dup = false;
-
-		if (!c) {
-			free(*comps);
-			*comps = NULL;
-			*n = 0;
-			return cairn_errf(err, CAIRN_ECONFIG, "mode '%s' "
-					  "names unknown component '%s'",
-					  mode, m->comps.v[i]);
-		}
-		for (size_t k = 0; k < *n; k++)
-			dup |= (*comps)[k] == c;
-		if (!dup)
-			(*comps)[(*n)++] = c;
-	}
-	return CAIRN_OK;
-}
 
 /* Tree -------------------------------------------------------------- */
 
@@ -833,27 +782,6 @@ static int mkdirs_0755(const char *path)
 	return rc;
 }
 
-static int check_to(const char *to, struct cairn_error *err)
-{
-	struct stat st;
-	size_t n = 0;
-	struct dirent *de;
-	DIR *d;
-
-	if (stat(to, &st))
-		return CAIRN_OK;
-	if ((d = opendir(to))) {
-		while ((de = readdir(d)))
-			n += strcmp(de->d_name, ".") &&
-			     strcmp(de->d_name, "..");
-		closedir(d);
-	}
-	if (!S_ISDIR(st.st_mode) || n)
-		return cairn_errf(err, CAIRN_ECONFIG, "--to %s: not an empty "
-				  "directory", to);
-	return CAIRN_OK;
-}
-
 /* Staging beside live on its file system (inside it on a mount point,
  * where a rename cannot cross), locked while we use it; the safety
  * net's name, beside it too. */
@@ -1056,55 +984,6 @@ static int restore_to(struct restore *r, struct cairn_error *err)
 	return rc;
 }
 
-/* Keep a verified fetched archive in archive_dir: after losing the disk,
- * the next restore need not fetch it again. */
-static void keep_fetched(const struct config *cfg, const char *dir,
-			 const char *archive, bool ok)
-{
-	if (ok && archive) {
-		char *names[3] = { xstrdup(base_of(archive)),
-				   sidecar_manifest(base_of(archive)),
-				   sidecar_sha(base_of(archive)) };
-
-		for (int i = 0; i < 3; i++) {
-			char *from = path_join(dir, names[i]);
-			char *to = path_join(cfg->archive_dir, names[i]);
-
-			if (!path_exists(to))
-				rename(from, to);
-			free(from);
-			free(to);
-			free(names[i]);
-		}
-		fsync_dir(cfg->archive_dir);
-	}
-	rm_rf(dir);
-}
-
-static int get_archive(struct restore *r, char **fetch_dir, int *fetch_fd,
-		       struct cairn_error *err)
-{
-	const struct config *cfg = r->cfg;
-
-	if (!r->o->from)
-		return catalog_resolve(cfg, r->o->archive, &r->archive, err);
-	if (mkdir_p(cfg->archive_dir, 0700))
-		return errno_err(err, 0, errno, "cannot create %s",
-				 cfg->archive_dir);
-	*fetch_dir = xasprintf("%s/.cairn-fetch.XXXXXX", cfg->archive_dir);
-	if (!mkdtemp(*fetch_dir)) {
-		int rc = errno_err(err, 0, errno, "cannot create %s",
-				   *fetch_dir);
-
-		free(*fetch_dir);
-		*fetch_dir = NULL;
-		return rc;
-	}
-	*fetch_fd = scratch_lock(*fetch_dir);
-	return target_fetch(cfg, r->o->from, r->o->archive, *fetch_dir,
-			    &r->archive, err);
-}
-
 /* Stage (or, for --dry-run, read), check and plan. */
 static int stage_and_plan(struct restore *r, struct cairn_error *err)
 {
@@ -1137,7 +1016,6 @@ static void restore_free(struct restore *r)
 	strv_free(&r->kept);
 	sb_free(&r->summary);
 	sb_free(&r->detail);
-	free(r->comps);
 	manifest_free(&r->man);
 	free(r->archive);
 	free(r->live);
@@ -1146,68 +1024,42 @@ static void restore_free(struct restore *r)
 	free(r->net);
 }
 
-int cmd_restore(const struct config *cfg, const struct restore_opts *o)
-{
-	struct restore r = { .cfg = cfg, .o = o, .staging_lock = -1 };
-	struct cairn_error err = { 0, "" };
-	struct lock lk = { -1, NULL };
-	char *fetch_dir = NULL;
-	int fetch_fd = -1, rc;
 
-	if ((rc = restore_components(cfg, o->mode, &r.comps, &r.ncomps,
-				     &err)))
-		goto out;
-	if (!o->to && !o->dry_run && !o->yes && !isatty(STDIN_FILENO)) {
-		rc = cairn_errf(&err, CAIRN_ECONFIG,
-				"restore replaces live data; pass --yes");
-		goto out;
-	}
-	if (o->to && (rc = check_to(o->to, &err)))
-		goto out;
-	if ((rc = lock_acquire(cfg, &lk, &err)) ||
-	    (rc = restore_recover(cfg, &err)))
-		goto out;
-	if (!o->dry_run)
-		leftovers_clean(cfg);
-	if ((rc = get_archive(&r, &fetch_dir, &fetch_fd, &err)))
-		goto out;
-	log_info("verifying %s", r.archive);
-	if ((rc = verify_sidecar(r.archive, &err))) {
-		snprintf(err.msg + strlen(err.msg),
-			 sizeof(err.msg) - strlen(err.msg),
-			 "; refusing to restore, live data untouched");
-		goto out;
-	}
-	if ((rc = manifest_load(r.archive, &r.man, &err)))
+int restore_archive(const struct config *cfg, const struct restore_opts *o,
+		    const struct component **comps, size_t ncomps,
+		    const char *archive, bool *touched,
+		    struct cairn_error *err)
+{
+	struct restore r = { .cfg = cfg, .o = o, .comps = comps,
+			     .ncomps = ncomps, .staging_lock = -1 };
+	int rc;
+
+	r.archive = xstrdup(archive);
+	if ((rc = manifest_load(r.archive, &r.man, err)))
 		goto out;
 	r.live = xstrdup(o->to ? o->to : cfg->source);
 	for (size_t l = strlen(r.live); l > 1 && r.live[l - 1] == '/';)
 		r.live[--l] = '\0';
 	if (o->dry_run) {
 		r.staging = xstrdup("");
-		if (!(rc = stage_and_plan(&r, &err)))
+		if (!(rc = stage_and_plan(&r, err)))
 			print_plan(&r);
 		goto out;
 	}
 	if (!o->to && !o->yes && !confirm(&r)) {
-		rc = stop_signal() ? stop_check(&err)
-				   : cairn_errf(&err, CAIRN_ECONFIG,
+		rc = stop_signal() ? stop_check(err)
+				   : cairn_errf(err, CAIRN_ECONFIG,
 						"restore cancelled");
 		goto out;
 	}
-	if ((rc = prepare_dirs(&r, &err)) || (rc = stage_and_plan(&r, &err)))
+	if ((rc = prepare_dirs(&r, err)) || (rc = stage_and_plan(&r, err)))
 		goto out;
-	rc = o->to ? restore_to(&r, &err) : restore_live(&r, &err);
+	rc = o->to ? restore_to(&r, err) : restore_live(&r, err);
 	if (!rc)
 		print_done(&r);
 out:
-	if (rc && rc != CAIRN_ECONFIG && !r.swapping &&
-	    !strstr(err.msg, "untouched"))
-		snprintf(err.msg + strlen(err.msg),
-			 sizeof(err.msg) - strlen(err.msg),
-			 "; nothing was restored");
-	if (rc)
-		log_error("%s", err.msg);
+	*touched = r.swapping;
+	/* A pending journal still needs the staging dir and the net. */
 	if (r.staging && *r.staging && (rc == CAIRN_OK ||
 					!journal_pending(cfg)))
 		rm_rf(r.staging);
@@ -1218,12 +1070,6 @@ out:
 			rmdir(r.net); /* only if nothing went into it */
 		rmdir(r.net_base);
 	}
-	if (fetch_dir)
-		keep_fetched(cfg, fetch_dir, r.archive, rc == CAIRN_OK);
-	if (fetch_fd >= 0)
-		close(fetch_fd);
-	free(fetch_dir);
 	restore_free(&r);
-	lock_release(&lk);
-	return rc_exit(rc);
+	return rc;
 }
