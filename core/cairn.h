@@ -41,6 +41,10 @@ struct component {
 	struct strv paths;    /* files: one or more; sqlite: one */
 	struct strv excludes; /* glob patterns (files) */
 	bool required;
+	/* Live files beside paths.v[0] that the component owns (a
+	 * database's "-wal"): no other component archives or restores
+	 * them. NULL-terminated suffixes, from the type's table. */
+	const char *const *siblings;
 	char *dump, *restore, *file; /* command */
 	long timeout;
 };
@@ -98,6 +102,8 @@ bool config_key_is_secret(const char *key);
 int config_check_target_keys(const struct target *t,
 			     const char *const *plugin_keys,
 			     struct cairn_error *e);
+/* The name of a component type, as `type =` spells it. */
+const char *config_type_name(enum comp_type t);
 /* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
  * KEY of [cairn]. */
 const struct kv *section_get(const struct section *sec, const char *key);
@@ -222,12 +228,6 @@ void inventory_format(const struct config *cfg, const char *archive,
 		      time_t started, const struct comp_stats *stats,
 		      const struct inv_cmd *cmds, size_t ncmds,
 		      struct sbuf *out);
-
-/* command.c: [component] type = command, a dump/restore pair. */
-int command_dump(const struct component *c, const char *dest,
-		 struct comp_stats *stats, struct cairn_error *err);
-int command_restore(const struct component *c, const char *src,
-		    struct cairn_error *err);
 
 /* manifest.c: sha256sum-format lines "HEX  PATH". */
 struct manifest_entry {
@@ -520,6 +520,128 @@ struct safety_nets {
 };
 void safety_nets_scan(const struct config *cfg, struct safety_nets *sn);
 void safety_nets_free(struct safety_nets *sn);
+
+/* plan.c: what a backup archives, what a restore swaps. */
+/* One thing to archive: a path under source and its lstat. */
+struct item {
+	char *rel;  /* member name, relative to source */
+	char *data; /* snapshot/dump file that supplies the bytes, or NULL */
+	struct stat st;
+};
+/* A component's members, as its type's plan op adds them. */
+struct comp_plan {
+	const struct config *cfg;
+	const struct component *c;
+	const char *staging;  /* private dir for snapshots and dumps */
+	const dev_t *skip_dev; /* our own dirs, never archived */
+	const ino_t *skip_ino;
+	size_t nskip;
+	struct item *items;
+	size_t n;
+	uint64_t bytes;
+	struct comp_stats *stats;
+};
+void plan_add(struct comp_plan *p, const char *rel, const char *data,
+	      const struct stat *st);
+void plan_free(struct comp_plan *p);
+/* The archive's tree of the mode's members. */
+struct node {
+	const char *name; /* into an entry's path; not NUL-terminated */
+	size_t nlen;
+	const struct staged_entry *e; /* NULL: implied by a deeper member */
+	struct node *kids;
+	size_t nkids, cap;
+};
+int tree_build(struct node *root, const struct staged_entry *e, size_t n,
+	       struct cairn_error *err);
+void tree_free(struct node *n);
+/* A directory, or implied by a deeper member. */
+bool node_is_dir(const struct node *n);
+const struct node *tree_kid(const struct node *n, const char *name,
+			    size_t len);
+const struct node *tree_find(const struct node *n, const char *rel);
+char *tree_kid_path(const char *rel, const struct node *k);
+/* Metadata to set once every rename is done (renames change mtimes). */
+struct fix {
+	char *rel;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+	bool has_time;
+};
+enum { N_ADD, N_REPLACE, N_KEEP, N_REMOVE, N_COUNTS };
+/* A restore's plan: the journal's operations in the order the swap
+ * does them, the metadata to set after, what the operator is shown. */
+struct rplan {
+	const struct config *cfg;
+	const struct restore_opts *o;
+	char *live;     /* where files go: source, or --to */
+	char *staging;  /* same file system as live */
+	char *net_base; /* beside live (or inside, on a mount point) */
+	const struct staged_entry *parents; /* dirs above component paths */
+	size_t nparents;
+	struct node root;
+	struct journal j;
+	size_t cap;     /* of j.sw */
+	struct fix *fix;
+	size_t nfix;
+	struct strv planned; /* component paths, each planned once */
+	size_t cnt[N_COUNTS];
+	struct sbuf summary, detail;
+	struct strv kept;
+};
+/* A line of --dry-run -v output. */
+void rplan_note(struct rplan *r, const char *what, const char *rel);
+struct swap *rplan_op(struct rplan *r, enum swap_kind kind,
+		      const char *rel);
+void rplan_move(struct rplan *r, const char *rel, bool had_live,
+		bool staged);
+void rplan_fix(struct rplan *r, const char *rel, mode_t mode, uid_t uid,
+	       gid_t gid, const struct timespec *mtime);
+/* The live directories above a component path that do not exist. */
+void rplan_parents(struct rplan *r, const char *rel);
+/* Is rel (a component path) planned already? Else it is now. */
+bool rplan_overlaps(struct rplan *r, const char *rel);
+/* The summary line of one component path, counted since `before`. */
+void rplan_count(struct rplan *r, const struct component *c,
+		 const char *rel, const size_t *before);
+void rplan_free(struct rplan *r);
+
+/* Component types: one file each, one table of operations. */
+struct comp_ops {
+	/* Archived before the files components and replaced whole: a
+	 * DB-only restore reads a few megabytes and stops. */
+	bool whole;
+	/* Backup: add the members to p (snapshots, dumps in p->staging). */
+	int (*plan)(struct comp_plan *p, struct cairn_error *err);
+	/* Restore: plan the swap of the staged members into r->live. */
+	int (*restore_plan)(struct rplan *r, const struct component *c,
+			    struct cairn_error *err);
+	/* Restore into source, after the swap (NULL: nothing to do). */
+	int (*restore_run)(const struct component *c, const char *staging,
+			   struct cairn_error *err);
+	/* Check the staged copy in dir before it goes live; *checked
+	 * counts databases (NULL: nothing to check). */
+	int (*check_staged)(const struct component *c, const char *dir,
+			    bool every_member, size_t *checked,
+			    struct cairn_error *err);
+	/* inventory.txt lines beyond files and bytes (NULL: none). */
+	void (*inventory)(const struct component *c,
+			  const struct comp_stats *s, struct sbuf *b);
+};
+
+/* comp_files.c: type = files, directory trees under source. */
+extern const struct comp_ops comp_files_ops;
+
+/* comp_sqlite.c: type = sqlite, a database from an online backup. */
+extern const struct comp_ops comp_sqlite_ops;
+
+/* comp_command.c: type = command, a dump/restore command pair. */
+extern const struct comp_ops comp_command_ops;
+
+/* comp.c: the operations of a component's type. */
+const struct comp_ops *comp_ops(enum comp_type t);
 
 
 /* verify.c: checking archives already made. */

@@ -108,7 +108,8 @@ static json_object *status_nets(const struct config *cfg, bool text)
 				      json_object_new_string(sn.v[i].path));
 	json_object_object_add(o, "count", json_object_new_uint64(sn.n));
 	json_object_object_add(o, "bytes", json_object_new_uint64(sn.bytes));
-	json_object_object_add(o, "oldest", sn.n ? json_time(sn.v[0].time) : NULL);
+	json_object_object_add(o, "oldest",
+			       sn.n ? json_time(sn.v[0].time) : NULL);
 	json_object_object_add(o, "keep_days",
 			       json_object_new_int64(cfg->safety_net_days));
 	json_object_object_add(o, "paths", paths);

@@ -45,6 +45,36 @@ static const char *const target_core_keys[] = {
 	"keep_monthly", "keep_yearly", NULL,
 };
 
+/* Component types: `type = NAME`, how their keys read, and the live
+ * files beside their path that they own. Each type's operations are in
+ * its comp_NAME.c (comp.c). */
+static const char *const sqlite_siblings[] = { "-wal", "-shm", "-journal",
+					       NULL };
+static const struct comp_type_def {
+	const char *name;
+	enum comp_type type;
+	bool command;  /* dump, restore and file instead of path */
+	bool one_path; /* path names one file */
+	const char *const *siblings;
+} comp_types[] = {
+	{ "files", COMP_FILES, false, false, NULL },
+	{ "sqlite", COMP_SQLITE, false, true, sqlite_siblings },
+	{ "command", COMP_COMMAND, true, false, NULL },
+};
+
+static const struct comp_type_def *type_def(enum comp_type t)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(comp_types); i++)
+		if (comp_types[i].type == t)
+			return &comp_types[i];
+	return NULL;
+}
+
+const char *config_type_name(enum comp_type t)
+{
+	return type_def(t) ? type_def(t)->name : "?";
+}
+
 /* Sections that carry a name, and the key whose env var may create one. */
 static const struct {
 	const char *kind;
@@ -584,34 +614,48 @@ static const char *strv_repeat(const struct strv *v)
 	return NULL;
 }
 
+/* `type =`: one of comp_types, or an error listing them. */
+static int get_type(const struct section *s, size_t *t, struct cairn_error *e)
+{
+	struct sbuf want = { 0 };
+	char *type = NULL;
+	int rc;
+
+	if ((rc = get_str(s, "type", &type, true, e)))
+		return rc;
+	for (*t = 0; *t < ARRAY_SIZE(comp_types); (*t)++)
+		if (!strcmp(type, comp_types[*t].name))
+			break;
+	free(type);
+	if (*t < ARRAY_SIZE(comp_types))
+		return CAIRN_OK;
+	sb_printf(&want, "want");
+	for (size_t i = 0; i < ARRAY_SIZE(comp_types); i++)
+		sb_printf(&want, "%s %s", i == 0 ? "" : i + 1 ==
+			  ARRAY_SIZE(comp_types) ? " or" : ",",
+			  comp_types[i].name);
+	rc = bad_value(e, section_get(s, "type"), want.s);
+	sb_free(&want);
+	return rc;
+}
+
 static int build_component(const struct section *s, struct component *c,
 			   struct cairn_error *e)
 {
+	const struct kv *kv;
 	const char *dup;
-
-	const struct kv *kv = section_get(s, "type");
-	char *type = NULL;
-	int rc;
+	size_t t;
 
 	c->name = xstrdup(s->name);
 	c->required = true;
 	c->timeout = 3600;
-	if ((rc = get_str(s, "type", &type, true, e)))
-		return rc;
-	if (!strcmp(type, "files"))
-		c->type = COMP_FILES;
-	else if (!strcmp(type, "sqlite"))
-		c->type = COMP_SQLITE;
-	else if (!strcmp(type, "command"))
-		c->type = COMP_COMMAND;
-	else
-		rc = bad_value(e, kv, "want files, sqlite or command");
-	free(type);
-	if (rc || get_bool(s, "required", &c->required, e) ||
+	if (get_type(s, &t, e) || get_bool(s, "required", &c->required, e) ||
 	    get_long(s, "timeout", 1, 7 * 86400, &c->timeout, e))
 		return CAIRN_ECONFIG;
+	c->type = comp_types[t].type;
+	c->siblings = comp_types[t].siblings;
 
-	if (c->type == COMP_COMMAND) {
+	if (comp_types[t].command) {
 		if (get_str(s, "dump", &c->dump, true, e) ||
 		    get_str(s, "restore", &c->restore, true, e) ||
 		    get_str(s, "file", &c->file, true, e))
@@ -627,7 +671,7 @@ static int build_component(const struct section *s, struct component *c,
 					  "in [component %s]", s->where,
 					  s->name);
 		strv_split(&c->paths, kv->val);
-		if (c->type == COMP_SQLITE && c->paths.n != 1)
+		if (comp_types[t].one_path && c->paths.n != 1)
 			return bad_value(e, kv, "want one database file");
 		for (size_t i = 0; i < c->paths.n; i++) {
 			size_t l = strlen(c->paths.v[i]);
@@ -661,6 +705,8 @@ static bool strv_contains(const struct strv *v, const char *str)
 /* Two components backing up the same path would restore it twice. */
 static int check_shared_paths(struct config *cfg, struct cairn_error *e)
 {
+	const char *key;
+
 	for (size_t i = 1; i < cfg->ncomps; i++) {
 		const struct component *c = &cfg->comps[i];
 
@@ -672,12 +718,12 @@ static int check_shared_paths(struct config *cfg, struct cairn_error *e)
 						   c->paths.v[k]))
 					continue;
 				s = find_section(cfg, "component", c->name);
+				key = type_def(c->type)->command ? "file"
+								  : "path";
 				return cairn_errf(e, CAIRN_ECONFIG,
 					"%s: path '%s' is in component '%s' "
 					"and component '%s'",
-					section_get(s, c->type == COMP_COMMAND
-						       ? "file" : "path")
-						->where,
+					section_get(s, key)->where,
 					c->paths.v[k], cfg->comps[j].name,
 					c->name);
 			}

@@ -481,7 +481,8 @@ static int links_beneath(int root, const char *rel, struct cairn_error *err)
 	return rc;
 }
 
-/* SQLite files must pass integrity_check before they go live. */
+/* The links of the staged tree, then each type's own check (SQLite:
+ * integrity_check), before anything goes live. */
 static int check_staged(struct stage *s, struct cairn_error *err)
 {
 	int root = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -492,24 +493,11 @@ static int check_staged(struct stage *s, struct cairn_error *err)
 		close(root);
 	for (size_t i = 0; !rc && i < s->ncomps; i++) {
 		const struct component *c = s->comps[i];
-		struct db_check chk = { 0 };
-		char *p;
+		const struct comp_ops *ops = comp_ops(c->type);
 
-		if (c->type != COMP_SQLITE)
-			continue;
-		p = path_join(s->dir, c->paths.v[0]);
-		/* verify --deep: as before, databases only; restore:
-		 * whatever is staged must be one. */
-		if (is_sqlite_file(p) ||
-		    (path_exists(p) && !s->every_member)) {
-			rc = sqlite_check(p, &chk, err);
-			if (!rc && chk.result)
-				log_info("%s: integrity_check ok",
-					 c->paths.v[0]);
-			s->dbs++;
-		}
-		db_check_free(&chk);
-		free(p);
+		if (ops->check_staged)
+			rc = ops->check_staged(c, s->dir, s->every_member,
+					       &s->dbs, err);
 	}
 	return rc;
 }

@@ -175,7 +175,8 @@ static int targets_record(const struct config *cfg,
 		json_object_object_add(t, "seconds",
 				       json_object_new_double(r->seconds));
 		json_object_object_add(t, "last_success", ok ?
-			json_time(st->finished) : jstr_copy(prev, "last_success"));
+			json_time(st->finished) :
+			jstr_copy(prev, "last_success"));
 		/* The newest archive it took: the time in its name. */
 		if (ok && st->archive && st->started >= newest) {
 			json_object_object_add(t, "newest_archive",

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The core's files form layers, and calls run one way, downwards:
-#   main -> commands -> stages -> component types -> base -> util.
+#   main -> commands -> stages -> component registry -> component
+#   types -> base -> util.
 # Each core file has a layer here; it may call functions of files at its
 # own layer or below, and the "calls" graph between files has no cycle.
 # Calls are read from the built objects (nm), so comments and strings do
@@ -12,12 +13,14 @@
 layers='
 0 util.c log.c signal.c
 1 config.c exec.c lock.c retention.c manifest.c catalog.c state.c
-1 leftovers.c journal.c archive.c snapshot.c command.c
-2 inventory.c stage.c backup.c restore.c verify.c prune.c
-2 dispatch.c plugin.c
-3 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
-3 cmd_prune.c
-4 main.c
+1 leftovers.c journal.c archive.c snapshot.c plan.c
+2 comp_files.c comp_sqlite.c comp_command.c
+3 comp.c
+4 inventory.c stage.c backup.c restore.c verify.c prune.c
+4 dispatch.c plugin.c
+5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
+5 cmd_prune.c
+6 main.c
 '
 # cmd_plugins (plugin.c) opens targets through dispatch.c, which loads
 # plugins through plugin.c; the plugin ABI rework moves cmd_plugins out.
@@ -115,4 +118,12 @@ for s in "${!def[@]}"; do
 		  bad=1; }
 done
 [ "$bad" = 0 ] || fail "undeclared globals (make them static or declare)"
+
+note "component types are ops tables: no type switch outside their files"
+# Only the type-name table (config.c), the registry (comp.c) and the
+# type's own file know a type.
+if grep -n 'COMP_FILES\|COMP_SQLITE\|COMP_COMMAND' "$TOP_SRCDIR"/core/*.c |
+	grep -v '^[^:]*/core/\(config\|comp\|comp_[a-z]*\)\.c:'; then
+	fail "a component type is tested outside config.c, comp.c, comp_*.c"
+fi
 echo ok
