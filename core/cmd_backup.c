@@ -36,12 +36,61 @@ static void run_end_hook(const struct config *cfg,
 		free(env[i]);
 }
 
+/* pre_backup, the verified archive, the targets, retention. */
+static int backup_steps(const struct config *cfg, const struct backup_opts *o,
+			struct run_state *st, struct cairn_error *err)
+{
+	char *env[] = { "CAIRN_STATUS=running", NULL };
+	char sz[32];
+	int rc;
+
+	if ((rc = stop_check(err)) ||
+	    (rc = run_hook(cfg, HOOK_PRE_BACKUP, env, err)) ||
+	    (rc = stop_check(err)) ||
+	    (rc = backup_archive(cfg, st, err)))
+		return rc;
+	fmt_bytes(st->bytes, sz);
+	log_info("archive %s verified (%s, sha256 %.16s…)",
+		 base_of(st->archive), sz, st->sha256);
+	/* A stop from here on keeps the verified archive (it is a good
+	 * restore point) but the run is recorded as a failure. */
+	if (!o->no_targets)
+		dispatch_all(cfg, o, st);
+	if ((rc = stop_check(err)) ||
+	    (rc = prune_local(cfg, false, base_of(st->archive), err)))
+		return rc;
+	if (!o->no_targets)
+		dispatch_prune(cfg, o, st);
+	return stop_check(err);
+}
+
+/* last_backup.json, targets.json, metrics, then post_backup or
+ * on_failure (which may run now: a second signal stops it too). */
+static void record(const struct config *cfg, const struct run_state *st,
+		   int exit_code)
+{
+	struct cairn_error e2 = { 0, "" };
+	struct catalog cat = { 0 };
+
+	stop_clear();
+	if (state_write(cfg, st, &e2))
+		log_error("%s", e2.msg);
+	catalog_scan(cfg, &cat, &e2);
+	if (metrics_write(cfg, st, cat.n, &e2))
+		log_error("%s", e2.msg);
+	catalog_free(&cat);
+	run_end_hook(cfg, st);
+	log_info("backup %s in %.1f s",
+		 exit_code == EXIT_OK ? "succeeded" :
+		 exit_code == EXIT_TARGET ? "made, a target failed" :
+		 "failed", st->seconds);
+}
+
 int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 {
 	struct run_state st = { 0 };
 	struct cairn_error err = { 0, "" };
 	struct lock lk = { -1, NULL };
-	struct catalog cat = { 0 };
 	char *logp = NULL;
 	double t0 = now_mono();
 	int rc, exit_code;
@@ -64,34 +113,7 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 	log_info("backup of %s started (config %s)", cfg->source, cfg->path);
 	/* We hold the lock: whatever a killed run of ours left goes. */
 	leftovers_clean(cfg);
-
-	{
-		char *env[] = { "CAIRN_STATUS=running", NULL };
-
-		if ((rc = stop_check(&err)) ||
-		    (rc = run_hook(cfg, HOOK_PRE_BACKUP, env, &err)))
-			goto out;
-	}
-	if ((rc = stop_check(&err)) ||
-	    (rc = backup_archive(cfg, &st, &err)))
-		goto out;
-	{
-		char sz[32];
-
-		fmt_bytes(st.bytes, sz);
-		log_info("archive %s verified (%s, sha256 %.16s…)",
-			 base_of(st.archive), sz, st.sha256);
-	}
-	/* A stop from here on keeps the verified archive (it is a good
-	 * restore point) but the run is recorded as a failure. */
-	if (!o->no_targets)
-		dispatch_all(cfg, o, &st);
-	if ((rc = stop_check(&err)) ||
-	    (rc = prune_local(cfg, false, base_of(st.archive), &err)))
-		goto out;
-	if (!o->no_targets)
-		dispatch_prune(cfg, o, &st);
-	rc = stop_check(&err);
+	rc = backup_steps(cfg, o, &st, &err);
 out:
 	/* The stop, not what it broke (a killed hook or dump), is why. */
 	if (rc && stop_signal())
@@ -108,24 +130,8 @@ out:
 		for (size_t i = 0; i < st.ntargets; i++)
 			if (st.targets[i].rc && !st.targets[i].skipped)
 				exit_code = EXIT_TARGET;
-	if (rc != CAIRN_ELOCKED && lk.fd >= 0) {
-		struct cairn_error e2 = { 0, "" };
-
-		/* Recorded: on_failure may run now (a second signal stops
-		 * it too). */
-		stop_clear();
-		if (state_write(cfg, &st, &e2))
-			log_error("%s", e2.msg);
-		catalog_scan(cfg, &cat, &e2);
-		if (metrics_write(cfg, &st, cat.n, &e2))
-			log_error("%s", e2.msg);
-		catalog_free(&cat);
-		run_end_hook(cfg, &st);
-		log_info("backup %s in %.1f s",
-			 exit_code == EXIT_OK ? "succeeded" :
-			 exit_code == EXIT_TARGET ? "made, a target failed" :
-			 "failed", st.seconds);
-	}
+	if (rc != CAIRN_ELOCKED && lk.fd >= 0)
+		record(cfg, &st, exit_code);
 	log_close_file();
 	lock_release(&lk);
 	for (size_t i = 0; i < st.ntargets; i++)

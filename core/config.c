@@ -731,17 +731,13 @@ static int check_shared_paths(struct config *cfg, struct cairn_error *e)
 	return CAIRN_OK;
 }
 
-static int build(struct config *cfg, struct cairn_error *e)
+/* [cairn]: names, directories, compression, retention. */
+static int build_top(struct config *cfg, const struct section *top,
+		     struct cairn_error *e)
 {
-	struct section *top = find_section(cfg, "cairn", NULL);
-	struct section *hooks = find_section(cfg, "hooks", NULL);
-	struct section *inv = find_section(cfg, "inventory", NULL);
 	char *comp = NULL;
 	int rc;
 
-	if (!top)
-		return cairn_errf(e, CAIRN_ECONFIG,
-				  "%s: missing section [cairn]", cfg->path);
 	cfg->keep.last = 7;
 	cfg->safety_net_days = 7;
 	cfg->level = -1;
@@ -782,7 +778,95 @@ static int build(struct config *cfg, struct cairn_error *e)
 		goto out;
 	if (cfg->level == -1 && !section_get(top, "compression_level"))
 		cfg->level = cfg->compression == COMP_ZSTD ? 3 : 6;
+out:
+	free(comp);
+	return rc;
+}
 
+static int build_mode(struct config *cfg, const struct section *s,
+		      struct cairn_error *e)
+{
+	struct mode *m;
+	char *comps = NULL;
+	const char *dup;
+	int rc;
+
+	if (!strcmp(s->name, "full"))
+		return cairn_errf(e, CAIRN_ECONFIG, "%s: mode 'full' is built "
+				  "in and cannot be redefined", s->where);
+	cfg->modes = xrealloc(cfg->modes, (cfg->nmodes + 1) * sizeof(*m));
+	m = &cfg->modes[cfg->nmodes++];
+	memset(m, 0, sizeof(*m));
+	m->name = xstrdup(s->name);
+	if ((rc = get_str(s, "components", &comps, true, e)))
+		return rc;
+	strv_split(&m->comps, comps);
+	free(comps);
+	if ((dup = strv_repeat(&m->comps)))
+		return cairn_errf(e, CAIRN_ECONFIG, "%s: mode '%s' lists "
+				  "component '%s' twice",
+				  section_get(s, "components")->where,
+				  m->name, dup);
+	return CAIRN_OK;
+}
+
+static int build_target(struct config *cfg, struct section *s,
+			const struct section *top, struct cairn_error *e)
+{
+	struct target *t;
+	int rc;
+
+	cfg->targets = xrealloc(cfg->targets, (cfg->ntargets + 1) *
+					      sizeof(*t));
+	t = &cfg->targets[cfg->ntargets++];
+	memset(t, 0, sizeof(*t));
+	t->name = xstrdup(s->name);
+	t->enabled = true;
+	t->keep = cfg->keep;
+	t->sec = s;
+	s->top = top;
+	if (!ident_ok(t->name))
+		return cairn_errf(e, CAIRN_ECONFIG, "%s: bad target name '%s'",
+				  s->where, t->name);
+	if ((rc = get_str(s, "plugin", &t->plugin, true, e)) ||
+	    (rc = get_bool(s, "enabled", &t->enabled, e)))
+		return rc;
+	return get_policy(s, &t->keep, e);
+}
+
+/* Every mode names configured components. */
+static int check_modes(struct config *cfg, struct cairn_error *e)
+{
+	for (size_t i = 0; i < cfg->nmodes; i++)
+		for (size_t j = 0; j < cfg->modes[i].comps.n; j++)
+			if (!config_component(cfg, cfg->modes[i].comps.v[j])) {
+				const struct section *s =
+					find_section(cfg, "mode",
+						     cfg->modes[i].name);
+
+				return cairn_errf(e, CAIRN_ECONFIG,
+						  "%s: mode '%s' names "
+						  "unknown component '%s'",
+						  section_get(s, "components")
+							->where,
+						  cfg->modes[i].name,
+						  cfg->modes[i].comps.v[j]);
+			}
+	return CAIRN_OK;
+}
+
+static int build(struct config *cfg, struct cairn_error *e)
+{
+	struct section *top = find_section(cfg, "cairn", NULL);
+	struct section *hooks = find_section(cfg, "hooks", NULL);
+	struct section *inv = find_section(cfg, "inventory", NULL);
+	int rc;
+
+	if (!top)
+		return cairn_errf(e, CAIRN_ECONFIG,
+				  "%s: missing section [cairn]", cfg->path);
+	if ((rc = build_top(cfg, top, e)))
+		return rc;
 	for (size_t i = 0; i < cfg->nsecs; i++) {
 		struct section *s = &cfg->secs[i];
 
@@ -793,93 +877,27 @@ static int build(struct config *cfg, struct cairn_error *e)
 			       sizeof(*cfg->comps));
 			rc = build_component(s, &cfg->comps[cfg->ncomps++], e);
 		} else if (!strcmp(s->kind, "mode")) {
-			struct mode *m;
-
-			if (!strcmp(s->name, "full")) {
-				rc = cairn_errf(e, CAIRN_ECONFIG,
-						"%s: mode 'full' is built in "
-						"and cannot be redefined",
-						s->where);
-				goto out;
-			}
-			cfg->modes = xrealloc(cfg->modes, (cfg->nmodes + 1) *
-							   sizeof(*m));
-			m = &cfg->modes[cfg->nmodes++];
-			memset(m, 0, sizeof(*m));
-			m->name = xstrdup(s->name);
-			if (!(rc = get_str(s, "components", &comp, true, e))) {
-				const char *dup;
-
-				strv_split(&m->comps, comp);
-				if ((dup = strv_repeat(&m->comps)))
-					rc = cairn_errf(e, CAIRN_ECONFIG,
-						"%s: mode '%s' lists "
-						"component '%s' twice",
-						section_get(s, "components")
-							->where,
-						m->name, dup);
-			}
+			rc = build_mode(cfg, s, e);
 		} else if (!strcmp(s->kind, "target")) {
-			struct target *t;
-
-			cfg->targets = xrealloc(cfg->targets,
-						(cfg->ntargets + 1) *
-							sizeof(*t));
-			t = &cfg->targets[cfg->ntargets++];
-			memset(t, 0, sizeof(*t));
-			t->name = xstrdup(s->name);
-			t->enabled = true;
-			t->keep = cfg->keep;
-			t->sec = s;
-			s->top = top;
-			if (!ident_ok(t->name))
-				rc = cairn_errf(e, CAIRN_ECONFIG,
-						"%s: bad target name '%s'",
-						s->where, t->name);
-			else if (!(rc = get_str(s, "plugin", &t->plugin, true,
-						e)) &&
-				 !(rc = get_bool(s, "enabled", &t->enabled,
-						 e)))
-				rc = get_policy(s, &t->keep, e);
+			rc = build_target(cfg, s, top, e);
 		}
 		if (rc)
-			goto out;
+			return rc;
 	}
-	if (!cfg->ncomps) {
-		rc = cairn_errf(e, CAIRN_ECONFIG,
-				"%s: no [component NAME] section", cfg->path);
-		goto out;
-	}
-	if ((rc = check_shared_paths(cfg, e)))
-		goto out;
-	for (size_t i = 0; i < cfg->nmodes; i++)
-		for (size_t j = 0; j < cfg->modes[i].comps.n; j++)
-			if (!config_component(cfg, cfg->modes[i].comps.v[j])) {
-				const struct section *s =
-					find_section(cfg, "mode",
-						     cfg->modes[i].name);
-
-				rc = cairn_errf(e, CAIRN_ECONFIG,
-						"%s: mode '%s' names unknown "
-						"component '%s'",
-						section_get(s, "components")
-							->where,
-						cfg->modes[i].name,
-						cfg->modes[i].comps.v[j]);
-				goto out;
-			}
+	if (!cfg->ncomps)
+		return cairn_errf(e, CAIRN_ECONFIG,
+				  "%s: no [component NAME] section", cfg->path);
+	if ((rc = check_shared_paths(cfg, e)) || (rc = check_modes(cfg, e)))
+		return rc;
 	for (int h = 0; h < HOOK_N; h++)
 		if ((rc = get_str(hooks, hook_names[h], &cfg->hooks[h], false,
 				  e)))
-			goto out;
+			return rc;
 	for (size_t i = 0; inv && i < inv->nkv; i++) {
 		strv_push(&cfg->inv_names, inv->kv[i].key + 8);
 		strv_push(&cfg->inv_cmds, inv->kv[i].val);
 	}
-	rc = CAIRN_OK;
-out:
-	free(comp);
-	return rc;
+	return CAIRN_OK;
 }
 
 /*

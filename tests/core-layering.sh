@@ -8,6 +8,8 @@
 # not count and nothing is missed. core/cairn.h declares each function
 # under the heading ("/* FILE.c: ...") of the file that defines it, and
 # every global function of the core is declared there (or in util.h).
+# Component types are ops tables, and no core function is longer than
+# a screen or two.
 . "$TOP_SRCDIR/tests/lib.sh"
 
 layers='
@@ -125,5 +127,14 @@ note "component types are ops tables: no type switch outside their files"
 if grep -n 'COMP_FILES\|COMP_SQLITE\|COMP_COMMAND' "$TOP_SRCDIR"/core/*.c |
 	grep -v '^[^:]*/core/\(config\|comp\|comp_[a-z]*\)\.c:'; then
 	fail "a component type is tested outside config.c, comp.c, comp_*.c"
+fi
+
+note "every function of the core fits on a screen (90 lines at most)"
+if awk 'FNR == 1 { start = 0 }
+	/^[a-z].*\(/ && !/;$/ { name = $0; start = FNR }
+	/^}/ && start { if (FNR - start > 90) { print FILENAME ": " \
+		FNR - start " lines: " name; bad = 1 }; start = 0 }
+	END { exit !bad }' "$TOP_SRCDIR"/core/*.c; then
+	fail "functions too long (split them)"
 fi
 echo ok
