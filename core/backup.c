@@ -397,9 +397,8 @@ static int pick_name(struct pub *p, const struct config *cfg,
 	}
 }
 
-/* Every component's members, by its type (snapshots and dumps into the
- * staging dir); then databases and dumps first, files smallest first,
- * so a DB-only restore reads a few megabytes and stops. */
+/* Every component's members, planned by its type (snapshots and dumps
+ * go into the staging dir), in plan_order. */
 static int plan_all(struct run *r, struct cairn_error *err)
 {
 	const struct config *cfg = r->cfg;

@@ -1,4 +1,6 @@
-/* Internal interfaces between cairn's stages. One header, one job each. */
+/* Internal interfaces between cairn's files. Each function is declared
+ * under the heading of the file that defines it; which file may call
+ * which is in tests/core-layering.sh. */
 #ifndef CAIRN_CORE_H
 #define CAIRN_CORE_H
 
@@ -469,7 +471,7 @@ struct stage {
 int stage_run(struct stage *s, struct cairn_error *err);
 void stage_free(struct stage *s);
 
-/* journal.c: the restore journal, rollback, leftovers. */
+/* journal.c: the restore journal, rollback, safety nets, leftovers. */
 enum swap_kind { SWAP_MOVE, SWAP_MKDIR, SWAP_ATTR };
 struct swap {
 	char *rel;

@@ -234,7 +234,7 @@ static bool child_named(const char *path, const char *dir, const char *prefix)
 }
 
 /* The staging and net dirs a restore into `live` makes (see
- * restore_dirs()), and nothing else. */
+ * prepare_dirs() in restore.c), and nothing else. */
 static bool journal_dirs_ok(const char *live, const char *staging,
 			    const char *net)
 {

@@ -125,7 +125,7 @@ void tree_free(struct node *n)
 }
 
 const struct node *tree_kid(const struct node *n, const char *name,
-				   size_t len)
+			    size_t len)
 {
 	size_t lo = 0, hi = n->nkids;
 
@@ -169,7 +169,7 @@ void rplan_note(struct rplan *r, const char *what, const char *rel)
 }
 
 struct swap *rplan_op(struct rplan *r, enum swap_kind kind,
-			   const char *rel)
+		      const char *rel)
 {
 	struct swap *w;
 
@@ -185,7 +185,7 @@ struct swap *rplan_op(struct rplan *r, enum swap_kind kind,
 }
 
 void rplan_move(struct rplan *r, const char *rel, bool had_live,
-		     bool staged)
+		bool staged)
 {
 	struct swap *w = rplan_op(r, SWAP_MOVE, rel);
 
@@ -194,7 +194,7 @@ void rplan_move(struct rplan *r, const char *rel, bool had_live,
 }
 
 void rplan_fix(struct rplan *r, const char *rel, mode_t mode,
-		    uid_t uid, gid_t gid, const struct timespec *mtime)
+	       uid_t uid, gid_t gid, const struct timespec *mtime)
 {
 	struct fix *f;
 
@@ -299,7 +299,7 @@ bool rplan_overlaps(struct rplan *r, const char *rel)
 }
 
 void rplan_count(struct rplan *r, const struct component *c,
-		       const char *rel, const size_t *before)
+		 const char *rel, const size_t *before)
 {
 	sb_printf(&r->summary, "  %s: %s: add %zu, replace %zu, keep %zu, "
 		  "remove %zu\n", c->name, rel, r->cnt[N_ADD] - before[N_ADD],
