@@ -1,14 +1,12 @@
 /*
- * `cairn backup`: plan, snapshot, archive, verify, publish, dispatch,
- * prune. Nothing is published under a final name before it is complete,
- * and nothing is pruned before the new archive is verified from disk.
+ * Making a backup's archive: plan, snapshot, archive, verify, publish.
+ * Nothing is published under a final name before it is complete and
+ * read back from disk. (cmd_backup.c sends it on and prunes.)
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,21 +17,6 @@
 #include <openssl/evp.h>
 
 #include "cairn.h"
-
-/* One thing to archive: a path under source and its lstat. */
-struct item {
-	char *rel;  /* member name, relative to source */
-	char *data; /* snapshot/dump file that supplies the bytes, or NULL */
-	struct stat st;
-};
-
-struct comp_plan {
-	const struct component *c;
-	struct item *items;
-	size_t n;
-	uint64_t bytes;
-	struct comp_stats *stats;
-};
 
 struct run {
 	const struct config *cfg;
@@ -46,219 +29,13 @@ struct run {
 	size_t nskip;
 };
 
-static void add_item(struct comp_plan *p, const char *rel, const char *data,
-		     const struct stat *st)
-{
-	struct item *it;
-
-	p->items = xrealloc(p->items, (p->n + 1) * sizeof(*p->items));
-	it = &p->items[p->n++];
-	it->rel = xstrdup(rel);
-	it->data = data ? xstrdup(data) : NULL;
-	it->st = *st;
-	if (S_ISREG(st->st_mode))
-		p->bytes += (uint64_t)st->st_size;
-}
-
-static bool excluded(const struct run *r, const struct component *c,
-		     const char *rel, const struct stat *st)
-{
-	for (size_t i = 0; i < r->nskip; i++)
-		if (st->st_dev == r->skip_dev[i] &&
-		    st->st_ino == r->skip_ino[i])
-			return true;
-	for (size_t i = 0; i < c->excludes.n; i++)
-		if (!fnmatch(c->excludes.v[i], rel, 0) ||
-		    !fnmatch(c->excludes.v[i], base_of(rel), 0))
-			return true;
-	/* A live SQLite file belongs to its sqlite component's snapshot;
-	 * a raw copy (and its -wal) would be torn. */
-	for (size_t i = 0; i < r->cfg->ncomps; i++) {
-		const struct component *o = &r->cfg->comps[i];
-		size_t l;
-
-		if (o->type != COMP_SQLITE)
-			continue;
-		l = strlen(o->paths.v[0]);
-		if (!strncmp(rel, o->paths.v[0], l) &&
-		    (!rel[l] || !strcmp(rel + l, "-wal") ||
-		     !strcmp(rel + l, "-shm") ||
-		     !strcmp(rel + l, "-journal")))
-			return true;
-	}
-	return false;
-}
-
-/* Depth-first, names sorted, so archives of the same tree are alike. */
-static int walk(struct run *r, struct comp_plan *p, const char *rel,
-		struct cairn_error *err)
-{
-	char *abs = path_join(r->cfg->source, rel);
-	struct strv names = { 0 };
-	struct dirent *de;
-	struct stat st;
-	int rc = CAIRN_EFAIL;
-	DIR *d;
-
-	if (lstat(abs, &st)) {
-		if (errno == ENOENT) { /* vanished since readdir */
-			rc = CAIRN_OK;
-			goto out;
-		}
-		rc = errno_err(err, 0, errno, "cannot read %s", abs);
-		goto out;
-	}
-	if (excluded(r, p->c, rel, &st)) {
-		rc = CAIRN_OK;
-		goto out;
-	}
-	add_item(p, rel, NULL, &st);
-	p->stats->files += !S_ISDIR(st.st_mode);
-	if (!S_ISDIR(st.st_mode)) {
-		rc = CAIRN_OK;
-		goto out;
-	}
-	d = opendir(abs);
-	if (!d) {
-		rc = errno_err(err, 0, errno, "cannot read directory %s", abs);
-		goto out;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strv_push(&names, de->d_name);
-	closedir(d);
-	if (names.n)
-		qsort(names.v, names.n, sizeof(*names.v), strv_cmp);
-	for (size_t i = 0; i < names.n; i++) {
-		char *sub = path_join(rel, names.v[i]);
-
-		rc = walk(r, p, sub, err);
-		free(sub);
-		if (rc)
-			goto out;
-	}
-	rc = CAIRN_OK;
-out:
-	strv_free(&names);
-	free(abs);
-	return rc;
-}
-
-static int plan_files(struct run *r, struct comp_plan *p,
-		      struct cairn_error *err)
-{
-	for (size_t i = 0; i < p->c->paths.n; i++) {
-		const char *rel = p->c->paths.v[i];
-		char *abs = path_join(r->cfg->source, rel);
-		bool missing = !path_exists(abs);
-		int rc;
-
-		free(abs);
-		if (missing) {
-			char *note;
-
-			if (p->c->required)
-				return cairn_errf(err, CAIRN_ENOTFOUND,
-						  "component %s: path not "
-						  "found: %s/%s", p->c->name,
-						  r->cfg->source, rel);
-			note = xasprintf("%s: missing (required = no)", rel);
-			strv_push(&p->stats->notes, note);
-			log_info("component %s: %s", p->c->name, note);
-			free(note);
-			continue;
-		}
-		if ((rc = walk(r, p, rel, err)))
-			return rc;
-	}
-	return CAIRN_OK;
-}
-
-static int plan_sqlite(struct run *r, struct comp_plan *p,
-		       struct cairn_error *err)
-{
-	const char *rel = p->c->paths.v[0];
-	char *abs = path_join(r->cfg->source, rel);
-	char *snap = xasprintf("%s/%s.db", r->staging, p->c->name);
-	struct stat st;
-	int rc = CAIRN_EFAIL;
-
-	if (lstat(abs, &st)) {
-		if (errno == ENOENT && !p->c->required) {
-			strv_push(&p->stats->notes,
-				  "database missing (required = no)");
-			rc = CAIRN_OK;
-		} else {
-			rc = errno_err(err, 0, errno,
-				       "component %s: cannot read database %s",
-				       p->c->name, abs);
-		}
-		goto out;
-	}
-	log_info("snapshot of %s", abs);
-	if ((rc = sqlite_snapshot(abs, snap, err)))
-		goto out;
-	if ((rc = sqlite_check(snap, &p->stats->db, err)))
-		goto out;
-	/* Live file's owner, mode and mtime; the snapshot's bytes. */
-	add_item(p, rel, snap, &st);
-	{
-		struct stat ss;
-
-		if (!stat(snap, &ss)) {
-			p->items[p->n - 1].st.st_size = ss.st_size;
-			p->bytes = (uint64_t)ss.st_size;
-		}
-	}
-	p->stats->files = 1;
-	rc = CAIRN_OK;
-out:
-	free(abs);
-	free(snap);
-	return rc;
-}
-
-static int plan_command(struct run *r, struct comp_plan *p,
-			struct cairn_error *err)
-{
-	char *dump = xasprintf("%s/%s.dump", r->staging, p->c->name);
-	struct stat st;
-	int rc;
-
-	rc = command_dump(p->c, dump, p->stats, err);
-	if (!rc && stat(dump, &st))
-		rc = errno_err(err, 0, errno, "cannot read dump %s", dump);
-	if (!rc) {
-		/* The member looks like a file the operator made now. */
-		st.st_mode = S_IFREG | 0600;
-		st.st_mtime = time(NULL);
-		add_item(p, p->c->file, dump, &st);
-		p->stats->files = 1;
-	}
-	free(dump);
-	return rc;
-}
-
-static int plan_component(struct run *r, struct comp_plan *p,
-			  struct cairn_error *err)
-{
-	switch (p->c->type) {
-	case COMP_FILES:
-		return plan_files(r, p, err);
-	case COMP_SQLITE:
-		return plan_sqlite(r, p, err);
-	case COMP_COMMAND:
-		return plan_command(r, p, err);
-	}
-	return CAIRN_EFAIL;
-}
-
 /* Databases and dumps first, then files components smallest first, so
  * a DB-only restore reads a few megabytes and stops. */
 static int plan_order(const void *a, const void *b)
 {
 	const struct comp_plan *x = a, *y = b;
-	int kx = x->c->type != COMP_FILES, ky = y->c->type != COMP_FILES;
+	int kx = comp_ops(x->c->type)->whole;
+	int ky = comp_ops(y->c->type)->whole;
 
 	if (kx != ky)
 		return ky - kx;
@@ -277,13 +54,8 @@ static void skip_dir(struct run *r, const char *path)
 
 static void free_plans(struct run *r)
 {
-	for (size_t i = 0; r->plans && i < r->cfg->ncomps; i++) {
-		for (size_t j = 0; j < r->plans[i].n; j++) {
-			free(r->plans[i].items[j].rel);
-			free(r->plans[i].items[j].data);
-		}
-		free(r->plans[i].items);
-	}
+	for (size_t i = 0; r->plans && i < r->cfg->ncomps; i++)
+		plan_free(&r->plans[i]);
 	free(r->plans);
 	for (size_t i = 0; r->stats && i < r->cfg->ncomps; i++) {
 		strv_free(&r->stats[i].notes);
@@ -601,8 +373,62 @@ out:
  * Produce and verify the archive. On success *archive is its path and
  * st->sha256/bytes are set. Everything temporary is gone on return.
  */
+/* The archive's names, at st->started or, when two runs would collide
+ * in one second, the next free second (st->started moves with it). A
+ * .partial still here after leftovers_clean is a live run's. */
+static int pick_name(struct pub *p, const struct config *cfg,
+		     struct run_state *st, struct cairn_error *err)
+{
+	time_t stamp = st->started;
+	int rc;
+
+	for (;;) {
+		pub_names(p, cfg, stamp);
+		if (!path_exists(p->final) && !path_exists(p->tmp))
+			return CAIRN_OK;
+		if (st->started != stamp)
+			return cairn_errf(err, CAIRN_EFAIL,
+					  "archive exists: %s", p->final);
+		pub_free(p);
+		sleep(1);
+		if ((rc = stop_check(err)))
+			return rc;
+		stamp = st->started = time(NULL);
+	}
+}
+
+/* Every component's members, planned by its type (snapshots and dumps
+ * go into the staging dir), in plan_order. */
+static int plan_all(struct run *r, struct cairn_error *err)
+{
+	const struct config *cfg = r->cfg;
+	int rc;
+
+	skip_dir(r, cfg->archive_dir);
+	skip_dir(r, cfg->state_dir);
+	skip_dir(r, r->staging);
+	for (size_t i = 0; i < cfg->ncomps; i++) {
+		struct comp_plan *p = &r->plans[i];
+
+		p->cfg = cfg;
+		p->c = &cfg->comps[i];
+		p->stats = &r->stats[i];
+		p->staging = r->staging;
+		p->skip_dev = r->skip_dev;
+		p->skip_ino = r->skip_ino;
+		p->nskip = r->nskip;
+		if ((rc = stop_check(err)) ||
+		    (rc = comp_ops(p->c->type)->plan(p, err)))
+			return rc;
+		/* Counted again as members are written. */
+		r->stats[i].bytes = 0;
+	}
+	qsort(r->plans, cfg->ncomps, sizeof(*r->plans), plan_order);
+	return CAIRN_OK;
+}
+
 static int make_archive(struct run *r, struct run_state *st,
-			time_t stamp, struct cairn_error *err)
+			struct cairn_error *err)
 {
 	const struct config *cfg = r->cfg;
 	struct sbuf man_text = { 0 };
@@ -622,43 +448,13 @@ static int make_archive(struct run *r, struct run_state *st,
 			       cfg->archive_dir);
 		goto out;
 	}
-	/* Two runs in one second would collide: wait for the next. A
-	 * .partial still here after leftovers_clean is a live run's. */
-	for (;;) {
-		pub_names(&p, cfg, stamp);
-		if (!path_exists(p.final) && !path_exists(p.tmp))
-			break;
-		if (st->started != stamp) {
-			rc = cairn_errf(err, CAIRN_EFAIL,
-					"archive exists: %s", p.final);
-			goto out;
-		}
-		pub_free(&p);
-		sleep(1);
-		if ((rc = stop_check(err)))
-			goto out;
-		stamp = st->started = time(NULL);
-	}
-	if ((rc = held_create(p.tmp, &fd, err)))
+	if ((rc = pick_name(&p, cfg, st, err)) ||
+	    (rc = held_create(p.tmp, &fd, err)))
 		goto out;
 	p.tmp_ours = true;
-	if ((rc = held_staging(cfg, &r->staging, &r->staging_fd, err)))
+	if ((rc = held_staging(cfg, &r->staging, &r->staging_fd, err)) ||
+	    (rc = plan_all(r, err)))
 		goto out;
-	skip_dir(r, cfg->archive_dir);
-	skip_dir(r, cfg->state_dir);
-	skip_dir(r, r->staging);
-
-	for (size_t i = 0; i < cfg->ncomps; i++) {
-		r->plans[i].c = &cfg->comps[i];
-		r->plans[i].stats = &r->stats[i];
-		if ((rc = stop_check(err)) ||
-		    (rc = plan_component(r, &r->plans[i], err)))
-			goto out;
-		/* Counted again as members are written. */
-		r->stats[i].bytes = 0;
-	}
-	qsort(r->plans, cfg->ncomps, sizeof(*r->plans), plan_order);
-
 	log_info("writing %s", p.final);
 	if ((rc = stop_check(err)) ||
 	    (rc = write_archive(r, fd, p.name, st->started, hex, &man_text,
@@ -687,201 +483,16 @@ out:
 	return rc;
 }
 
-int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, struct cairn_error *err)
-{
-	return prune_local_n(cfg, dry_run, protect, NULL, err);
-}
 
-/* Delete archive and sidecars of every archive retention drops;
- * *dropped (if not NULL) counts them. */
-int prune_local_n(const struct config *cfg, bool dry_run,
-		  const char *protect, size_t *dropped,
-		  struct cairn_error *err)
-{
-	struct catalog cat;
-	struct snap *snaps;
-	char *latest;
-	size_t n = 0;
-	int rc;
-
-	if ((rc = catalog_scan(cfg, &cat, err)))
-		return rc;
-	latest = catalog_latest(cfg);
-	snaps = xcalloc(cat.n, sizeof(*snaps));
-	for (size_t i = 0; i < cat.n; i++) {
-		/* Never verified: neither counted as a restore point nor
-		 * deleted as one. */
-		if (!cat.a[i].has_sidecar) {
-			log_warn("%s has no .sha256 sidecar; retention "
-				 "leaves it alone", cat.a[i].name);
-			continue;
-		}
-		snaps[n].name = cat.a[i].name;
-		snaps[n++].time = cat.a[i].time;
-	}
-	retention_select(snaps, n, &cfg->keep);
-	for (size_t i = 0; i < n; i++) {
-		char *p, *s, *m;
-
-		/* The archive this run made, and the one the latest link
-		 * names, are never pruned, whatever the clock said when
-		 * the others were named. */
-		if (snaps[i].keep ||
-		    (protect && !strcmp(protect, snaps[i].name)) ||
-		    (latest && !strcmp(base_of(latest), snaps[i].name)))
-			continue;
-		if (dropped)
-			(*dropped)++;
-		p = path_join(cfg->archive_dir, snaps[i].name);
-		s = sidecar_sha(p);
-		m = sidecar_manifest(p);
-		log_info("%s %s", dry_run ? "would remove" : "removing",
-			 snaps[i].name);
-		if (!dry_run) {
-			/* Sidecar first: an archive without it is never
-			 * taken for a verified one. */
-			unlink(s);
-			if (unlink(p) && errno != ENOENT)
-				log_warn("cannot remove %s: %s", p,
-					 strerror(errno));
-			unlink(m);
-		}
-		free(p);
-		free(s);
-		free(m);
-	}
-	if (!dry_run)
-		fsync_dir(cfg->archive_dir);
-	free(latest);
-	free(snaps);
-	catalog_free(&cat);
-	return CAIRN_OK;
-}
-
-static char *env_pair(const char *k, const char *v)
-{
-	return xasprintf("%s=%s", k, v ? v : "");
-}
-
-static void run_end_hook(const struct config *cfg,
-			 const struct run_state *st)
-{
-	char *env[4];
-	struct cairn_error e = { 0, "" };
-
-	env[0] = env_pair("CAIRN_ARCHIVE", st->archive);
-	env[1] = env_pair("CAIRN_STATUS", st->success ? "success" :
-			  "failure");
-	env[2] = env_pair("CAIRN_ERROR", st->error);
-	env[3] = NULL;
-	if (run_hook(cfg, st->success ? HOOK_POST_BACKUP : HOOK_ON_FAILURE,
-		     env, &e))
-		log_warn("%s", e.msg);
-	for (int i = 0; i < 3; i++)
-		free(env[i]);
-}
-
-int cmd_backup(const struct config *cfg, const struct backup_opts *o)
+int backup_archive(const struct config *cfg, struct run_state *st,
+		   struct cairn_error *err)
 {
 	struct run r = { .cfg = cfg, .staging_fd = -1 };
-	struct run_state st = { 0 };
-	struct cairn_error err = { 0, "" };
-	struct lock lk = { -1, NULL };
-	struct catalog cat = { 0 };
-	char *logp = NULL;
-	double t0 = now_mono();
-	int rc, exit_code;
+	int rc;
 
-	for (size_t i = 0; i < o->ntargets; i++)
-		if (!config_target(cfg, o->targets[i])) {
-			log_error("--target %s: no such target in %s",
-				  o->targets[i], cfg->path);
-			return EXIT_USAGE;
-		}
-	if ((rc = lock_acquire(cfg, &lk, &err))) {
-		log_error("%s", err.msg);
-		return rc_exit(rc);
-	}
-	if ((rc = restore_recover(cfg, &err)))
-		goto out;
-	logp = path_join(cfg->state_dir, "backup.log");
-	log_open_file(logp);
-	st.started = o->fake_time ? o->fake_time : time(NULL);
-	log_info("backup of %s started (config %s)", cfg->source, cfg->path);
-	/* We hold the lock: whatever a killed run of ours left goes. */
-	leftovers_clean(cfg);
-
-	{
-		char *env[] = { "CAIRN_STATUS=running", NULL };
-
-		if ((rc = stop_check(&err)) ||
-		    (rc = run_hook(cfg, HOOK_PRE_BACKUP, env, &err)))
-			goto out;
-	}
 	r.plans = xcalloc(cfg->ncomps, sizeof(*r.plans));
 	r.stats = xcalloc(cfg->ncomps, sizeof(*r.stats));
-	if ((rc = stop_check(&err)) ||
-	    (rc = make_archive(&r, &st, st.started, &err)))
-		goto out;
-	{
-		char sz[32];
-
-		fmt_bytes(st.bytes, sz);
-		log_info("archive %s verified (%s, sha256 %.16s…)",
-			 base_of(st.archive), sz, st.sha256);
-	}
-	/* A stop from here on keeps the verified archive (it is a good
-	 * restore point) but the run is recorded as a failure. */
-	if (!o->no_targets)
-		dispatch_all(cfg, o, &st);
-	if ((rc = stop_check(&err)) ||
-	    (rc = prune_local(cfg, false, base_of(st.archive), &err)))
-		goto out;
-	if (!o->no_targets)
-		dispatch_prune(cfg, o, &st);
-	rc = stop_check(&err);
-out:
-	/* The stop, not what it broke (a killed hook or dump), is why. */
-	if (rc && stop_signal())
-		stop_check(&err);
-	st.success = rc == CAIRN_OK;
-	st.finished = time(NULL);
-	st.seconds = now_mono() - t0;
-	if (rc) {
-		snprintf(st.error, sizeof(st.error), "%s", err.msg);
-		log_error("%s", err.msg);
-	}
-	exit_code = rc_exit(rc);
-	if (rc == CAIRN_OK)
-		for (size_t i = 0; i < st.ntargets; i++)
-			if (st.targets[i].rc && !st.targets[i].skipped)
-				exit_code = EXIT_TARGET;
-	if (rc != CAIRN_ELOCKED && lk.fd >= 0) {
-		struct cairn_error e2 = { 0, "" };
-
-		/* Recorded: on_failure may run now (a second signal stops
-		 * it too). */
-		stop_clear();
-		if (state_write(cfg, &st, &e2))
-			log_error("%s", e2.msg);
-		catalog_scan(cfg, &cat, &e2);
-		if (metrics_write(cfg, &st, cat.n, &e2))
-			log_error("%s", e2.msg);
-		catalog_free(&cat);
-		run_end_hook(cfg, &st);
-		log_info("backup %s in %.1f s",
-			 exit_code == EXIT_OK ? "succeeded" :
-			 exit_code == EXIT_TARGET ? "made, a target failed" :
-			 "failed", st.seconds);
-	}
-	log_close_file();
-	lock_release(&lk);
+	rc = make_archive(&r, st, err);
 	free_plans(&r);
-	for (size_t i = 0; i < st.ntargets; i++)
-		free(st.targets[i].name);
-	free(st.targets);
-	free(st.archive);
-	free(logp);
-	return exit_code;
+	return rc;
 }

@@ -1,4 +1,6 @@
-/* Internal interfaces between cairn's stages. One header, one job each. */
+/* Internal interfaces between cairn's files. Each function is declared
+ * under the heading of the file that defines it; which file may call
+ * which is in tests/core-layering.sh. */
 #ifndef CAIRN_CORE_H
 #define CAIRN_CORE_H
 
@@ -41,6 +43,10 @@ struct component {
 	struct strv paths;    /* files: one or more; sqlite: one */
 	struct strv excludes; /* glob patterns (files) */
 	bool required;
+	/* Live files beside paths.v[0] that the component owns (a
+	 * database's "-wal"): no other component archives or restores
+	 * them. NULL-terminated suffixes, from the type's table. */
+	const char *const *siblings;
 	char *dump, *restore, *file; /* command */
 	long timeout;
 };
@@ -98,9 +104,16 @@ bool config_key_is_secret(const char *key);
 int config_check_target_keys(const struct target *t,
 			     const char *const *plugin_keys,
 			     struct cairn_error *e);
+/* The name of a component type, as `type =` spells it. */
+const char *config_type_name(enum comp_type t);
 /* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
  * KEY of [cairn]. */
 const struct kv *section_get(const struct section *sec, const char *key);
+/* The components of restore mode `mode` ('full': all), each once;
+ * *comps is malloc'd. */
+int restore_components(const struct config *cfg, const char *mode,
+		       const struct component ***comps, size_t *n,
+		       struct cairn_error *err);
 
 /* log.c: stderr for the operator, backup.log for the record. */
 extern int log_verbosity; /* 0 quiet, 1 normal, 2 verbose */
@@ -161,7 +174,7 @@ int lock_acquire(const struct config *cfg, struct lock *lk,
 		 struct cairn_error *err);
 void lock_release(struct lock *lk);
 
-/* Archive names: NAME-backup-YYYY-MM-DD_HHMMSS.EXT. */
+/* catalog.c: archive names, NAME-backup-YYYY-MM-DD_HHMMSS.EXT. */
 const char *compression_ext(enum compression c);
 char *archive_name(const struct config *cfg, time_t t);
 /* Parse an archive file name of this config; false if it is not one. */
@@ -217,12 +230,6 @@ void inventory_format(const struct config *cfg, const char *archive,
 		      time_t started, const struct comp_stats *stats,
 		      const struct inv_cmd *cmds, size_t ncmds,
 		      struct sbuf *out);
-
-/* command.c: [component] type = command, a dump/restore pair. */
-int command_dump(const struct component *c, const char *dest,
-		 struct comp_stats *stats, struct cairn_error *err);
-int command_restore(const struct component *c, const char *src,
-		    struct cairn_error *err);
 
 /* manifest.c: sha256sum-format lines "HEX  PATH". */
 struct manifest_entry {
@@ -365,21 +372,36 @@ int json_write_state(const char *path, struct json_object *j,
 const char *json_str(struct json_object *o, const char *key);
 /* "2026-02-11T03:15:00Z" -> time; 0 if malformed. */
 time_t utc_parse(const char *s);
+/* The reverse, as a JSON string; NULL for 0. */
+struct json_object *json_time(time_t t);
+/* last_backup.json; NULL if there is none or it is broken. */
+struct json_object *state_read(const struct config *cfg);
+/* targets.json: each target's last result, merged across runs. */
+struct json_object *targets_load(const struct config *cfg);
 
-/* Commands (backup.c, verify.c, restore.c, catalog.c, dispatch.c). */
+/* prune.c: local retention and old safety nets. */
+/* Apply retention to archive_dir's verified archives (those with a
+ * sidecar); `protect` (this run's archive, or NULL) and the latest
+ * link's archive are always kept. */
+int prune_local(const struct config *cfg, bool dry_run,
+		const char *protect, struct cairn_error *err);
+/* The same; *n (if not NULL) counts the archives it drops. */
+int prune_local_n(const struct config *cfg, bool dry_run,
+		  const char *protect, size_t *n, struct cairn_error *err);
+/* Remove safety nets older than safety_net_days; *n is how many. */
+int prune_nets(const struct config *cfg, bool dry_run, size_t *n);
+
+/* backup.c: make, verify and publish a backup's archive. */
 struct backup_opts {
 	const char **targets;
 	size_t ntargets;
 	bool no_targets;
 	time_t fake_time; /* --time, for tests of retention; 0 = now */
 };
-/* Apply retention to archive_dir's verified archives (those with a
- * sidecar); `protect` (this run's archive, or NULL) and the latest
- * link's archive are always kept. */
-int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, struct cairn_error *err);
-int prune_local_n(const struct config *cfg, bool dry_run,
-		  const char *protect, size_t *n, struct cairn_error *err);
+/* On success st->archive, bytes and sha256 describe the archive, made
+ * at st->started (a later second if that name is taken). */
+int backup_archive(const struct config *cfg, struct run_state *st,
+		   struct cairn_error *err);
 
 /* plugin.c: find, check and load target plugins. */
 struct plugin {
@@ -393,6 +415,8 @@ int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err);
 int plugin_load_path(const char *path, struct plugin *pl,
 		     struct cairn_error *err);
 void plugin_unload(struct plugin *pl);
+/* `cairn plugins` (moves out with the plugin ABI rework). */
+int cmd_plugins(const struct config *cfg);
 
 /* dispatch.c: targets. An open target, retries owned here. */
 struct target_conn {
@@ -417,44 +441,6 @@ void dispatch_prune(const struct config *cfg, const struct backup_opts *o,
 		    struct run_state *st);
 int prune_targets(const struct config *cfg, bool dry_run);
 int list_target(const struct config *cfg, const char *target, bool json);
-
-/* verify.c: safety nets beside the source, oldest first. */
-struct safety_net {
-	char *path;
-	time_t time;    /* the directory's mtime: when the restore ran */
-	uint64_t bytes;
-	bool in_use;    /* a pending restore.journal needs it */
-};
-struct safety_nets {
-	struct safety_net *v;
-	size_t n;
-	uint64_t bytes;
-	char *dirs[2];  /* where they are looked for */
-};
-void safety_nets_scan(const struct config *cfg, struct safety_nets *sn);
-void safety_nets_free(struct safety_nets *sn);
-
-int cmd_backup(const struct config *cfg, const struct backup_opts *o);
-int cmd_verify(const struct config *cfg, const char *which, bool deep);
-int cmd_list(const struct config *cfg, const char *target, bool json);
-int cmd_status(const struct config *cfg, long max_age, bool json);
-int cmd_prune(const struct config *cfg, bool dry_run);
-int cmd_plugins(const struct config *cfg);
-struct restore_opts {
-	const char *mode;
-	const char *archive;
-	const char *from;
-	const char *to;
-	bool dry_run;
-	bool yes;
-	bool exact; /* files components identical, not merged */
-};
-int cmd_restore(const struct config *cfg, const struct restore_opts *o);
-/* The components of restore mode `mode` ('full': all), each once;
- * *comps is malloc'd. */
-int restore_components(const struct config *cfg, const char *mode,
-		       const struct component ***comps, size_t *n,
-		       struct cairn_error *err);
 
 /* stage.c: an archive's members extracted into a private dir and
  * checked (manifest, links, SQLite), for restore and verify --deep. */
@@ -485,7 +471,7 @@ struct stage {
 int stage_run(struct stage *s, struct cairn_error *err);
 void stage_free(struct stage *s);
 
-/* journal.c: the restore journal, rollback, leftovers. */
+/* journal.c: the restore journal, rollback, safety nets, leftovers. */
 enum swap_kind { SWAP_MOVE, SWAP_MKDIR, SWAP_ATTR };
 struct swap {
 	char *rel;
@@ -521,5 +507,194 @@ int restore_recover(const struct config *cfg, struct cairn_error *err);
 void restore_leftovers(const struct config *cfg);
 /* A flock on a scratch dir while a run uses it (-1: held elsewhere). */
 int scratch_lock(const char *dir);
+/* Safety nets beside the source, oldest first. */
+struct safety_net {
+	char *path;
+	time_t time;    /* the directory's mtime: when the restore ran */
+	uint64_t bytes;
+	bool in_use;    /* a pending restore.journal needs it */
+};
+struct safety_nets {
+	struct safety_net *v;
+	size_t n;
+	uint64_t bytes;
+	char *dirs[2];  /* where they are looked for */
+};
+void safety_nets_scan(const struct config *cfg, struct safety_nets *sn);
+void safety_nets_free(struct safety_nets *sn);
+
+/* plan.c: what a backup archives, what a restore swaps. */
+/* One thing to archive: a path under source and its lstat. */
+struct item {
+	char *rel;  /* member name, relative to source */
+	char *data; /* snapshot/dump file that supplies the bytes, or NULL */
+	struct stat st;
+};
+/* A component's members, as its type's plan op adds them. */
+struct comp_plan {
+	const struct config *cfg;
+	const struct component *c;
+	const char *staging;  /* private dir for snapshots and dumps */
+	const dev_t *skip_dev; /* our own dirs, never archived */
+	const ino_t *skip_ino;
+	size_t nskip;
+	struct item *items;
+	size_t n;
+	uint64_t bytes;
+	struct comp_stats *stats;
+};
+void plan_add(struct comp_plan *p, const char *rel, const char *data,
+	      const struct stat *st);
+void plan_free(struct comp_plan *p);
+/* The archive's tree of the mode's members. */
+struct node {
+	const char *name; /* into an entry's path; not NUL-terminated */
+	size_t nlen;
+	const struct staged_entry *e; /* NULL: implied by a deeper member */
+	struct node *kids;
+	size_t nkids, cap;
+};
+int tree_build(struct node *root, const struct staged_entry *e, size_t n,
+	       struct cairn_error *err);
+void tree_free(struct node *n);
+/* A directory, or implied by a deeper member. */
+bool node_is_dir(const struct node *n);
+const struct node *tree_kid(const struct node *n, const char *name,
+			    size_t len);
+const struct node *tree_find(const struct node *n, const char *rel);
+char *tree_kid_path(const char *rel, const struct node *k);
+/* Metadata to set once every rename is done (renames change mtimes). */
+struct fix {
+	char *rel;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+	bool has_time;
+};
+enum { N_ADD, N_REPLACE, N_KEEP, N_REMOVE, N_COUNTS };
+/* A restore's plan: the journal's operations in the order the swap
+ * does them, the metadata to set after, what the operator is shown. */
+struct rplan {
+	const struct config *cfg;
+	const struct restore_opts *o;
+	char *live;     /* where files go: source, or --to */
+	char *staging;  /* same file system as live */
+	char *net_base; /* beside live (or inside, on a mount point) */
+	const struct staged_entry *parents; /* dirs above component paths */
+	size_t nparents;
+	struct node root;
+	struct journal j;
+	size_t cap;     /* of j.sw */
+	struct fix *fix;
+	size_t nfix;
+	struct strv planned; /* component paths, each planned once */
+	size_t cnt[N_COUNTS];
+	struct sbuf summary, detail;
+	struct strv kept;
+};
+/* A line of --dry-run -v output. */
+void rplan_note(struct rplan *r, const char *what, const char *rel);
+struct swap *rplan_op(struct rplan *r, enum swap_kind kind,
+		      const char *rel);
+void rplan_move(struct rplan *r, const char *rel, bool had_live,
+		bool staged);
+void rplan_fix(struct rplan *r, const char *rel, mode_t mode, uid_t uid,
+	       gid_t gid, const struct timespec *mtime);
+/* The live directories above a component path that do not exist. */
+void rplan_parents(struct rplan *r, const char *rel);
+/* Is rel (a component path) planned already? Else it is now. */
+bool rplan_overlaps(struct rplan *r, const char *rel);
+/* The summary line of one component path, counted since `before`. */
+void rplan_count(struct rplan *r, const struct component *c,
+		 const char *rel, const size_t *before);
+void rplan_free(struct rplan *r);
+
+/* Component types: one file each, one table of operations. */
+struct comp_ops {
+	/* Archived before the files components and replaced whole: a
+	 * DB-only restore reads a few megabytes and stops. */
+	bool whole;
+	/* Backup: add the members to p (snapshots, dumps in p->staging). */
+	int (*plan)(struct comp_plan *p, struct cairn_error *err);
+	/* Restore: plan the swap of the staged members into r->live. */
+	int (*restore_plan)(struct rplan *r, const struct component *c,
+			    struct cairn_error *err);
+	/* Restore into source, after the swap (NULL: nothing to do). */
+	int (*restore_run)(const struct component *c, const char *staging,
+			   struct cairn_error *err);
+	/* Check the staged copy in dir before it goes live; *checked
+	 * counts databases (NULL: nothing to check). */
+	int (*check_staged)(const struct component *c, const char *dir,
+			    bool every_member, size_t *checked,
+			    struct cairn_error *err);
+	/* inventory.txt lines beyond files and bytes (NULL: none). */
+	void (*inventory)(const struct component *c,
+			  const struct comp_stats *s, struct sbuf *b);
+};
+
+/* comp_files.c: type = files, directory trees under source. */
+extern const struct comp_ops comp_files_ops;
+
+/* comp_sqlite.c: type = sqlite, a database from an online backup. */
+extern const struct comp_ops comp_sqlite_ops;
+
+/* comp_command.c: type = command, a dump/restore command pair. */
+extern const struct comp_ops comp_command_ops;
+
+/* comp.c: the operations of a component's type. */
+const struct comp_ops *comp_ops(enum comp_type t);
+
+
+/* verify.c: checking archives already made. */
+/* Test-restore every component into a private scratch dir: members
+ * against the manifest, hostile paths and links, SQLite checks. */
+int verify_deep(const struct config *cfg, const char *path,
+		const struct manifest *man, size_t *members, size_t *dbs,
+		struct cairn_error *err);
+/* state_dir/verify.json: the last check of each archive. */
+struct json_object *verify_state_read(const struct config *cfg);
+/* The record of archive `name` in o, or NULL if none or stale. */
+struct json_object *verify_entry(struct json_object *o,
+				 const struct config *cfg, const char *name);
+/* Record the verdict rc on archive path (only archive_dir's). */
+void verify_record(const struct config *cfg, const char *path, int rc,
+		   bool deep, const char *msg);
+
+/* restore.c: stage, check, plan and swap a verified archive. */
+struct restore_opts {
+	const char *mode;
+	const char *archive;
+	const char *from;
+	const char *to;
+	bool dry_run;
+	bool yes;
+	bool exact; /* files components identical, not merged */
+};
+/* Restore comps (compacted in place to those the archive holds) from
+ * archive, whose sidecar is verified; *touched: live data may have been
+ * changed (and was rolled back if rc is not CAIRN_OK). */
+int restore_archive(const struct config *cfg, const struct restore_opts *o,
+		    const struct component **comps, size_t ncomps,
+		    const char *archive, bool *touched,
+		    struct cairn_error *err);
+
+/* cmd_backup.c: `cairn backup`. */
+int cmd_backup(const struct config *cfg, const struct backup_opts *o);
+
+/* cmd_restore.c: `cairn restore`. */
+int cmd_restore(const struct config *cfg, const struct restore_opts *o);
+
+/* cmd_verify.c: `cairn verify`. */
+int cmd_verify(const struct config *cfg, const char *which, bool deep);
+
+/* cmd_list.c: `cairn list`. */
+int cmd_list(const struct config *cfg, const char *target, bool json);
+
+/* cmd_status.c: `cairn status`. */
+int cmd_status(const struct config *cfg, long max_age, bool json);
+
+/* cmd_prune.c: `cairn prune`. */
+int cmd_prune(const struct config *cfg, bool dry_run);
 
 #endif

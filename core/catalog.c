@@ -296,3 +296,24 @@ out:
 	free(side);
 	return rc;
 }
+
+/* Load ARCHIVE.manifest (covered by the sidecar just verified). */
+int manifest_load(const char *archive, struct manifest *m,
+		  struct cairn_error *err)
+{
+	char *p = sidecar_manifest(archive), *text;
+	size_t len, bad = 0;
+	int rc = CAIRN_OK;
+
+	memset(m, 0, sizeof(*m));
+	text = read_file(p, &len);
+	if (!text)
+		rc = errno_err(err, CAIRN_EINTEGRITY, errno, "cannot read %s",
+			       p);
+	else if (manifest_parse(text, len, m, &bad))
+		rc = cairn_errf(err, CAIRN_EINTEGRITY,
+				"%s:%zu: not a sha256sum line", p, bad);
+	free(text);
+	free(p);
+	return rc;
+}

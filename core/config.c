@@ -45,6 +45,36 @@ static const char *const target_core_keys[] = {
 	"keep_monthly", "keep_yearly", NULL,
 };
 
+/* Component types: `type = NAME`, how their keys read, and the live
+ * files beside their path that they own. Each type's operations are in
+ * its comp_NAME.c (comp.c). */
+static const char *const sqlite_siblings[] = { "-wal", "-shm", "-journal",
+					       NULL };
+static const struct comp_type_def {
+	const char *name;
+	enum comp_type type;
+	bool command;  /* dump, restore and file instead of path */
+	bool one_path; /* path names one file */
+	const char *const *siblings;
+} comp_types[] = {
+	{ "files", COMP_FILES, false, false, NULL },
+	{ "sqlite", COMP_SQLITE, false, true, sqlite_siblings },
+	{ "command", COMP_COMMAND, true, false, NULL },
+};
+
+static const struct comp_type_def *type_def(enum comp_type t)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(comp_types); i++)
+		if (comp_types[i].type == t)
+			return &comp_types[i];
+	return NULL;
+}
+
+const char *config_type_name(enum comp_type t)
+{
+	return type_def(t) ? type_def(t)->name : "?";
+}
+
 /* Sections that carry a name, and the key whose env var may create one. */
 static const struct {
 	const char *kind;
@@ -584,34 +614,48 @@ static const char *strv_repeat(const struct strv *v)
 	return NULL;
 }
 
+/* `type =`: one of comp_types, or an error listing them. */
+static int get_type(const struct section *s, size_t *t, struct cairn_error *e)
+{
+	struct sbuf want = { 0 };
+	char *type = NULL;
+	int rc;
+
+	if ((rc = get_str(s, "type", &type, true, e)))
+		return rc;
+	for (*t = 0; *t < ARRAY_SIZE(comp_types); (*t)++)
+		if (!strcmp(type, comp_types[*t].name))
+			break;
+	free(type);
+	if (*t < ARRAY_SIZE(comp_types))
+		return CAIRN_OK;
+	sb_printf(&want, "want");
+	for (size_t i = 0; i < ARRAY_SIZE(comp_types); i++)
+		sb_printf(&want, "%s %s", i == 0 ? "" : i + 1 ==
+			  ARRAY_SIZE(comp_types) ? " or" : ",",
+			  comp_types[i].name);
+	rc = bad_value(e, section_get(s, "type"), want.s);
+	sb_free(&want);
+	return rc;
+}
+
 static int build_component(const struct section *s, struct component *c,
 			   struct cairn_error *e)
 {
+	const struct kv *kv;
 	const char *dup;
-
-	const struct kv *kv = section_get(s, "type");
-	char *type = NULL;
-	int rc;
+	size_t t;
 
 	c->name = xstrdup(s->name);
 	c->required = true;
 	c->timeout = 3600;
-	if ((rc = get_str(s, "type", &type, true, e)))
-		return rc;
-	if (!strcmp(type, "files"))
-		c->type = COMP_FILES;
-	else if (!strcmp(type, "sqlite"))
-		c->type = COMP_SQLITE;
-	else if (!strcmp(type, "command"))
-		c->type = COMP_COMMAND;
-	else
-		rc = bad_value(e, kv, "want files, sqlite or command");
-	free(type);
-	if (rc || get_bool(s, "required", &c->required, e) ||
+	if (get_type(s, &t, e) || get_bool(s, "required", &c->required, e) ||
 	    get_long(s, "timeout", 1, 7 * 86400, &c->timeout, e))
 		return CAIRN_ECONFIG;
+	c->type = comp_types[t].type;
+	c->siblings = comp_types[t].siblings;
 
-	if (c->type == COMP_COMMAND) {
+	if (comp_types[t].command) {
 		if (get_str(s, "dump", &c->dump, true, e) ||
 		    get_str(s, "restore", &c->restore, true, e) ||
 		    get_str(s, "file", &c->file, true, e))
@@ -627,7 +671,7 @@ static int build_component(const struct section *s, struct component *c,
 					  "in [component %s]", s->where,
 					  s->name);
 		strv_split(&c->paths, kv->val);
-		if (c->type == COMP_SQLITE && c->paths.n != 1)
+		if (comp_types[t].one_path && c->paths.n != 1)
 			return bad_value(e, kv, "want one database file");
 		for (size_t i = 0; i < c->paths.n; i++) {
 			size_t l = strlen(c->paths.v[i]);
@@ -661,6 +705,8 @@ static bool strv_contains(const struct strv *v, const char *str)
 /* Two components backing up the same path would restore it twice. */
 static int check_shared_paths(struct config *cfg, struct cairn_error *e)
 {
+	const char *key;
+
 	for (size_t i = 1; i < cfg->ncomps; i++) {
 		const struct component *c = &cfg->comps[i];
 
@@ -672,12 +718,12 @@ static int check_shared_paths(struct config *cfg, struct cairn_error *e)
 						   c->paths.v[k]))
 					continue;
 				s = find_section(cfg, "component", c->name);
+				key = type_def(c->type)->command ? "file"
+								  : "path";
 				return cairn_errf(e, CAIRN_ECONFIG,
 					"%s: path '%s' is in component '%s' "
 					"and component '%s'",
-					section_get(s, c->type == COMP_COMMAND
-						       ? "file" : "path")
-						->where,
+					section_get(s, key)->where,
 					c->paths.v[k], cfg->comps[j].name,
 					c->name);
 			}
@@ -685,17 +731,13 @@ static int check_shared_paths(struct config *cfg, struct cairn_error *e)
 	return CAIRN_OK;
 }
 
-static int build(struct config *cfg, struct cairn_error *e)
+/* [cairn]: names, directories, compression, retention. */
+static int build_top(struct config *cfg, const struct section *top,
+		     struct cairn_error *e)
 {
-	struct section *top = find_section(cfg, "cairn", NULL);
-	struct section *hooks = find_section(cfg, "hooks", NULL);
-	struct section *inv = find_section(cfg, "inventory", NULL);
 	char *comp = NULL;
 	int rc;
 
-	if (!top)
-		return cairn_errf(e, CAIRN_ECONFIG,
-				  "%s: missing section [cairn]", cfg->path);
 	cfg->keep.last = 7;
 	cfg->safety_net_days = 7;
 	cfg->level = -1;
@@ -736,7 +778,95 @@ static int build(struct config *cfg, struct cairn_error *e)
 		goto out;
 	if (cfg->level == -1 && !section_get(top, "compression_level"))
 		cfg->level = cfg->compression == COMP_ZSTD ? 3 : 6;
+out:
+	free(comp);
+	return rc;
+}
 
+static int build_mode(struct config *cfg, const struct section *s,
+		      struct cairn_error *e)
+{
+	struct mode *m;
+	char *comps = NULL;
+	const char *dup;
+	int rc;
+
+	if (!strcmp(s->name, "full"))
+		return cairn_errf(e, CAIRN_ECONFIG, "%s: mode 'full' is built "
+				  "in and cannot be redefined", s->where);
+	cfg->modes = xrealloc(cfg->modes, (cfg->nmodes + 1) * sizeof(*m));
+	m = &cfg->modes[cfg->nmodes++];
+	memset(m, 0, sizeof(*m));
+	m->name = xstrdup(s->name);
+	if ((rc = get_str(s, "components", &comps, true, e)))
+		return rc;
+	strv_split(&m->comps, comps);
+	free(comps);
+	if ((dup = strv_repeat(&m->comps)))
+		return cairn_errf(e, CAIRN_ECONFIG, "%s: mode '%s' lists "
+				  "component '%s' twice",
+				  section_get(s, "components")->where,
+				  m->name, dup);
+	return CAIRN_OK;
+}
+
+static int build_target(struct config *cfg, struct section *s,
+			const struct section *top, struct cairn_error *e)
+{
+	struct target *t;
+	int rc;
+
+	cfg->targets = xrealloc(cfg->targets, (cfg->ntargets + 1) *
+					      sizeof(*t));
+	t = &cfg->targets[cfg->ntargets++];
+	memset(t, 0, sizeof(*t));
+	t->name = xstrdup(s->name);
+	t->enabled = true;
+	t->keep = cfg->keep;
+	t->sec = s;
+	s->top = top;
+	if (!ident_ok(t->name))
+		return cairn_errf(e, CAIRN_ECONFIG, "%s: bad target name '%s'",
+				  s->where, t->name);
+	if ((rc = get_str(s, "plugin", &t->plugin, true, e)) ||
+	    (rc = get_bool(s, "enabled", &t->enabled, e)))
+		return rc;
+	return get_policy(s, &t->keep, e);
+}
+
+/* Every mode names configured components. */
+static int check_modes(struct config *cfg, struct cairn_error *e)
+{
+	for (size_t i = 0; i < cfg->nmodes; i++)
+		for (size_t j = 0; j < cfg->modes[i].comps.n; j++)
+			if (!config_component(cfg, cfg->modes[i].comps.v[j])) {
+				const struct section *s =
+					find_section(cfg, "mode",
+						     cfg->modes[i].name);
+
+				return cairn_errf(e, CAIRN_ECONFIG,
+						  "%s: mode '%s' names "
+						  "unknown component '%s'",
+						  section_get(s, "components")
+							->where,
+						  cfg->modes[i].name,
+						  cfg->modes[i].comps.v[j]);
+			}
+	return CAIRN_OK;
+}
+
+static int build(struct config *cfg, struct cairn_error *e)
+{
+	struct section *top = find_section(cfg, "cairn", NULL);
+	struct section *hooks = find_section(cfg, "hooks", NULL);
+	struct section *inv = find_section(cfg, "inventory", NULL);
+	int rc;
+
+	if (!top)
+		return cairn_errf(e, CAIRN_ECONFIG,
+				  "%s: missing section [cairn]", cfg->path);
+	if ((rc = build_top(cfg, top, e)))
+		return rc;
 	for (size_t i = 0; i < cfg->nsecs; i++) {
 		struct section *s = &cfg->secs[i];
 
@@ -747,93 +877,27 @@ static int build(struct config *cfg, struct cairn_error *e)
 			       sizeof(*cfg->comps));
 			rc = build_component(s, &cfg->comps[cfg->ncomps++], e);
 		} else if (!strcmp(s->kind, "mode")) {
-			struct mode *m;
-
-			if (!strcmp(s->name, "full")) {
-				rc = cairn_errf(e, CAIRN_ECONFIG,
-						"%s: mode 'full' is built in "
-						"and cannot be redefined",
-						s->where);
-				goto out;
-			}
-			cfg->modes = xrealloc(cfg->modes, (cfg->nmodes + 1) *
-							   sizeof(*m));
-			m = &cfg->modes[cfg->nmodes++];
-			memset(m, 0, sizeof(*m));
-			m->name = xstrdup(s->name);
-			if (!(rc = get_str(s, "components", &comp, true, e))) {
-				const char *dup;
-
-				strv_split(&m->comps, comp);
-				if ((dup = strv_repeat(&m->comps)))
-					rc = cairn_errf(e, CAIRN_ECONFIG,
-						"%s: mode '%s' lists "
-						"component '%s' twice",
-						section_get(s, "components")
-							->where,
-						m->name, dup);
-			}
+			rc = build_mode(cfg, s, e);
 		} else if (!strcmp(s->kind, "target")) {
-			struct target *t;
-
-			cfg->targets = xrealloc(cfg->targets,
-						(cfg->ntargets + 1) *
-							sizeof(*t));
-			t = &cfg->targets[cfg->ntargets++];
-			memset(t, 0, sizeof(*t));
-			t->name = xstrdup(s->name);
-			t->enabled = true;
-			t->keep = cfg->keep;
-			t->sec = s;
-			s->top = top;
-			if (!ident_ok(t->name))
-				rc = cairn_errf(e, CAIRN_ECONFIG,
-						"%s: bad target name '%s'",
-						s->where, t->name);
-			else if (!(rc = get_str(s, "plugin", &t->plugin, true,
-						e)) &&
-				 !(rc = get_bool(s, "enabled", &t->enabled,
-						 e)))
-				rc = get_policy(s, &t->keep, e);
+			rc = build_target(cfg, s, top, e);
 		}
 		if (rc)
-			goto out;
+			return rc;
 	}
-	if (!cfg->ncomps) {
-		rc = cairn_errf(e, CAIRN_ECONFIG,
-				"%s: no [component NAME] section", cfg->path);
-		goto out;
-	}
-	if ((rc = check_shared_paths(cfg, e)))
-		goto out;
-	for (size_t i = 0; i < cfg->nmodes; i++)
-		for (size_t j = 0; j < cfg->modes[i].comps.n; j++)
-			if (!config_component(cfg, cfg->modes[i].comps.v[j])) {
-				const struct section *s =
-					find_section(cfg, "mode",
-						     cfg->modes[i].name);
-
-				rc = cairn_errf(e, CAIRN_ECONFIG,
-						"%s: mode '%s' names unknown "
-						"component '%s'",
-						section_get(s, "components")
-							->where,
-						cfg->modes[i].name,
-						cfg->modes[i].comps.v[j]);
-				goto out;
-			}
+	if (!cfg->ncomps)
+		return cairn_errf(e, CAIRN_ECONFIG,
+				  "%s: no [component NAME] section", cfg->path);
+	if ((rc = check_shared_paths(cfg, e)) || (rc = check_modes(cfg, e)))
+		return rc;
 	for (int h = 0; h < HOOK_N; h++)
 		if ((rc = get_str(hooks, hook_names[h], &cfg->hooks[h], false,
 				  e)))
-			goto out;
+			return rc;
 	for (size_t i = 0; inv && i < inv->nkv; i++) {
 		strv_push(&cfg->inv_names, inv->kv[i].key + 8);
 		strv_push(&cfg->inv_cmds, inv->kv[i].val);
 	}
-	rc = CAIRN_OK;
-out:
-	free(comp);
-	return rc;
+	return CAIRN_OK;
 }
 
 /*
@@ -993,6 +1057,58 @@ int config_check_target_keys(const struct target *t,
 				  "%s: unknown key '%s' for plugin '%s' in "
 				  "[target %s]", kv->where, kv->key,
 				  t->plugin, t->name);
+	}
+	return CAIRN_OK;
+}
+
+int restore_components(const struct config *cfg, const char *mode,
+		       const struct component ***comps, size_t *n,
+		       struct cairn_error *err)
+{
+	const struct mode *m = NULL;
+	struct sbuf known = { 0 };
+	int rc;
+
+	*n = 0;
+	if (!strcmp(mode, "full")) {
+		*comps = xcalloc(cfg->ncomps + 1, sizeof(**comps));
+		for (size_t i = 0; i < cfg->ncomps; i++)
+			(*comps)[(*n)++] = &cfg->comps[i];
+		return CAIRN_OK;
+	}
+	for (size_t i = 0; i < cfg->nmodes; i++)
+		if (!strcmp(cfg->modes[i].name, mode))
+			m = &cfg->modes[i];
+	if (!m) {
+		*comps = NULL;
+		sb_add(&known, "full", 4);
+		for (size_t i = 0; i < cfg->nmodes; i++)
+			sb_printf(&known, ", %s", cfg->modes[i].name);
+		rc = cairn_errf(err, CAIRN_ECONFIG,
+				"unknown restore mode '%s'; known modes: %s",
+				mode, known.s);
+		sb_free(&known);
+		return rc;
+	}
+	/* Sized from the mode's own list; a name listed twice counts once. */
+	*comps = xcalloc(m->comps.n + 1, sizeof(**comps));
+	for (size_t i = 0; i < m->comps.n; i++) {
+		const struct component *c = config_component(cfg,
+							     m->comps.v[i]);
+		bool dup = false;
+
+		if (!c) {
+			free(*comps);
+			*comps = NULL;
+			*n = 0;
+			return cairn_errf(err, CAIRN_ECONFIG, "mode '%s' "
+					  "names unknown component '%s'",
+					  mode, m->comps.v[i]);
+		}
+		for (size_t k = 0; k < *n; k++)
+			dup |= (*comps)[k] == c;
+		if (!dup)
+			(*comps)[(*n)++] = c;
 	}
 	return CAIRN_OK;
 }

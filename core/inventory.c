@@ -80,7 +80,6 @@ void inventory_format(const struct config *cfg, const char *archive,
 		      const struct inv_cmd *cmds, size_t ncmds,
 		      struct sbuf *b)
 {
-	static const char *const types[] = { "files", "sqlite", "command" };
 	struct utsname u;
 	char host[256] = "?", ts[32], sz[32];
 
@@ -102,21 +101,14 @@ void inventory_format(const struct config *cfg, const char *archive,
 		const struct comp_stats *s = &stats[i];
 
 		fmt_bytes(s->bytes, sz);
-		sb_printf(b, "  [%s] %s:", c->name, types[c->type]);
+		sb_printf(b, "  [%s] %s:", c->name, config_type_name(c->type));
 		for (size_t j = 0; j < c->paths.n; j++)
 			sb_printf(b, " %s", c->paths.v[j]);
 		sb_printf(b, "\n    files: %llu  bytes: %llu (%s)\n",
 			  (unsigned long long)s->files,
 			  (unsigned long long)s->bytes, sz);
-		if (c->type == COMP_SQLITE) {
-			sb_printf(b, "    integrity_check: %s\n",
-				  s->db.result ? s->db.result : "not run");
-			for (size_t j = 0; j < s->db.rows.n; j++)
-				sb_printf(b, "    rows: %s\n", s->db.rows.v[j]);
-		}
-		if (c->type == COMP_COMMAND)
-			sb_printf(b, "    dump: exit %d in %.1f s\n",
-				  s->dump_status, s->dump_seconds);
+		if (comp_ops(c->type)->inventory)
+			comp_ops(c->type)->inventory(c, s, b);
 		for (size_t j = 0; j < s->notes.n; j++)
 			sb_printf(b, "    note: %s\n", s->notes.v[j]);
 	}

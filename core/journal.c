@@ -11,6 +11,10 @@
  *   mkdir REL                       a directory the restore created
  *   path HAD_LIVE STAGED REL        a path moved to the net and/or placed
  *   attr MODE UID GID SEC NSEC REL  a directory's metadata before
+ *
+ * Also here: the safety nets restores leave (listed for status and
+ * prune; the one a pending journal names is in use), and the scratch
+ * dirs of dead runs.
  */
 #include "config.h"
 
@@ -230,7 +234,7 @@ static bool child_named(const char *path, const char *dir, const char *prefix)
 }
 
 /* The staging and net dirs a restore into `live` makes (see
- * restore_dirs()), and nothing else. */
+ * prepare_dirs() in restore.c), and nothing else. */
 static bool journal_dirs_ok(const char *live, const char *staging,
 			    const char *net)
 {
@@ -433,4 +437,112 @@ out:
 	free(pre);
 	free(parent);
 	free(src);
+}
+
+/* Safety nets: what restores replaced, in SOURCE.pre-restore/STAMP, or
+ * SOURCE/.cairn.pre-restore/STAMP when the source is a mount point (the
+ * two places restore.c's prepare_dirs() picks). */
+static uint64_t tree_bytes(const char *path)
+{
+	struct stat st;
+	struct dirent *de;
+	uint64_t n = 0;
+	DIR *d;
+
+	if (lstat(path, &st))
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return (uint64_t)st.st_size;
+	if (!(d = opendir(path)))
+		return 0;
+	while ((de = readdir(d))) {
+		char *p;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = path_join(path, de->d_name);
+		n += tree_bytes(p);
+		free(p);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The safety net a pending restore.journal names (rollback needs it). */
+static char *net_in_use(const struct config *cfg)
+{
+	char *p = journal_path(cfg), *text, *net;
+	size_t len;
+
+	text = read_file(p, &len);
+	free(p);
+	if (!text)
+		return NULL;
+	net = strstr(text, "\nnet ");
+	if (net) {
+		net += 5;
+		net[strcspn(net, "\n")] = '\0';
+		net = xstrdup(net);
+	}
+	free(text);
+	return net;
+}
+
+static int net_by_time(const void *a, const void *b)
+{
+	const struct safety_net *x = a, *y = b;
+
+	return (x->time > y->time) - (x->time < y->time);
+}
+
+void safety_nets_scan(const struct config *cfg, struct safety_nets *sn)
+{
+	char *bases[2], *busy = net_in_use(cfg);
+
+	memset(sn, 0, sizeof(*sn));
+	bases[0] = xasprintf("%s.pre-restore", cfg->source);
+	bases[1] = xasprintf("%s/.cairn.pre-restore", cfg->source);
+	for (size_t b = 0; b < ARRAY_SIZE(bases); b++) {
+		DIR *d = opendir(bases[b]);
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			struct safety_net *n;
+			struct stat st;
+			char *p;
+
+			if (!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, ".."))
+				continue;
+			p = path_join(bases[b], de->d_name);
+			if (lstat(p, &st) || !S_ISDIR(st.st_mode)) {
+				free(p);
+				continue;
+			}
+			sn->v = xrealloc(sn->v, (sn->n + 1) * sizeof(*sn->v));
+			n = &sn->v[sn->n++];
+			n->path = p;
+			n->time = st.st_mtime;
+			n->bytes = tree_bytes(p);
+			n->in_use = busy && !strcmp(busy, p);
+			sn->bytes += n->bytes;
+		}
+		if (d)
+			closedir(d);
+	}
+	if (sn->n)
+		qsort(sn->v, sn->n, sizeof(*sn->v), net_by_time);
+	sn->dirs[0] = bases[0];
+	sn->dirs[1] = bases[1];
+	free(busy);
+}
+
+void safety_nets_free(struct safety_nets *sn)
+{
+	for (size_t i = 0; i < sn->n; i++)
+		free(sn->v[i].path);
+	free(sn->v);
+	free(sn->dirs[0]);
+	free(sn->dirs[1]);
+	memset(sn, 0, sizeof(*sn));
 }

@@ -36,67 +36,10 @@ SYSCONFDIR "/cairn/cairn.conf)\n"
 "\n"
 "Exit: 0 ok, 1 failed, 2 usage or config, 3 locked, 4 a target failed.\n";
 
-static const struct {
-	const char *name, *help;
-} cmd_help[] = {
-	{ "backup", "usage: cairn backup [--target NAME]... [--no-targets]\n"
-	  "Archive every component, verify the archive from disk, send it\n"
-	  "to the enabled targets (or only those named), then apply\n"
-	  "retention locally and on each target.\n"
-	  "  --target NAME  only this target (repeatable)\n"
-	  "  --no-targets   local archive only\n" },
-	{ "restore", "usage: cairn restore MODE [--archive NAME|latest] "
-	  "[--from TARGET]\n"
-	  "                     [--to DIR] [--exact] [--dry-run] [--yes]\n"
-	  "Restore the components of MODE ('full' is every component).\n"
-	  "The archive's checksum is verified before anything is written;\n"
-	  "replaced files are kept in a safety net that is printed.\n"
-	  "  --archive NAME  an archive name or path (default: latest)\n"
-	  "  --from TARGET   fetch the archive from a target first\n"
-	  "  --to DIR        restore into an empty or new directory\n"
-	  "  --exact         make files components identical to the archive\n"
-	  "                  (what it lacks goes to the safety net); the\n"
-	  "                  default merges, keeping files it lacks\n"
-	  "  --dry-run       count what would be added, replaced, kept and\n"
-	  "                  removed (-v: each path)\n"
-	  "  --yes           do not ask (required without a terminal)\n" },
-	{ "list", "usage: cairn list [--target NAME] [--json]\n"
-	  "List archives in archive_dir (name, time, size, status, when it\n"
-	  "last passed a check, where), or those a target holds. Status is\n"
-	  "verified, incomplete (no sidecar) or CORRUPT (the last verify\n"
-	  "failed).\n" },
-	{ "verify", "usage: cairn verify [NAME|latest] [--deep]\n"
-	  "Check an archive against its .sha256 sidecar; --deep also reads\n"
-	  "every member against MANIFEST.sha256 and integrity-checks SQLite\n"
-	  "members. The result is kept in state_dir/verify.json for list.\n" },
-	{ "status", "usage: cairn status [--max-age DURATION] [--json]\n"
-	  "Show the last run, each enabled target's last result and newest\n"
-	  "copy, and the safety nets restores left. Exit 1 if the last run\n"
-	  "or any target failed, none is recorded, or the last success or a\n"
-	  "target's newest copy is older than DURATION (90m, 26h, 7d).\n" },
-	{ "prune", "usage: cairn prune [--dry-run]\n"
-	  "Apply retention (keep_last, keep_daily, ...) locally and on every\n"
-	  "enabled target. The newest archive is always kept. Safety nets\n"
-	  "older than safety_net_days (default 7) are removed.\n" },
-	{ "plugins", "usage: cairn plugins\n"
-	  "List plugins found (name, version, ABI, path) and each configured\n"
-	  "target with its plugin and check result.\n" },
-};
-
 static int usage(FILE *f, int code)
 {
 	fputs(usage_text, f);
 	return code;
-}
-
-static int command_help(const char *cmd)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(cmd_help); i++)
-		if (!strcmp(cmd, cmd_help[i].name)) {
-			fputs(cmd_help[i].help, stdout);
-			return EXIT_OK;
-		}
-	return usage(stderr, EXIT_USAGE);
 }
 
 /* One line naming the command and what was wrong with it. */
@@ -176,32 +119,138 @@ static const struct option cmd_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Which options each command takes. */
-static bool allowed(const char *cmd, int opt)
-{
-	static const struct {
-		const char *cmd;
-		int opts[8];
-	} table[] = {
-		{ "backup", { OPT_TARGET, OPT_NO_TARGETS, OPT_TIME } },
-		{ "restore", { OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_DRY_RUN,
-			       OPT_YES, OPT_EXACT } },
-		{ "list", { OPT_TARGET, OPT_JSON } },
-		{ "verify", { OPT_DEEP } },
-		{ "status", { OPT_MAX_AGE, OPT_JSON } },
-		{ "prune", { OPT_DRY_RUN } },
-		{ "plugins", { 0 } },
-	};
+/* What the command line asked for, filled as options are read. */
+struct args {
+	struct backup_opts bo;
+	struct restore_opts ro;
+	const char *target;  /* the last --target */
+	const char *operand; /* restore's MODE, verify's NAME */
+	bool json, deep, dry_run;
+	long max_age;
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
-		if (!strcmp(cmd, table[i].cmd))
-			for (int j = 0; j < 8 && table[i].opts[j]; j++)
-				if (table[i].opts[j] == opt)
-					return true;
+static int run_backup(const struct config *cfg, struct args *a)
+{
+	return cmd_backup(cfg, &a->bo);
+}
+
+static int run_restore(const struct config *cfg, struct args *a)
+{
+	a->ro.mode = a->operand;
+	return cmd_restore(cfg, &a->ro);
+}
+
+static int run_list(const struct config *cfg, struct args *a)
+{
+	return cmd_list(cfg, a->target, a->json);
+}
+
+static int run_verify(const struct config *cfg, struct args *a)
+{
+	return cmd_verify(cfg, a->operand, a->deep);
+}
+
+static int run_status(const struct config *cfg, struct args *a)
+{
+	return cmd_status(cfg, a->max_age, a->json);
+}
+
+static int run_prune(const struct config *cfg, struct args *a)
+{
+	return cmd_prune(cfg, a->dry_run);
+}
+
+static int run_plugins(const struct config *cfg, struct args *a)
+{
+	(void)a;
+	return cmd_plugins(cfg);
+}
+
+enum operand { NO_OPERAND, OPTIONAL_OPERAND, REQUIRED_OPERAND };
+
+/* Every command: its handler, the options it takes, its operand (and
+ * what to say when a required one is missing), its --help. */
+static const struct command {
+	const char *name;
+	int (*run)(const struct config *cfg, struct args *a);
+	int opts[8];
+	enum operand operand;
+	const char *missing;
+	const char *help;
+} commands[] = {
+	{ "backup", run_backup, { OPT_TARGET, OPT_NO_TARGETS, OPT_TIME },
+	  NO_OPERAND, NULL,
+	  "usage: cairn backup [--target NAME]... [--no-targets]\n"
+	  "Archive every component, verify the archive from disk, send it\n"
+	  "to the enabled targets (or only those named), then apply\n"
+	  "retention locally and on each target.\n"
+	  "  --target NAME  only this target (repeatable)\n"
+	  "  --no-targets   local archive only\n" },
+	{ "restore", run_restore, { OPT_ARCHIVE, OPT_FROM, OPT_TO,
+				    OPT_DRY_RUN, OPT_YES, OPT_EXACT },
+	  REQUIRED_OPERAND, "which mode? (e.g. db, full; see 'cairn restore "
+	  "--help')",
+	  "usage: cairn restore MODE [--archive NAME|latest] "
+	  "[--from TARGET]\n"
+	  "                     [--to DIR] [--exact] [--dry-run] [--yes]\n"
+	  "Restore the components of MODE ('full' is every component).\n"
+	  "The archive's checksum is verified before anything is written;\n"
+	  "replaced files are kept in a safety net that is printed.\n"
+	  "  --archive NAME  an archive name or path (default: latest)\n"
+	  "  --from TARGET   fetch the archive from a target first\n"
+	  "  --to DIR        restore into an empty or new directory\n"
+	  "  --exact         make files components identical to the archive\n"
+	  "                  (what it lacks goes to the safety net); the\n"
+	  "                  default merges, keeping files it lacks\n"
+	  "  --dry-run       count what would be added, replaced, kept and\n"
+	  "                  removed (-v: each path)\n"
+	  "  --yes           do not ask (required without a terminal)\n" },
+	{ "list", run_list, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,
+	  "usage: cairn list [--target NAME] [--json]\n"
+	  "List archives in archive_dir (name, time, size, status, when it\n"
+	  "last passed a check, where), or those a target holds. Status is\n"
+	  "verified, incomplete (no sidecar) or CORRUPT (the last verify\n"
+	  "failed).\n" },
+	{ "verify", run_verify, { OPT_DEEP }, OPTIONAL_OPERAND, NULL,
+	  "usage: cairn verify [NAME|latest] [--deep]\n"
+	  "Check an archive against its .sha256 sidecar; --deep also reads\n"
+	  "every member against MANIFEST.sha256 and integrity-checks SQLite\n"
+	  "members. The result is kept in state_dir/verify.json for list.\n" },
+	{ "status", run_status, { OPT_MAX_AGE, OPT_JSON }, NO_OPERAND, NULL,
+	  "usage: cairn status [--max-age DURATION] [--json]\n"
+	  "Show the last run, each enabled target's last result and newest\n"
+	  "copy, and the safety nets restores left. Exit 1 if the last run\n"
+	  "or any target failed, none is recorded, or the last success or a\n"
+	  "target's newest copy is older than DURATION (90m, 26h, 7d).\n" },
+	{ "prune", run_prune, { OPT_DRY_RUN }, NO_OPERAND, NULL,
+	  "usage: cairn prune [--dry-run]\n"
+	  "Apply retention (keep_last, keep_daily, ...) locally and on every\n"
+	  "enabled target. The newest archive is always kept. Safety nets\n"
+	  "older than safety_net_days (default 7) are removed.\n" },
+	{ "plugins", run_plugins, { 0 }, NO_OPERAND, NULL,
+	  "usage: cairn plugins\n"
+	  "List plugins found (name, version, ABI, path) and each configured\n"
+	  "target with its plugin and check result.\n" },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static bool allowed(const struct command *cmd, int opt)
+{
+	for (size_t j = 0; j < ARRAY_SIZE(cmd->opts) && cmd->opts[j]; j++)
+		if (cmd->opts[j] == opt)
+			return true;
 	return false;
 }
 
-int main(int argc, char **argv)
+/* Options before the command: -1 to go on, else the exit status. */
+static int global_options(int argc, char **argv, const char **conf)
 {
 	static const struct option gopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -211,24 +260,9 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct config cfg;
-	struct cairn_error err = { 0, "" };
-	struct backup_opts bo = { 0 };
-	struct restore_opts ro = { 0 };
-	const char *conf = NULL, *cmd, *target = NULL, *which = NULL;
-	bool json = false, deep = false, dry_run = false;
-	long max_age = -1;
-	int c, li = 0, rc;
+	int c;
 
-	umask(077);
-	/* libarchive converts names through the locale's charset; any
-	 * UTF-8 locale will do, names that are not UTF-8 pass as bytes. */
-	if (!setlocale(LC_CTYPE, "") ||
-	    strcmp(nl_langinfo(CODESET), "UTF-8"))
-		setlocale(LC_CTYPE, "C.UTF-8");
-	signal(SIGPIPE, SIG_IGN);
-	signals_install();
-	/* '+': stop at the command; its options are parsed below. ':' and
+	/* '+': stop at the command; its options are parsed later. ':' and
 	 * opterr = 0: the one line about a bad option is ours. */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:c:qvh", gopts, NULL)) != -1) {
@@ -236,7 +270,7 @@ int main(int argc, char **argv)
 			return bad_option(NULL, c, argv, gopts);
 		switch (c) {
 		case 'c':
-			conf = optarg;
+			*conf = optarg;
 			break;
 		case 'q':
 			log_verbosity = 0;
@@ -258,137 +292,138 @@ int main(int argc, char **argv)
 			return usage(stderr, EXIT_USAGE);
 		}
 	}
-	if (optind >= argc)
-		return usage(stderr, EXIT_USAGE);
-	cmd = argv[optind];
-	if (!allowed(cmd, 0) && strcmp(cmd, "plugins")) {
-		bool known = false;
+	return -1;
+}
 
-		for (size_t i = 0; i < ARRAY_SIZE(cmd_help); i++)
-			known |= !strcmp(cmd, cmd_help[i].name);
-		if (!known) {
-			fprintf(stderr, "cairn: unknown command '%s'; see "
-				"'cairn --help'\n", cmd);
-			return EXIT_USAGE;
-		}
+/* One of the command's options: -1 to go on, else the exit status. */
+static int set_option(const struct command *cmd, int c, struct args *a)
+{
+	switch (c) {
+	case OPT_TARGET:
+		a->bo.targets = xrealloc(a->bo.targets, (a->bo.ntargets + 1) *
+							sizeof(char *));
+		a->bo.targets[a->bo.ntargets++] = optarg;
+		a->target = optarg;
+		break;
+	case OPT_NO_TARGETS:
+		a->bo.no_targets = true;
+		break;
+	case OPT_JSON:
+		a->json = true;
+		break;
+	case OPT_DEEP:
+		a->deep = true;
+		break;
+	case OPT_MAX_AGE:
+		if (!parse_duration(optarg, &a->max_age))
+			return bad_usage(cmd->name, "bad --max-age '%s' (want "
+					 "e.g. 30s, 90m, 26h, 7d)", optarg);
+		break;
+	case OPT_DRY_RUN:
+		a->dry_run = a->ro.dry_run = true;
+		break;
+	case OPT_ARCHIVE:
+		a->ro.archive = optarg;
+		break;
+	case OPT_FROM:
+		a->ro.from = optarg;
+		break;
+	case OPT_TO:
+		a->ro.to = optarg;
+		break;
+	case OPT_YES:
+		a->ro.yes = true;
+		break;
+	case OPT_EXACT:
+		a->ro.exact = true;
+		break;
+	case OPT_TIME: {
+		struct tm tm = { 0 };
+		char *end = strptime(optarg, "%Y-%m-%d %H:%M:%S", &tm);
+
+		if (!end || *end)
+			return bad_usage(cmd->name, "bad --time '%s' (want "
+					 "'YYYY-MM-DD HH:MM:SS')", optarg);
+		a->bo.fake_time = timegm(&tm); /* UTC, as names are */
+		break;
 	}
-	argc -= optind;
-	argv += optind;
+	}
+	return -1;
+}
+
+/* The command's options and operand: -1 to go on, else the status. */
+static int command_args(const struct command *cmd, int argc, char **argv,
+			struct args *a)
+{
+	int c, li = 0, rc;
+
 	optind = 0; /* glibc: a full re-initialisation */
 	while ((c = getopt_long(argc, argv, ":", cmd_opts, &li)) != -1) {
-		if (c == OPT_HELP)
-			return command_help(cmd);
-		if (c == '?' || c == ':') {
-			free(bo.targets);
-			return bad_option(cmd, c, argv, cmd_opts);
+		if (c == OPT_HELP) {
+			fputs(cmd->help, stdout);
+			return EXIT_OK;
 		}
-		if (!allowed(cmd, c)) {
-			free(bo.targets);
-			return bad_usage(cmd, "option --%s is not valid here",
-					 cmd_opts[li].name);
-		}
-		switch (c) {
-		case OPT_TARGET:
-			bo.targets = xrealloc(bo.targets, (bo.ntargets + 1) *
-							  sizeof(char *));
-			bo.targets[bo.ntargets++] = optarg;
-			target = optarg;
-			break;
-		case OPT_NO_TARGETS:
-			bo.no_targets = true;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_DEEP:
-			deep = true;
-			break;
-		case OPT_MAX_AGE:
-			if (!parse_duration(optarg, &max_age)) {
-				free(bo.targets);
-				return bad_usage(cmd, "bad --max-age '%s' "
-						 "(want e.g. 30s, 90m, 26h, "
-						 "7d)", optarg);
-			}
-			break;
-		case OPT_DRY_RUN:
-			dry_run = ro.dry_run = true;
-			break;
-		case OPT_ARCHIVE:
-			ro.archive = optarg;
-			break;
-		case OPT_FROM:
-			ro.from = optarg;
-			break;
-		case OPT_TO:
-			ro.to = optarg;
-			break;
-		case OPT_YES:
-			ro.yes = true;
-			break;
-		case OPT_EXACT:
-			ro.exact = true;
-			break;
-		case OPT_TIME: {
-			struct tm tm = { 0 };
-			char *end = strptime(optarg, "%Y-%m-%d %H:%M:%S", &tm);
-
-			if (!end || *end) {
-				free(bo.targets);
-				return bad_usage(cmd, "bad --time '%s' (want "
-						 "'YYYY-MM-DD HH:MM:SS')",
-						 optarg);
-			}
-			bo.fake_time = timegm(&tm); /* UTC, as names are */
-			break;
-		}
-		}
+		if (c == '?' || c == ':')
+			return bad_option(cmd->name, c, argv, cmd_opts);
+		if (!allowed(cmd, c))
+			return bad_usage(cmd->name, "option --%s is not valid "
+					 "here", cmd_opts[li].name);
+		if ((rc = set_option(cmd, c, a)) >= 0)
+			return rc;
 	}
-	if (!strcmp(cmd, "restore")) {
-		if (optind >= argc) {
-			free(bo.targets);
-			return bad_usage(cmd, "which mode? (e.g. db, full; "
-					 "see 'cairn restore --help')");
-		}
-		ro.mode = argv[optind++];
-	} else if (!strcmp(cmd, "verify") && optind < argc) {
-		which = argv[optind++];
-	}
-	if (optind < argc) {
-		free(bo.targets);
-		return bad_usage(cmd, "unexpected argument '%s'",
+	if (cmd->operand == REQUIRED_OPERAND && optind >= argc)
+		return bad_usage(cmd->name, "%s", cmd->missing);
+	if (cmd->operand != NO_OPERAND && optind < argc)
+		a->operand = argv[optind++];
+	if (optind < argc)
+		return bad_usage(cmd->name, "unexpected argument '%s'",
 				 argv[optind]);
-	}
-	if (bo.no_targets && bo.ntargets) {
-		free(bo.targets);
-		return bad_usage(cmd, "--target and --no-targets conflict");
-	}
+	if (a->bo.no_targets && a->bo.ntargets)
+		return bad_usage(cmd->name, "--target and --no-targets "
+				 "conflict");
+	return -1;
+}
 
+int main(int argc, char **argv)
+{
+	const struct command *cmd;
+	struct config cfg;
+	struct cairn_error err = { 0, "" };
+	struct args a = { .max_age = -1 };
+	const char *conf = NULL;
+	int rc;
+
+	umask(077);
+	/* libarchive converts names through the locale's charset; any
+	 * UTF-8 locale will do, names that are not UTF-8 pass as bytes. */
+	if (!setlocale(LC_CTYPE, "") ||
+	    strcmp(nl_langinfo(CODESET), "UTF-8"))
+		setlocale(LC_CTYPE, "C.UTF-8");
+	signal(SIGPIPE, SIG_IGN);
+	signals_install();
+	if ((rc = global_options(argc, argv, &conf)) >= 0)
+		return rc;
+	if (optind >= argc)
+		return usage(stderr, EXIT_USAGE);
+	if (!(cmd = find_command(argv[optind]))) {
+		fprintf(stderr, "cairn: unknown command '%s'; see 'cairn "
+			"--help'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if ((rc = command_args(cmd, argc - optind, argv + optind, &a)) >= 0)
+		goto out;
 	if (!conf)
 		conf = getenv("CAIRN_CONFIG");
 	if (!conf)
 		conf = SYSCONFDIR "/cairn/cairn.conf";
 	if ((rc = config_load(conf, environ, &cfg, &err))) {
 		fprintf(stderr, "cairn: %s\n", err.msg);
-		config_free(&cfg);
-		free(bo.targets);
-		return rc_exit(rc);
+		rc = rc_exit(rc);
+	} else {
+		rc = cmd->run(&cfg, &a);
 	}
-	if (!strcmp(cmd, "backup"))
-		rc = cmd_backup(&cfg, &bo);
-	else if (!strcmp(cmd, "restore"))
-		rc = cmd_restore(&cfg, &ro);
-	else if (!strcmp(cmd, "list"))
-		rc = cmd_list(&cfg, target, json);
-	else if (!strcmp(cmd, "verify"))
-		rc = cmd_verify(&cfg, which, deep);
-	else if (!strcmp(cmd, "status"))
-		rc = cmd_status(&cfg, max_age, json);
-	else if (!strcmp(cmd, "prune"))
-		rc = cmd_prune(&cfg, dry_run);
-	else
-		rc = cmd_plugins(&cfg);
 	config_free(&cfg);
-	free(bo.targets);
+out:
+	free(a.bo.targets);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * `cairn restore MODE`: verify, stage, check, plan, swap.
+ * Restoring a verified archive (cmd_restore.c checks its sidecar
+ * first): stage, check, plan, swap.
  *
  * Nothing live is touched until the archive's sidecar checksum matches,
  * every staged file matches the manifest and every staged database
@@ -13,10 +14,8 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,624 +25,34 @@
 
 #include "cairn.h"
 
-/* The archive's tree of the mode's members. */
-struct node {
-	const char *name; /* into an entry's path; not NUL-terminated */
-	size_t nlen;
-	const struct staged_entry *e; /* NULL: implied by a deeper member */
-	struct node *kids;
-	size_t nkids, cap;
-};
-
-/* Metadata to set once every rename is done (renames change mtimes). */
-struct fix {
-	char *rel;
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-	struct timespec mtime;
-	bool has_time;
-};
-
-enum { N_ADD, N_REPLACE, N_KEEP, N_REMOVE, N_COUNTS };
-
 struct restore {
-	const struct config *cfg;
-	const struct restore_opts *o;
+	struct rplan p;	/* cfg, o, live, staging, net_base, the plan */
 	const struct component **comps;
 	size_t ncomps;
 	char *archive;
-	char *live;     /* where files go: source, or --to */
-	char *staging;  /* same file system as live */
-	char *net_base; /* beside live (or inside, on a mount point) */
 	char *net;      /* this restore's safety net; made when needed */
 	int staging_lock;
 	struct manifest man;
 	struct stage st;
-	struct node root;
-	struct journal j;
-	size_t cap;     /* of j.sw */
-	struct fix *fix;
-	size_t nfix;
-	struct strv planned; /* component paths, each planned once */
-	size_t cnt[N_COUNTS];
-	struct sbuf summary, detail;
-	struct strv kept;
 	bool swapping; /* live data may have been touched */
 };
 
-int restore_components(const struct config *cfg, const char *mode,
-		       const struct component ***comps, size_t *n,
-		       struct cairn_error *err)
-{
-	const struct mode *m = NULL;
-	struct sbuf known = { 0 };
-	int rc;
-
-	*n = 0;
-	if (!strcmp(mode, "full")) {
-		*comps = xcalloc(cfg->ncomps + 1, sizeof(**comps));
-		for (size_t i = 0; i < cfg->ncomps; i++)
-			(*comps)[(*n)++] = &cfg->comps[i];
-		return CAIRN_OK;
-	}
-	for (size_t i = 0; i < cfg->nmodes; i++)
-		if (!strcmp(cfg->modes[i].name, mode))
-			m = &cfg->modes[i];
-	if (!m) {
-		*comps = NULL;
-		sb_add(&known, "full", 4);
-		for (size_t i = 0; i < cfg->nmodes; i++)
-			sb_printf(&known, ", %s", cfg->modes[i].name);
-		rc = cairn_errf(err, CAIRN_ECONFIG,
-				"unknown restore mode '%s'; known modes: %s",
-				mode, known.s);
-		sb_free(&known);
-		return rc;
-	}
-	/* Sized from the mode's own list; a name listed twice counts once. */
-	*comps = xcalloc(m->comps.n + 1, sizeof(**comps));
-	for (size_t i = 0; i < m->comps.n; i++) {
-		const struct component *c = config_component(cfg,
-							     m->comps.v[i]);
-		bool dup = false;
-
-		if (!c) {
-			free(*comps);
-			*comps = NULL;
-			*n = 0;
-			return cairn_errf(err, CAIRN_ECONFIG, "mode '%s' "
-					  "names unknown component '%s'",
-					  mode, m->comps.v[i]);
-		}
-		for (size_t k = 0; k < *n; k++)
-			dup |= (*comps)[k] == c;
-		if (!dup)
-			(*comps)[(*n)++] = c;
-	}
-	return CAIRN_OK;
-}
-
-/* Tree -------------------------------------------------------------- */
-
-/* Byte order with '/' lowest: a directory's subtree follows it. */
-static int path_cmp(const char *a, const char *b)
-{
-	for (;; a++, b++) {
-		int ca = *a == '/' ? 1 : (unsigned char)*a;
-		int cb = *b == '/' ? 1 : (unsigned char)*b;
-
-		if (ca != cb || !ca)
-			return ca - cb;
-	}
-}
-
-static int entry_cmp(const void *x, const void *y)
-{
-	const struct staged_entry *a = *(const struct staged_entry *const *)x;
-	const struct staged_entry *b = *(const struct staged_entry *const *)y;
-	int c = path_cmp(a->path, b->path);
-
-	/* The same name twice: the later member is the one on disk. */
-	return c ? c : (a > b) - (a < b);
-}
-
-static bool node_dir(const struct node *n)
-{
-	return !n->e || S_ISDIR(n->e->mode);
-}
-
-static int tree_add(struct node *root, const struct staged_entry *e,
-		    struct cairn_error *err)
-{
-	struct node *n = root;
-
-	for (const char *p = e->path; *p;) {
-		size_t l = strcspn(p, "/");
-		struct node *k = n->nkids ? &n->kids[n->nkids - 1] : NULL;
-
-		if (!node_dir(n))
-			return cairn_errf(err, CAIRN_EINTEGRITY, "refusing "
-					  "archive member '%s': written "
-					  "through the link or file '%s'",
-					  e->path, n->e->path);
-		if (!k || k->nlen != l || strncmp(k->name, p, l)) {
-			if (n->nkids == n->cap) {
-				n->cap = n->cap ? 2 * n->cap : 4;
-				n->kids = xrealloc(n->kids, n->cap *
-						   sizeof(*n->kids));
-			}
-			k = &n->kids[n->nkids++];
-			memset(k, 0, sizeof(*k));
-			k->name = p;
-			k->nlen = l;
-		}
-		n = k;
-		p += l + (p[l] == '/');
-	}
-	n->e = e;
-	return CAIRN_OK;
-}
-
-static int tree_build(struct restore *r, struct cairn_error *err)
-{
-	const struct staged_entry **v = xcalloc(r->st.n + 1, sizeof(*v));
-	int rc = CAIRN_OK;
-
-	for (size_t i = 0; i < r->st.n; i++)
-		v[i] = &r->st.e[i];
-	qsort(v, r->st.n, sizeof(*v), entry_cmp);
-	for (size_t i = 0; i < r->st.n && !rc; i++)
-		rc = tree_add(&r->root, v[i], err);
-	free(v);
-	return rc;
-}
-
-static void tree_free(struct node *n)
-{
-	for (size_t i = 0; i < n->nkids; i++)
-		tree_free(&n->kids[i]);
-	free(n->kids);
-}
-
-static const struct node *find_kid(const struct node *n, const char *name,
-				   size_t len)
-{
-	size_t lo = 0, hi = n->nkids;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct node *k = &n->kids[mid];
-		int c = memcmp(k->name, name, k->nlen < len ? k->nlen : len);
-
-		if (!c)
-			c = (k->nlen > len) - (k->nlen < len);
-		if (!c)
-			return k;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static const struct node *tree_find(const struct node *n, const char *rel)
-{
-	for (const char *p = rel; n && *p;) {
-		size_t l = strcspn(p, "/");
-
-		n = find_kid(n, p, l);
-		p += l + (p[l] == '/');
-	}
-	return n;
-}
-
-static char *kid_path(const char *rel, const struct node *k)
-{
-	return xasprintf("%s/%.*s", rel, (int)k->nlen, k->name);
-}
-
 /* Plan -------------------------------------------------------------- */
 
-static void note(struct restore *r, const char *what, const char *rel)
-{
-	if (r->o->dry_run && log_verbosity >= 2)
-		sb_printf(&r->detail, "    %-7s %s\n", what, rel);
-}
-
-/* Files (anything but a directory) in an archive subtree, listed. */
-static size_t tree_files(struct restore *r, const struct node *n,
-			 const char *rel, const char *what)
-{
-	size_t c = 0;
-
-	if (!node_dir(n)) {
-		note(r, what, rel);
-		return 1;
-	}
-	for (size_t i = 0; i < n->nkids; i++) {
-		char *sub = kid_path(rel, &n->kids[i]);
-
-		c += tree_files(r, &n->kids[i], sub, what);
-		free(sub);
-	}
-	return c;
-}
-
-/* The same, of a live subtree. */
-static size_t live_files(struct restore *r, const char *abs,
-			 const char *rel, const char *what)
-{
-	struct dirent *de;
-	struct stat st;
-	size_t c = 0;
-	DIR *d;
-
-	if (lstat(abs, &st))
-		return 0;
-	if (!S_ISDIR(st.st_mode)) {
-		note(r, what, rel);
-		return 1;
-	}
-	if (!(d = opendir(abs)))
-		return 0;
-	while ((de = readdir(d))) {
-		char *a, *s;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		a = path_join(abs, de->d_name);
-		s = path_join(rel, de->d_name);
-		c += live_files(r, a, s, what);
-		free(a);
-		free(s);
-	}
-	closedir(d);
-	return c;
-}
-
-static struct swap *add_op(struct restore *r, enum swap_kind kind,
-			   const char *rel)
-{
-	struct swap *w;
-
-	if (r->j.n == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		r->j.sw = xrealloc(r->j.sw, r->cap * sizeof(*r->j.sw));
-	}
-	w = &r->j.sw[r->j.n++];
-	memset(w, 0, sizeof(*w));
-	w->kind = kind;
-	w->rel = xstrdup(rel);
-	return w;
-}
-
-static void add_move(struct restore *r, const char *rel, bool had_live,
-		     bool staged)
-{
-	struct swap *w = add_op(r, SWAP_MOVE, rel);
-
-	w->had_live = had_live;
-	w->staged = staged;
-}
-
-static void add_fix(struct restore *r, const char *rel, mode_t mode,
-		    uid_t uid, gid_t gid, const struct timespec *mtime)
-{
-	struct fix *f;
-
-	r->fix = xrealloc(r->fix, (r->nfix + 1) * sizeof(*r->fix));
-	f = &r->fix[r->nfix++];
-	f->rel = xstrdup(rel);
-	f->mode = mode;
-	f->uid = uid;
-	f->gid = gid;
-	f->has_time = mtime != NULL;
-	if (mtime)
-		f->mtime = *mtime;
-}
-
-/* A live path that is not this component's to touch: excluded from its
- * backups, another component's, or cairn's own. */
-static bool not_ours(const struct restore *r, const struct component *c,
-		     const char *rel, const char *abs)
-{
-	static const char *const db_side[] = { "", "-wal", "-shm",
-					       "-journal" };
-
-	if (!strcmp(abs, r->staging) ||
-	    (r->net_base && !strcmp(abs, r->net_base)))
-		return true;
-	for (size_t i = 0; i < c->excludes.n; i++)
-		if (!fnmatch(c->excludes.v[i], rel, 0) ||
-		    !fnmatch(c->excludes.v[i], base_of(rel), 0))
-			return true;
-	for (size_t i = 0; i < r->cfg->ncomps; i++) {
-		const struct component *o = &r->cfg->comps[i];
-
-		for (size_t j = 0; o != c && j < o->paths.n; j++) {
-			size_t l = strlen(o->paths.v[j]);
-
-			if (!strncmp(rel, o->paths.v[j], l) &&
-			    (!rel[l] || rel[l] == '/'))
-				return true;
-		}
-		for (size_t k = 0; o->type == COMP_SQLITE &&
-				   k < ARRAY_SIZE(db_side); k++) {
-			char *s = xasprintf("%s%s", o->paths.v[0], db_side[k]);
-			bool same = !strcmp(rel, s);
-
-			free(s);
-			if (same)
-				return true;
-		}
-	}
-	return false;
-}
-
-/* A live path the archive does not hold. */
-static void plan_extra(struct restore *r, const char *rel, const char *abs)
-{
-	if (r->o->exact) {
-		r->cnt[N_REMOVE] += live_files(r, abs, rel, "remove");
-		add_move(r, rel, true, false);
-	} else {
-		r->cnt[N_KEEP] += live_files(r, abs, rel, "keep");
-		strv_push(&r->kept, rel);
-	}
-}
-
-static int plan_node(struct restore *r, const struct component *c,
-		     const char *rel, const struct node *n,
-		     struct cairn_error *err)
-{
-	char *abs = live_path(r->live, rel);
-	struct stat st;
-	int rc = CAIRN_OK;
-
-	if (lstat(abs, &st)) {
-		if (errno != ENOENT) {
-			rc = errno_err(err, 0, errno, "cannot read %s", abs);
-			goto out;
-		}
-		r->cnt[N_ADD] += tree_files(r, n, rel, "add");
-		add_move(r, rel, false, true);
-	} else if (node_dir(n) && S_ISDIR(st.st_mode)) {
-		struct dirent *de;
-		DIR *d;
-
-		/* Merge into the live directory, and give it the
-		 * archived metadata once done. */
-		if (n->e) {
-			struct swap *w = add_op(r, SWAP_ATTR, rel);
-
-			w->mode = st.st_mode;
-			w->uid = st.st_uid;
-			w->gid = st.st_gid;
-			w->mtime = st.st_mtim;
-			add_fix(r, rel, n->e->mode, n->e->uid, n->e->gid,
-				&n->e->mtime);
-		}
-		for (size_t i = 0; i < n->nkids && !rc; i++) {
-			char *sub = kid_path(rel, &n->kids[i]);
-
-			rc = plan_node(r, c, sub, &n->kids[i], err);
-			free(sub);
-		}
-		if (rc || !(d = opendir(abs))) {
-			if (!rc)
-				rc = errno_err(err, 0, errno, "cannot read "
-					       "directory %s", abs);
-			goto out;
-		}
-		while ((de = readdir(d))) {
-			char *sub, *sa;
-
-			if (!strcmp(de->d_name, ".") ||
-			    !strcmp(de->d_name, "..") ||
-			    find_kid(n, de->d_name, strlen(de->d_name)))
-				continue;
-			sub = path_join(rel, de->d_name);
-			sa = path_join(abs, de->d_name);
-			if (!not_ours(r, c, sub, sa))
-				plan_extra(r, sub, sa);
-			free(sub);
-			free(sa);
-		}
-		closedir(d);
-	} else {
-		note(r, "replace", rel);
-		r->cnt[N_REPLACE]++;
-		add_move(r, rel, true, true);
-	}
-out:
-	free(abs);
-	return rc;
-}
-
-static const struct staged_entry *parent_entry(const struct restore *r,
-					       const char *rel)
-{
-	for (size_t i = 0; i < r->st.nparents; i++)
-		if (!strcmp(r->st.parents[i].path, rel))
-			return &r->st.parents[i];
-	return NULL;
-}
-
-static bool mkdir_planned(const struct restore *r, const char *rel)
-{
-	for (size_t i = 0; i < r->j.n; i++)
-		if (r->j.sw[i].kind == SWAP_MKDIR &&
-		    !strcmp(r->j.sw[i].rel, rel))
-			return true;
-	return false;
-}
-
-/* A directory the restore must create for `rel`: the archive's entry
- * for it if there is one; else the source root 0755, and a directory
- * inside it like the root, so the application can reach its files. */
-static void plan_mkdir(struct restore *r, const char *rel)
-{
-	const struct staged_entry *e = parent_entry(r, rel);
-	mode_t mode = S_IFDIR | 0755;
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-	struct swap *w;
-	struct stat st;
-
-	if (e) {
-		mode = e->mode;
-		uid = e->uid;
-		gid = e->gid;
-		add_fix(r, rel, e->mode, e->uid, e->gid, &e->mtime);
-	} else if (strcmp(rel, ".") && !lstat(r->live, &st)) {
-		mode = st.st_mode;
-		uid = st.st_uid;
-		gid = st.st_gid;
-	} else if (strcmp(rel, ".") && r->j.n &&
-		   r->j.sw[0].kind == SWAP_MKDIR &&
-		   !strcmp(r->j.sw[0].rel, ".")) {
-		mode = r->j.sw[0].mode; /* the root's, planned first */
-		uid = r->j.sw[0].uid;
-		gid = r->j.sw[0].gid;
-	}
-	w = add_op(r, SWAP_MKDIR, rel);
-	w->mode = mode;
-	w->uid = uid;
-	w->gid = gid;
-}
-
-/* The live directories above a component path that do not exist. */
-static void plan_parents(struct restore *r, const char *rel)
-{
-	char *p = xstrdup(rel);
-
-	if (!path_exists(r->live) && !mkdir_planned(r, "."))
-		plan_mkdir(r, ".");
-	for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
-		char *abs;
-
-		*s = '\0';
-		abs = path_join(r->live, p);
-		if (!path_exists(abs) && !mkdir_planned(r, p))
-			plan_mkdir(r, p);
-		free(abs);
-		*s = '/';
-	}
-	free(p);
-}
-
-/* A component path planned once, even if two components name it. */
-static bool overlaps(struct restore *r, const char *rel)
-{
-	for (size_t i = 0; i < r->planned.n; i++) {
-		const char *p = r->planned.v[i];
-		size_t a = strlen(p), b = strlen(rel), l = a < b ? a : b;
-
-		if (!strncmp(p, rel, l) && (a == b || (a < b ? rel[a] : p[b])
-						     == '/')) {
-			log_warn("%s: already restored as %s", rel, p);
-			return true;
-		}
-	}
-	strv_push(&r->planned, rel);
-	return false;
-}
-
-static void count_line(struct restore *r, const struct component *c,
-		       const char *rel, const size_t *before)
-{
-	sb_printf(&r->summary, "  %s: %s: add %zu, replace %zu, keep %zu, "
-		  "remove %zu\n", c->name, rel, r->cnt[N_ADD] - before[N_ADD],
-		  r->cnt[N_REPLACE] - before[N_REPLACE],
-		  r->cnt[N_KEEP] - before[N_KEEP],
-		  r->cnt[N_REMOVE] - before[N_REMOVE]);
-}
-
-/* The database and its -wal, -shm and -journal (a leftover WAL would
- * corrupt the restored file) are replaced whole. */
-static void plan_sqlite(struct restore *r, const struct component *c)
-{
-	static const char *const side[] = { "-wal", "-shm", "-journal" };
-	const char *rel = c->paths.v[0];
-	char *abs = path_join(r->live, rel);
-	bool had = path_exists(abs);
-	size_t before[N_COUNTS];
-
-	memcpy(before, r->cnt, sizeof(before));
-	plan_parents(r, rel);
-	note(r, had ? "replace" : "add", rel);
-	r->cnt[had ? N_REPLACE : N_ADD]++;
-	add_move(r, rel, had, true);
-	for (size_t k = 0; k < ARRAY_SIZE(side); k++) {
-		char *s = xasprintf("%s%s", rel, side[k]);
-		char *a = path_join(r->live, s);
-
-		if (path_exists(a)) {
-			note(r, "remove", s);
-			r->cnt[N_REMOVE]++;
-			add_move(r, s, true, false);
-		}
-		free(a);
-		free(s);
-	}
-	count_line(r, c, rel, before);
-	free(abs);
-}
-
-static int plan_files(struct restore *r, const struct component *c,
-		      struct cairn_error *err)
-{
-	for (size_t j = 0; j < c->paths.n; j++) {
-		const char *rel = c->paths.v[j];
-		const struct node *n = tree_find(&r->root, rel);
-		char *abs = path_join(r->live, rel);
-		size_t before[N_COUNTS];
-		int rc = CAIRN_OK;
-
-		memcpy(before, r->cnt, sizeof(before));
-		if (!overlaps(r, rel)) {
-			if (!n && path_exists(abs)) {
-				/* (required = no, missing at backup) */
-				plan_extra(r, rel, abs);
-			} else if (n) {
-				plan_parents(r, rel);
-				rc = plan_node(r, c, rel, n, err);
-			}
-			count_line(r, c, rel, before);
-		}
-		free(abs);
-		if (rc)
-			return rc;
-	}
-	return CAIRN_OK;
-}
-
+/* Each component's swap, planned by its type, over the staged tree. */
 static int plan(struct restore *r, struct cairn_error *err)
 {
 	int rc;
 
-	if ((rc = tree_build(r, err)))
+	r->p.parents = r->st.parents;
+	r->p.nparents = r->st.nparents;
+	if ((rc = tree_build(&r->p.root, r->st.e, r->st.n, err)))
 		return rc;
 	for (size_t i = 0; i < r->ncomps; i++) {
 		const struct component *c = r->comps[i];
 
-		if (c->type == COMP_FILES) {
-			if ((rc = plan_files(r, c, err)))
-				return rc;
-		} else if (c->type == COMP_SQLITE) {
-			if (!overlaps(r, c->paths.v[0]))
-				plan_sqlite(r, c);
-		} else if (r->o->to) {
-			/* --to: the dump itself; live: its restore command. */
-			plan_parents(r, c->file);
-			r->cnt[N_ADD]++;
-			add_move(r, c->file, false, true);
-		} else {
-			sb_printf(&r->summary, "  %s: run its restore command "
-				  "on %s\n", c->name, c->file);
-		}
+		if ((rc = comp_ops(c->type)->restore_plan(&r->p, c, err)))
+			return rc;
 	}
 	return CAIRN_OK;
 }
@@ -652,7 +61,7 @@ static int plan(struct restore *r, struct cairn_error *err)
  * with nothing. `full` skips optional ones missing at backup time. */
 static int check_components(struct restore *r, struct cairn_error *err)
 {
-	bool full = !strcmp(r->o->mode, "full");
+	bool full = !strcmp(r->p.o->mode, "full");
 	size_t k = 0;
 
 	for (size_t i = 0; i < r->ncomps; i++) {
@@ -706,7 +115,7 @@ static int move_new(const char *from, const char *to)
 static int do_op(struct restore *r, const struct swap *w,
 		 struct cairn_error *err)
 {
-	char *l = live_path(r->live, w->rel), *s = NULL, *o = NULL;
+	char *l = live_path(r->p.live, w->rel), *s = NULL, *o = NULL;
 	int rc = CAIRN_OK;
 
 	if (w->kind == SWAP_MKDIR) {
@@ -718,7 +127,7 @@ static int do_op(struct restore *r, const struct swap *w,
 	}
 	if (w->kind != SWAP_MOVE)
 		goto out;
-	s = path_join(r->staging, w->rel);
+	s = path_join(r->p.staging, w->rel);
 	if (w->had_live) {
 		char *od;
 
@@ -743,27 +152,28 @@ static int swap_in(struct restore *r, struct cairn_error *err)
 {
 	int rc = CAIRN_OK;
 
-	for (size_t i = 0; i < r->j.n && !rc; i++)
+	for (size_t i = 0; i < r->p.j.n && !rc; i++)
 		if (!(rc = stop_check(err)))
-			rc = do_op(r, &r->j.sw[i], err);
+			rc = do_op(r, &r->p.j.sw[i], err);
 	if (rc)
 		return rc;
 	/* Children before parents: the plan is top-down. */
-	for (size_t i = r->nfix; i-- > 0;) {
-		char *l = live_path(r->live, r->fix[i].rel);
+	for (size_t i = r->p.nfix; i-- > 0;) {
+		const struct fix *f = &r->p.fix[i];
+		char *l = live_path(r->p.live, f->rel);
 
-		apply_meta(l, r->fix[i].mode, r->fix[i].uid, r->fix[i].gid,
-			   r->fix[i].has_time ? &r->fix[i].mtime : NULL);
+		apply_meta(l, f->mode, f->uid, f->gid,
+			   f->has_time ? &f->mtime : NULL);
 		free(l);
 	}
-	fsync_dir(r->live);
+	fsync_dir(r->p.live);
 	return stop_check(err);
 }
 
 static bool replaces(const struct restore *r)
 {
-	for (size_t i = 0; i < r->j.n; i++)
-		if (r->j.sw[i].kind == SWAP_MOVE && r->j.sw[i].had_live)
+	for (size_t i = 0; i < r->p.j.n; i++)
+		if (r->p.j.sw[i].kind == SWAP_MOVE && r->p.j.sw[i].had_live)
 			return true;
 	return false;
 }
@@ -773,7 +183,7 @@ static int make_net(struct restore *r, struct cairn_error *err)
 {
 	if (!replaces(r))
 		return CAIRN_OK;
-	if (mkdir_p(r->net_base, 0700) || mkdir(r->net, 0700))
+	if (mkdir_p(r->p.net_base, 0700) || mkdir(r->net, 0700))
 		return errno_err(err, 0, errno, "cannot create %s", r->net);
 	return CAIRN_OK;
 }
@@ -782,23 +192,20 @@ static void drop_net(struct restore *r)
 {
 	if (r->net)
 		prune_empty(r->net);
-	if (r->net_base)
-		rmdir(r->net_base);
+	if (r->p.net_base)
+		rmdir(r->p.net_base);
 }
 
+/* What a type does once the swap is done (a dump's restore command). */
 static int run_commands(struct restore *r, struct cairn_error *err)
 {
 	for (size_t i = 0; i < r->ncomps; i++) {
 		const struct component *c = r->comps[i];
-		char *p;
+		const struct comp_ops *ops = comp_ops(c->type);
 		int rc;
 
-		if (c->type != COMP_COMMAND)
-			continue;
-		p = path_join(r->staging, c->file);
-		rc = command_restore(c, p, err);
-		free(p);
-		if (rc)
+		if (ops->restore_run &&
+		    (rc = ops->restore_run(c, r->p.staging, err)))
 			return rc;
 	}
 	return CAIRN_OK;
@@ -833,44 +240,23 @@ static int mkdirs_0755(const char *path)
 	return rc;
 }
 
-static int check_to(const char *to, struct cairn_error *err)
-{
-	struct stat st;
-	size_t n = 0;
-	struct dirent *de;
-	DIR *d;
-
-	if (stat(to, &st))
-		return CAIRN_OK;
-	if ((d = opendir(to))) {
-		while ((de = readdir(d)))
-			n += strcmp(de->d_name, ".") &&
-			     strcmp(de->d_name, "..");
-		closedir(d);
-	}
-	if (!S_ISDIR(st.st_mode) || n)
-		return cairn_errf(err, CAIRN_ECONFIG, "--to %s: not an empty "
-				  "directory", to);
-	return CAIRN_OK;
-}
-
 /* Staging beside live on its file system (inside it on a mount point,
  * where a rename cannot cross), locked while we use it; the safety
  * net's name, beside it too. */
 static int prepare_dirs(struct restore *r, struct cairn_error *err)
 {
-	char *parent = dir_of(r->live), ts[32];
+	char *parent = dir_of(r->p.live), ts[32];
 	struct stat a, b;
 	bool inside = true;
 	struct tm tm;
 	time_t now = time(NULL);
 	int rc = CAIRN_OK;
 
-	if (r->o->to) {
-		if (mkdir_p(r->live, 0700))
+	if (r->p.o->to) {
+		if (mkdir_p(r->p.live, 0700))
 			rc = errno_err(err, 0, errno, "cannot create %s",
-				       r->live);
-	} else if (stat(r->live, &a)) {
+				       r->p.live);
+	} else if (stat(r->p.live, &a)) {
 		inside = false;
 		if (mkdirs_0755(parent))
 			rc = errno_err(err, 0, errno, "cannot create %s",
@@ -880,26 +266,26 @@ static int prepare_dirs(struct restore *r, struct cairn_error *err)
 	}
 	if (rc)
 		goto out;
-	r->staging = inside ? path_join(r->live, ".cairn-staging.XXXXXX")
-			    : xasprintf("%s.cairn-staging.XXXXXX", r->live);
-	if (!mkdtemp(r->staging)) {
-		rc = errno_err(err, 0, errno, "cannot create %s", r->staging);
-		free(r->staging);
-		r->staging = NULL;
+	r->p.staging = inside ? path_join(r->p.live, ".cairn-staging.XXXXXX")
+			    : xasprintf("%s.cairn-staging.XXXXXX", r->p.live);
+	if (!mkdtemp(r->p.staging)) {
+		rc = errno_err(err, 0, errno, "cannot create %s", r->p.staging);
+		free(r->p.staging);
+		r->p.staging = NULL;
 		goto out;
 	}
-	r->staging_lock = scratch_lock(r->staging);
-	if (r->o->to)
+	r->staging_lock = scratch_lock(r->p.staging);
+	if (r->p.o->to)
 		goto out; /* no safety net for --to */
-	r->net_base = inside ? path_join(r->live, ".cairn.pre-restore")
-			     : xasprintf("%s.pre-restore", r->live);
+	r->p.net_base = inside ? path_join(r->p.live, ".cairn.pre-restore")
+			     : xasprintf("%s.pre-restore", r->p.live);
 	/* UTC, like archive names. */
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%d_%H%M%S", &tm);
 	/* Never share a safety net with an earlier restore. */
 	for (int i = 1; !r->net; i++) {
-		r->net = i == 1 ? xasprintf("%s/%s", r->net_base, ts)
-				: xasprintf("%s/%s.%d", r->net_base, ts, i);
+		r->net = i == 1 ? xasprintf("%s/%s", r->p.net_base, ts)
+				: xasprintf("%s/%s.%d", r->p.net_base, ts, i);
 		if (path_exists(r->net) && i < 100) {
 			free(r->net);
 			r->net = NULL;
@@ -907,9 +293,9 @@ static int prepare_dirs(struct restore *r, struct cairn_error *err)
 	}
 out:
 	free(parent);
-	r->j.live = r->live;
-	r->j.staging = r->staging;
-	r->j.net = r->net;
+	r->p.j.live = r->p.live;
+	r->p.j.staging = r->p.staging;
+	r->p.j.net = r->net;
 	return rc;
 }
 
@@ -917,31 +303,33 @@ out:
 
 static void print_plan(struct restore *r)
 {
+	const struct rplan *p = &r->p;
 	char sz[32];
 
-	printf("restore mode %s from %s into %s (%s)\n", r->o->mode,
-	       base_of(r->archive), r->live, r->o->exact ? "exact: what the "
+	printf("restore mode %s from %s into %s (%s)\n", p->o->mode,
+	       base_of(r->archive), p->live, p->o->exact ? "exact: what the "
 	       "archive lacks goes to the safety net" : "merge: files the "
 	       "archive lacks stay; --exact moves them aside");
-	fputs(r->summary.s ? r->summary.s : "", stdout);
-	fputs(r->detail.s ? r->detail.s : "", stdout);
+	fputs(p->summary.s ? p->summary.s : "", stdout);
+	fputs(p->detail.s ? p->detail.s : "", stdout);
 	fmt_bytes(r->st.bytes, sz);
 	printf("  total: add %zu, replace %zu, keep %zu, remove %zu; %s from "
-	       "the archive\n", r->cnt[N_ADD], r->cnt[N_REPLACE],
-	       r->cnt[N_KEEP], r->cnt[N_REMOVE], sz);
+	       "the archive\n", p->cnt[N_ADD], p->cnt[N_REPLACE],
+	       p->cnt[N_KEEP], p->cnt[N_REMOVE], sz);
 }
 
 static void print_done(struct restore *r)
 {
-	for (size_t i = 0; i < r->kept.n; i++)
-		printf("kept (not in the archive): %s\n", r->kept.v[i]);
+	for (size_t i = 0; i < r->p.kept.n; i++)
+		printf("kept (not in the archive): %s\n", r->p.kept.v[i]);
 	printf("restored mode %s from %s: %zu added, %zu replaced, %zu kept, "
-	       "%zu removed", r->o->mode, base_of(r->archive), r->cnt[N_ADD],
-	       r->cnt[N_REPLACE], r->cnt[N_KEEP], r->cnt[N_REMOVE]);
-	if (!r->o->to && replaces(r))
+	       "%zu removed", r->p.o->mode, base_of(r->archive),
+	       r->p.cnt[N_ADD], r->p.cnt[N_REPLACE], r->p.cnt[N_KEEP],
+	       r->p.cnt[N_REMOVE]);
+	if (!r->p.o->to && replaces(r))
 		printf("; replaced files are in %s\n", r->net);
 	else
-		printf("; into %s\n", r->live);
+		printf("; into %s\n", r->p.live);
 }
 
 static bool confirm(const struct restore *r)
@@ -951,8 +339,8 @@ static bool confirm(const struct restore *r)
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 
 	fprintf(stderr, "Restore mode %s from %s into %s (%s)? [y/N] ",
-		r->o->mode, base_of(r->archive), r->live,
-		r->o->exact ? "exact" : "merge");
+		r->p.o->mode, base_of(r->archive), r->p.live,
+		r->p.o->exact ? "exact" : "merge");
 	/* Reads restart after a signal: poll, so Ctrl-C ends the prompt. */
 	while (!stop_signal() && poll(&pfd, 1, 200) == 0)
 		;
@@ -971,13 +359,13 @@ static char *hook_env(const char *k, const char *v)
 /* After a failure or a stop: put the old data back. */
 static void undo(struct restore *r, char **env, struct cairn_error *err)
 {
-	const struct config *cfg = r->cfg;
+	const struct config *cfg = r->p.cfg;
 	char msg[512], *jp = journal_path(cfg);
 
 	if (stop_signal())
 		stop_check(err); /* a hook killed by the stop: say why */
 	snprintf(msg, sizeof(msg), "%s", err->msg);
-	if (journal_rollback(&r->j)) {
+	if (journal_rollback(&r->p.j)) {
 		cairn_errf(err, CAIRN_EFAIL, "%s; ROLLBACK INCOMPLETE, see %s "
 			   "and %s", msg, r->net, jp);
 	} else {
@@ -1000,12 +388,12 @@ static void undo(struct restore *r, char **env, struct cairn_error *err)
 
 static int restore_live(struct restore *r, struct cairn_error *err)
 {
-	const struct config *cfg = r->cfg;
+	const struct config *cfg = r->p.cfg;
 	char *env[5];
 	int rc;
 
 	env[0] = hook_env("CAIRN_ARCHIVE", r->archive);
-	env[1] = hook_env("CAIRN_MODE", r->o->mode);
+	env[1] = hook_env("CAIRN_MODE", r->p.o->mode);
 	env[2] = hook_env("CAIRN_SAFETY_NET", r->net);
 	env[3] = hook_env("CAIRN_STATUS", "restoring");
 	env[4] = NULL;
@@ -1017,7 +405,7 @@ static int restore_live(struct restore *r, struct cairn_error *err)
 	if ((rc = stop_check(err)) || (rc = make_net(r, err)))
 		goto out;
 	r->swapping = true;
-	if ((rc = journal_write(cfg, &r->j, err))) {
+	if ((rc = journal_write(cfg, &r->p.j, err))) {
 		drop_net(r);
 		goto out;
 	}
@@ -1052,57 +440,8 @@ static int restore_to(struct restore *r, struct cairn_error *err)
 	rc = swap_in(r, err);
 
 	if (rc)
-		journal_rollback(&r->j); /* --to holds nothing else */
+		journal_rollback(&r->p.j); /* --to holds nothing else */
 	return rc;
-}
-
-/* Keep a verified fetched archive in archive_dir: after losing the disk,
- * the next restore need not fetch it again. */
-static void keep_fetched(const struct config *cfg, const char *dir,
-			 const char *archive, bool ok)
-{
-	if (ok && archive) {
-		char *names[3] = { xstrdup(base_of(archive)),
-				   sidecar_manifest(base_of(archive)),
-				   sidecar_sha(base_of(archive)) };
-
-		for (int i = 0; i < 3; i++) {
-			char *from = path_join(dir, names[i]);
-			char *to = path_join(cfg->archive_dir, names[i]);
-
-			if (!path_exists(to))
-				rename(from, to);
-			free(from);
-			free(to);
-			free(names[i]);
-		}
-		fsync_dir(cfg->archive_dir);
-	}
-	rm_rf(dir);
-}
-
-static int get_archive(struct restore *r, char **fetch_dir, int *fetch_fd,
-		       struct cairn_error *err)
-{
-	const struct config *cfg = r->cfg;
-
-	if (!r->o->from)
-		return catalog_resolve(cfg, r->o->archive, &r->archive, err);
-	if (mkdir_p(cfg->archive_dir, 0700))
-		return errno_err(err, 0, errno, "cannot create %s",
-				 cfg->archive_dir);
-	*fetch_dir = xasprintf("%s/.cairn-fetch.XXXXXX", cfg->archive_dir);
-	if (!mkdtemp(*fetch_dir)) {
-		int rc = errno_err(err, 0, errno, "cannot create %s",
-				   *fetch_dir);
-
-		free(*fetch_dir);
-		*fetch_dir = NULL;
-		return rc;
-	}
-	*fetch_fd = scratch_lock(*fetch_dir);
-	return target_fetch(cfg, r->o->from, r->o->archive, *fetch_dir,
-			    &r->archive, err);
 }
 
 /* Stage (or, for --dry-run, read), check and plan. */
@@ -1114,9 +453,9 @@ static int stage_and_plan(struct restore *r, struct cairn_error *err)
 	r->st.man = &r->man;
 	r->st.comps = r->comps;
 	r->st.ncomps = r->ncomps;
-	r->st.dir = r->o->dry_run ? NULL : r->staging;
-	if (!r->o->dry_run)
-		log_info("staging mode %s in %s", r->o->mode, r->staging);
+	r->st.dir = r->p.o->dry_run ? NULL : r->p.staging;
+	if (!r->p.o->dry_run)
+		log_info("staging mode %s in %s", r->p.o->mode, r->p.staging);
 	if ((rc = stage_run(&r->st, err)) ||
 	    (rc = check_components(r, err)) || (rc = plan(r, err)))
 		return rc;
@@ -1125,105 +464,59 @@ static int stage_and_plan(struct restore *r, struct cairn_error *err)
 
 static void restore_free(struct restore *r)
 {
-	for (size_t i = 0; i < r->j.n; i++)
-		free(r->j.sw[i].rel);
-	free(r->j.sw);
-	for (size_t i = 0; i < r->nfix; i++)
-		free(r->fix[i].rel);
-	free(r->fix);
-	tree_free(&r->root);
+	rplan_free(&r->p);
 	stage_free(&r->st);
-	strv_free(&r->planned);
-	strv_free(&r->kept);
-	sb_free(&r->summary);
-	sb_free(&r->detail);
-	free(r->comps);
 	manifest_free(&r->man);
 	free(r->archive);
-	free(r->live);
-	free(r->staging);
-	free(r->net_base);
 	free(r->net);
 }
 
-int cmd_restore(const struct config *cfg, const struct restore_opts *o)
-{
-	struct restore r = { .cfg = cfg, .o = o, .staging_lock = -1 };
-	struct cairn_error err = { 0, "" };
-	struct lock lk = { -1, NULL };
-	char *fetch_dir = NULL;
-	int fetch_fd = -1, rc;
 
-	if ((rc = restore_components(cfg, o->mode, &r.comps, &r.ncomps,
-				     &err)))
+int restore_archive(const struct config *cfg, const struct restore_opts *o,
+		    const struct component **comps, size_t ncomps,
+		    const char *archive, bool *touched,
+		    struct cairn_error *err)
+{
+	struct restore r = { .p = { .cfg = cfg, .o = o }, .comps = comps,
+			     .ncomps = ncomps, .staging_lock = -1 };
+	int rc;
+
+	r.archive = xstrdup(archive);
+	if ((rc = manifest_load(r.archive, &r.man, err)))
 		goto out;
-	if (!o->to && !o->dry_run && !o->yes && !isatty(STDIN_FILENO)) {
-		rc = cairn_errf(&err, CAIRN_ECONFIG,
-				"restore replaces live data; pass --yes");
-		goto out;
-	}
-	if (o->to && (rc = check_to(o->to, &err)))
-		goto out;
-	if ((rc = lock_acquire(cfg, &lk, &err)) ||
-	    (rc = restore_recover(cfg, &err)))
-		goto out;
-	if (!o->dry_run)
-		leftovers_clean(cfg);
-	if ((rc = get_archive(&r, &fetch_dir, &fetch_fd, &err)))
-		goto out;
-	log_info("verifying %s", r.archive);
-	if ((rc = verify_sidecar(r.archive, &err))) {
-		snprintf(err.msg + strlen(err.msg),
-			 sizeof(err.msg) - strlen(err.msg),
-			 "; refusing to restore, live data untouched");
-		goto out;
-	}
-	if ((rc = manifest_load(r.archive, &r.man, &err)))
-		goto out;
-	r.live = xstrdup(o->to ? o->to : cfg->source);
-	for (size_t l = strlen(r.live); l > 1 && r.live[l - 1] == '/';)
-		r.live[--l] = '\0';
+	r.p.live = xstrdup(o->to ? o->to : cfg->source);
+	for (size_t l = strlen(r.p.live); l > 1 && r.p.live[l - 1] == '/';)
+		r.p.live[--l] = '\0';
 	if (o->dry_run) {
-		r.staging = xstrdup("");
-		if (!(rc = stage_and_plan(&r, &err)))
+		r.p.staging = xstrdup("");
+		if (!(rc = stage_and_plan(&r, err)))
 			print_plan(&r);
 		goto out;
 	}
 	if (!o->to && !o->yes && !confirm(&r)) {
-		rc = stop_signal() ? stop_check(&err)
-				   : cairn_errf(&err, CAIRN_ECONFIG,
+		rc = stop_signal() ? stop_check(err)
+				   : cairn_errf(err, CAIRN_ECONFIG,
 						"restore cancelled");
 		goto out;
 	}
-	if ((rc = prepare_dirs(&r, &err)) || (rc = stage_and_plan(&r, &err)))
+	if ((rc = prepare_dirs(&r, err)) || (rc = stage_and_plan(&r, err)))
 		goto out;
-	rc = o->to ? restore_to(&r, &err) : restore_live(&r, &err);
+	rc = o->to ? restore_to(&r, err) : restore_live(&r, err);
 	if (!rc)
 		print_done(&r);
 out:
-	if (rc && rc != CAIRN_ECONFIG && !r.swapping &&
-	    !strstr(err.msg, "untouched"))
-		snprintf(err.msg + strlen(err.msg),
-			 sizeof(err.msg) - strlen(err.msg),
-			 "; nothing was restored");
-	if (rc)
-		log_error("%s", err.msg);
-	if (r.staging && *r.staging && (rc == CAIRN_OK ||
+	*touched = r.swapping;
+	/* A pending journal still needs the staging dir and the net. */
+	if (r.p.staging && *r.p.staging && (rc == CAIRN_OK ||
 					!journal_pending(cfg)))
-		rm_rf(r.staging);
+		rm_rf(r.p.staging);
 	if (r.staging_lock >= 0)
 		close(r.staging_lock);
-	if (r.net_base && (rc == CAIRN_OK || !journal_pending(cfg))) {
+	if (r.p.net_base && (rc == CAIRN_OK || !journal_pending(cfg))) {
 		if (r.net)
 			rmdir(r.net); /* only if nothing went into it */
-		rmdir(r.net_base);
+		rmdir(r.p.net_base);
 	}
-	if (fetch_dir)
-		keep_fetched(cfg, fetch_dir, r.archive, rc == CAIRN_OK);
-	if (fetch_fd >= 0)
-		close(fetch_fd);
-	free(fetch_dir);
 	restore_free(&r);
-	lock_release(&lk);
-	return rc_exit(rc);
+	return rc;
 }

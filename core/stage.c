@@ -481,7 +481,8 @@ static int links_beneath(int root, const char *rel, struct cairn_error *err)
 	return rc;
 }
 
-/* SQLite files must pass integrity_check before they go live. */
+/* The links of the staged tree, then each type's own check (SQLite:
+ * integrity_check), before anything goes live. */
 static int check_staged(struct stage *s, struct cairn_error *err)
 {
 	int root = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -492,86 +493,97 @@ static int check_staged(struct stage *s, struct cairn_error *err)
 		close(root);
 	for (size_t i = 0; !rc && i < s->ncomps; i++) {
 		const struct component *c = s->comps[i];
-		struct db_check chk = { 0 };
-		char *p;
+		const struct comp_ops *ops = comp_ops(c->type);
 
-		if (c->type != COMP_SQLITE)
-			continue;
-		p = path_join(s->dir, c->paths.v[0]);
-		/* verify --deep: as before, databases only; restore:
-		 * whatever is staged must be one. */
-		if (is_sqlite_file(p) ||
-		    (path_exists(p) && !s->every_member)) {
-			rc = sqlite_check(p, &chk, err);
-			if (!rc && chk.result)
-				log_info("%s: integrity_check ok",
-					 c->paths.v[0]);
-			s->dbs++;
-		}
-		db_check_free(&chk);
-		free(p);
+		if (ops->check_staged)
+			rc = ops->check_staged(c, s->dir, s->every_member,
+					       &s->dbs, err);
 	}
 	return rc;
 }
 
-int stage_run(struct stage *s, struct cairn_error *err)
+/* Index the manifest and mark the members to read: want[i] for each
+ * manifest line of the components (every line, for --deep). *early_ok:
+ * reading may stop once they are all read. */
+static void stage_index(struct stage *s, bool *want, size_t *want_left,
+			bool *early_ok)
 {
-	struct archive *a = NULL, *disk = NULL;
-	bool *want = xcalloc(s->man->n ? s->man->n : 1, sizeof(bool));
-	size_t want_left = 0;
-	bool early_ok = !s->every_member;
-	int cwd = -1, rc;
-
 	s->seen = xcalloc(s->ncomps ? s->ncomps : 1, sizeof(bool));
 	s->mx = xcalloc(s->man->n + 1, sizeof(*s->mx));
 	for (size_t i = 0; i < s->man->n; i++)
 		s->mx[i] = &s->man->e[i];
 	qsort(s->mx, s->man->n, sizeof(*s->mx), mx_cmp);
+	*want_left = 0;
 	for (size_t i = 0; i < s->man->n; i++) {
 		want[i] = s->every_member ||
 			  owner_of(s, s->man->e[i].path) >= 0;
-		want_left += want[i];
+		*want_left += want[i];
 	}
 	/* A component with no files (only links or dirs, or none at all)
 	 * has no manifest line to tell us when it has been read: then read
 	 * to the end. Components are contiguous, small ones first. */
-	for (size_t i = 0; i < s->ncomps && early_ok; i++) {
+	*early_ok = !s->every_member;
+	for (size_t i = 0; i < s->ncomps && *early_ok; i++) {
 		bool any = false;
 
 		for (size_t j = 0; j < s->man->n && !any; j++)
 			any = owner_of(s, s->man->e[j].path) == (long)i;
-		early_ok = any;
+		*early_ok = any;
 	}
-	if ((rc = ar_open_read(s->archive, &a, err)))
+}
+
+/*
+ * Extract into s->dir. libarchive's disk writer resolves member names
+ * against the working directory, and its secure-symlinks check covers
+ * every component of the name: so the names stay relative and we enter
+ * the staging dir for the extraction (an absolute name would be checked
+ * through the links above the source, and refused). cairn runs one
+ * extraction at a time, and the old directory is always restored.
+ */
+static int extract(struct stage *s, struct archive *a, bool *want,
+		   size_t want_left, bool early_ok, struct cairn_error *err)
+{
+	struct archive *disk = disk_writer();
+	int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (cwd < 0 || chdir(s->dir)) {
+		rc = errno_err(err, 0, errno, "cannot enter %s", s->dir);
 		goto out;
-	if (s->dir) {
-		disk = disk_writer();
-		cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (chdir(s->dir)) {
-			rc = errno_err(err, 0, errno, "cannot enter %s",
-				       s->dir);
-			goto out;
-		}
 	}
-	if ((rc = read_members(s, a, disk, want, want_left, early_ok, err)))
-		goto out;
-	if (disk && archive_write_close(disk) != ARCHIVE_OK) {
+	rc = read_members(s, a, disk, want, want_left, early_ok, err);
+	if (!rc && archive_write_close(disk) != ARCHIVE_OK)
 		rc = cairn_errf(err, CAIRN_EFAIL, "cannot finish %s: %s",
 				s->dir, archive_error_string(disk));
-		goto out;
-	}
+	if (fchdir(cwd) && !rc)
+		rc = errno_err(err, 0, errno, "cannot return from %s",
+			       s->dir);
 out:
-	if (cwd >= 0) {
-		if (fchdir(cwd))
-			rc = rc ? rc : errno_err(err, 0, errno, "fchdir");
+	if (cwd >= 0)
 		close(cwd);
-	}
-	if (disk)
-		archive_write_free(disk);
-	if (a)
-		archive_read_free(a);
+	archive_write_free(disk);
+	return rc;
+}
+
+int stage_run(struct stage *s, struct cairn_error *err)
+{
+	struct archive *a = NULL;
+	bool *want = xcalloc(s->man->n ? s->man->n : 1, sizeof(bool));
+	size_t want_left;
+	bool early_ok;
+	int rc;
+
+	stage_index(s, want, &want_left, &early_ok);
+	if ((rc = ar_open_read(s->archive, &a, err)))
+		goto out;
+	if (s->dir)
+		rc = extract(s, a, want, want_left, early_ok, err);
+	else
+		rc = read_members(s, a, NULL, want, want_left, early_ok, err);
 	if (!rc && s->dir)
 		rc = check_staged(s, err);
+out:
+	if (a)
+		archive_read_free(a);
 	free(want);
 	return rc;
 }

@@ -1,5 +1,6 @@
-/* type = command components: a dump command whose stdout becomes an
- * archive member, and a restore command that reads it back on stdin. */
+/* type = command: a dump command whose stdout becomes an archive member
+ * (`file`), and a restore command that reads it back on stdin once the
+ * member is staged; with --to the dump itself is restored. */
 #include "config.h"
 
 #include <errno.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cairn.h"
@@ -70,8 +73,8 @@ out:
 	return rc;
 }
 
-int command_dump(const struct component *c, const char *dest,
-		 struct comp_stats *stats, struct cairn_error *err)
+static int command_dump(const struct component *c, const char *dest,
+			struct comp_stats *stats, struct cairn_error *err)
 {
 	double t0 = now_mono();
 	int fd, rc;
@@ -90,8 +93,8 @@ int command_dump(const struct component *c, const char *dest,
 	return rc;
 }
 
-int command_restore(const struct component *c, const char *src,
-		    struct cairn_error *err)
+static int command_restore(const struct component *c, const char *src,
+			   struct cairn_error *err)
 {
 	int fd, rc;
 
@@ -103,3 +106,64 @@ int command_restore(const struct component *c, const char *src,
 	close(fd);
 	return rc;
 }
+static int command_plan(struct comp_plan *p, struct cairn_error *err)
+{
+	char *dump = xasprintf("%s/%s.dump", p->staging, p->c->name);
+	struct stat st;
+	int rc;
+
+	rc = command_dump(p->c, dump, p->stats, err);
+	if (!rc && stat(dump, &st))
+		rc = errno_err(err, 0, errno, "cannot read dump %s", dump);
+	if (!rc) {
+		/* The member looks like a file the operator made now. */
+		st.st_mode = S_IFREG | 0600;
+		st.st_mtime = time(NULL);
+		plan_add(p, p->c->file, dump, &st);
+		p->stats->files = 1;
+	}
+	free(dump);
+	return rc;
+}
+
+/* --to: the dump itself; live: its restore command, after the swap. */
+static int command_restore_plan(struct rplan *r, const struct component *c,
+				struct cairn_error *err)
+{
+	(void)err;
+	if (r->o->to) {
+		rplan_parents(r, c->file);
+		r->cnt[N_ADD]++;
+		rplan_move(r, c->file, false, true);
+	} else {
+		sb_printf(&r->summary, "  %s: run its restore command on %s\n",
+			  c->name, c->file);
+	}
+	return CAIRN_OK;
+}
+
+static int command_restore_run(const struct component *c,
+			       const char *staging, struct cairn_error *err)
+{
+	char *p = path_join(staging, c->file);
+	int rc = command_restore(c, p, err);
+
+	free(p);
+	return rc;
+}
+
+static void command_inventory(const struct component *c,
+			      const struct comp_stats *s, struct sbuf *b)
+{
+	(void)c;
+	sb_printf(b, "    dump: exit %d in %.1f s\n", s->dump_status,
+		  s->dump_seconds);
+}
+
+const struct comp_ops comp_command_ops = {
+	.whole = true,
+	.plan = command_plan,
+	.restore_plan = command_restore_plan,
+	.restore_run = command_restore_run,
+	.inventory = command_inventory,
+};

@@ -1,0 +1,143 @@
+/*
+ * `cairn backup`: under the lock, after rolling back an interrupted
+ * restore and clearing leftovers, run pre_backup, make and verify the
+ * archive (backup.c), send it to the targets (dispatch.c), then prune
+ * (prune.c, dispatch.c) and record the run (state.c). Nothing is pruned
+ * before the new archive is verified from disk.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cairn.h"
+
+static char *env_pair(const char *k, const char *v)
+{
+	return xasprintf("%s=%s", k, v ? v : "");
+}
+
+static void run_end_hook(const struct config *cfg,
+			 const struct run_state *st)
+{
+	char *env[4];
+	struct cairn_error e = { 0, "" };
+
+	env[0] = env_pair("CAIRN_ARCHIVE", st->archive);
+	env[1] = env_pair("CAIRN_STATUS", st->success ? "success" :
+			  "failure");
+	env[2] = env_pair("CAIRN_ERROR", st->error);
+	env[3] = NULL;
+	if (run_hook(cfg, st->success ? HOOK_POST_BACKUP : HOOK_ON_FAILURE,
+		     env, &e))
+		log_warn("%s", e.msg);
+	for (int i = 0; i < 3; i++)
+		free(env[i]);
+}
+
+/* pre_backup, the verified archive, the targets, retention. */
+static int backup_steps(const struct config *cfg, const struct backup_opts *o,
+			struct run_state *st, struct cairn_error *err)
+{
+	char *env[] = { "CAIRN_STATUS=running", NULL };
+	char sz[32];
+	int rc;
+
+	if ((rc = stop_check(err)) ||
+	    (rc = run_hook(cfg, HOOK_PRE_BACKUP, env, err)) ||
+	    (rc = stop_check(err)) ||
+	    (rc = backup_archive(cfg, st, err)))
+		return rc;
+	fmt_bytes(st->bytes, sz);
+	log_info("archive %s verified (%s, sha256 %.16s…)",
+		 base_of(st->archive), sz, st->sha256);
+	/* A stop from here on keeps the verified archive (it is a good
+	 * restore point) but the run is recorded as a failure. */
+	if (!o->no_targets)
+		dispatch_all(cfg, o, st);
+	if ((rc = stop_check(err)) ||
+	    (rc = prune_local(cfg, false, base_of(st->archive), err)))
+		return rc;
+	if (!o->no_targets)
+		dispatch_prune(cfg, o, st);
+	return stop_check(err);
+}
+
+/* last_backup.json, targets.json, metrics, then post_backup or
+ * on_failure (which may run now: a second signal stops it too). */
+static void record(const struct config *cfg, const struct run_state *st,
+		   int exit_code)
+{
+	struct cairn_error e2 = { 0, "" };
+	struct catalog cat = { 0 };
+
+	stop_clear();
+	if (state_write(cfg, st, &e2))
+		log_error("%s", e2.msg);
+	catalog_scan(cfg, &cat, &e2);
+	if (metrics_write(cfg, st, cat.n, &e2))
+		log_error("%s", e2.msg);
+	catalog_free(&cat);
+	run_end_hook(cfg, st);
+	log_info("backup %s in %.1f s",
+		 exit_code == EXIT_OK ? "succeeded" :
+		 exit_code == EXIT_TARGET ? "made, a target failed" :
+		 "failed", st->seconds);
+}
+
+int cmd_backup(const struct config *cfg, const struct backup_opts *o)
+{
+	struct run_state st = { 0 };
+	struct cairn_error err = { 0, "" };
+	struct lock lk = { -1, NULL };
+	char *logp = NULL;
+	double t0 = now_mono();
+	int rc, exit_code;
+
+	for (size_t i = 0; i < o->ntargets; i++)
+		if (!config_target(cfg, o->targets[i])) {
+			log_error("--target %s: no such target in %s",
+				  o->targets[i], cfg->path);
+			return EXIT_USAGE;
+		}
+	if ((rc = lock_acquire(cfg, &lk, &err))) {
+		log_error("%s", err.msg);
+		return rc_exit(rc);
+	}
+	if ((rc = restore_recover(cfg, &err)))
+		goto out;
+	logp = path_join(cfg->state_dir, "backup.log");
+	log_open_file(logp);
+	st.started = o->fake_time ? o->fake_time : time(NULL);
+	log_info("backup of %s started (config %s)", cfg->source, cfg->path);
+	/* We hold the lock: whatever a killed run of ours left goes. */
+	leftovers_clean(cfg);
+	rc = backup_steps(cfg, o, &st, &err);
+out:
+	/* The stop, not what it broke (a killed hook or dump), is why. */
+	if (rc && stop_signal())
+		stop_check(&err);
+	st.success = rc == CAIRN_OK;
+	st.finished = time(NULL);
+	st.seconds = now_mono() - t0;
+	if (rc) {
+		snprintf(st.error, sizeof(st.error), "%s", err.msg);
+		log_error("%s", err.msg);
+	}
+	exit_code = rc_exit(rc);
+	if (rc == CAIRN_OK)
+		for (size_t i = 0; i < st.ntargets; i++)
+			if (st.targets[i].rc && !st.targets[i].skipped)
+				exit_code = EXIT_TARGET;
+	if (rc != CAIRN_ELOCKED && lk.fd >= 0)
+		record(cfg, &st, exit_code);
+	log_close_file();
+	lock_release(&lk);
+	for (size_t i = 0; i < st.ntargets; i++)
+		free(st.targets[i].name);
+	free(st.targets);
+	free(st.archive);
+	free(logp);
+	return exit_code;
+}

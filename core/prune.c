@@ -1,0 +1,117 @@
+/* Retention in archive_dir, and old safety nets: what `cairn prune` and
+ * a backup (after its archive is verified) remove locally. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cairn.h"
+
+int prune_local(const struct config *cfg, bool dry_run,
+		const char *protect, struct cairn_error *err)
+{
+	return prune_local_n(cfg, dry_run, protect, NULL, err);
+}
+
+/* Delete archive and sidecars of every archive retention drops;
+ * *dropped (if not NULL) counts them. */
+int prune_local_n(const struct config *cfg, bool dry_run,
+		  const char *protect, size_t *dropped,
+		  struct cairn_error *err)
+{
+	struct catalog cat;
+	struct snap *snaps;
+	char *latest;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = catalog_scan(cfg, &cat, err)))
+		return rc;
+	latest = catalog_latest(cfg);
+	snaps = xcalloc(cat.n, sizeof(*snaps));
+	for (size_t i = 0; i < cat.n; i++) {
+		/* Never verified: neither counted as a restore point nor
+		 * deleted as one. */
+		if (!cat.a[i].has_sidecar) {
+			log_warn("%s has no .sha256 sidecar; retention "
+				 "leaves it alone", cat.a[i].name);
+			continue;
+		}
+		snaps[n].name = cat.a[i].name;
+		snaps[n++].time = cat.a[i].time;
+	}
+	retention_select(snaps, n, &cfg->keep);
+	for (size_t i = 0; i < n; i++) {
+		char *p, *s, *m;
+
+		/* The archive this run made, and the one the latest link
+		 * names, are never pruned, whatever the clock said when
+		 * the others were named. */
+		if (snaps[i].keep ||
+		    (protect && !strcmp(protect, snaps[i].name)) ||
+		    (latest && !strcmp(base_of(latest), snaps[i].name)))
+			continue;
+		if (dropped)
+			(*dropped)++;
+		p = path_join(cfg->archive_dir, snaps[i].name);
+		s = sidecar_sha(p);
+		m = sidecar_manifest(p);
+		log_info("%s %s", dry_run ? "would remove" : "removing",
+			 snaps[i].name);
+		if (!dry_run) {
+			/* Sidecar first: an archive without it is never
+			 * taken for a verified one. */
+			unlink(s);
+			if (unlink(p) && errno != ENOENT)
+				log_warn("cannot remove %s: %s", p,
+					 strerror(errno));
+			unlink(m);
+		}
+		free(p);
+		free(s);
+		free(m);
+	}
+	if (!dry_run)
+		fsync_dir(cfg->archive_dir);
+	free(latest);
+	free(snaps);
+	catalog_free(&cat);
+	return CAIRN_OK;
+}
+
+/* Remove safety nets older than safety_net_days; *n is how many. */
+int prune_nets(const struct config *cfg, bool dry_run, size_t *n)
+{
+	struct safety_nets sn;
+	time_t now = time(NULL);
+	int rc = CAIRN_OK;
+
+	*n = 0;
+	safety_nets_scan(cfg, &sn);
+	for (size_t i = 0; i < sn.n; i++) {
+		const struct safety_net *s = &sn.v[i];
+		char sz[32], ts[32];
+
+		if (s->in_use || now - s->time < cfg->safety_net_days * 86400)
+			continue;
+		(*n)++;
+		fmt_bytes(s->bytes, sz);
+		fmt_utc(s->time, ts);
+		log_info("%s safety net %s (%s, from %s)", dry_run ?
+			 "would remove" : "removing", s->path, sz, ts);
+		if (!dry_run && rm_rf(s->path) && errno != ENOENT) {
+			log_error("cannot remove safety net %s: %s", s->path,
+				  strerror(errno));
+			rc = CAIRN_EFAIL;
+		}
+	}
+	/* The holder goes once empty (rmdir refuses otherwise). */
+	for (size_t b = 0; !dry_run && *n && b < ARRAY_SIZE(sn.dirs); b++)
+		rmdir(sn.dirs[b]);
+	safety_nets_free(&sn);
+	return rc;
+}
