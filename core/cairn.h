@@ -382,12 +382,10 @@ struct json_object *targets_load(const struct config *cfg);
 /* prune.c: local retention and old safety nets. */
 /* Apply retention to archive_dir's verified archives (those with a
  * sidecar); `protect` (this run's archive, or NULL) and the latest
- * link's archive are always kept. */
+ * link's archive are always kept; *dropped (if not NULL) counts
+ * what it removes. */
 int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, struct cairn_error *err);
-/* The same; *n (if not NULL) counts the archives it drops. */
-int prune_local_n(const struct config *cfg, bool dry_run,
-		  const char *protect, size_t *n, struct cairn_error *err);
+		const char *protect, size_t *dropped, struct cairn_error *err);
 /* Remove safety nets older than safety_net_days; *n is how many. */
 int prune_nets(const struct config *cfg, bool dry_run, size_t *n);
 

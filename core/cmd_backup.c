@@ -57,7 +57,8 @@ static int backup_steps(const struct config *cfg, const struct backup_opts *o,
 	if (!o->no_targets)
 		dispatch_all(cfg, o, st);
 	if ((rc = stop_check(err)) ||
-	    (rc = prune_local(cfg, false, base_of(st->archive), err)))
+	    (rc = prune_local(cfg, false, base_of(st->archive), NULL,
+				 err)))
 		return rc;
 	if (!o->no_targets)
 		dispatch_prune(cfg, o, st);

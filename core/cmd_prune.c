@@ -20,7 +20,7 @@ int cmd_prune(const struct config *cfg, bool dry_run)
 	if (!(rc = restore_recover(cfg, &err))) {
 		if (!dry_run)
 			leftovers_clean(cfg);
-		rc = prune_local_n(cfg, dry_run, NULL, &local, &err);
+		rc = prune_local(cfg, dry_run, NULL, &local, &err);
 	}
 	if (rc) {
 		log_error("%s", err.msg);

@@ -11,17 +11,10 @@
 
 #include "cairn.h"
 
-int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, struct cairn_error *err)
-{
-	return prune_local_n(cfg, dry_run, protect, NULL, err);
-}
-
 /* Delete archive and sidecars of every archive retention drops;
  * *dropped (if not NULL) counts them. */
-int prune_local_n(const struct config *cfg, bool dry_run,
-		  const char *protect, size_t *dropped,
-		  struct cairn_error *err)
+int prune_local(const struct config *cfg, bool dry_run,
+		const char *protect, size_t *dropped, struct cairn_error *err)
 {
 	struct catalog cat;
 	struct snap *snaps;
