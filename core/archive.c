@@ -43,6 +43,12 @@ static ssize_t on_write(struct archive *a, void *ctx, const void *buf,
 	}
 	EVP_DigestUpdate(w->sha, buf, len);
 	w->out_bytes += len;
+	for (int i = 0; i < w->ntees; i++) {
+		struct aw_tee *t = &w->tees[i];
+
+		if (t->rc == CAIRN_OK)
+			t->rc = t->write(t->ctx, buf, len);
+	}
 	return (ssize_t)len;
 }
 

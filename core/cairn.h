@@ -253,6 +253,16 @@ void manifest_free(struct manifest *m);
 void manifest_line(struct sbuf *out, const char *hex, const char *path);
 
 /* archive.c: the tar stream, hashed as it is written. */
+/* Another consumer of the compressed stream, fed as the local file is
+ * written: a target's streaming put, or an encryption in front of one.
+ * A tee that fails is dropped (its error kept in `rc`); it never costs
+ * the local archive. */
+struct aw_tee {
+	int (*write)(void *ctx, const void *buf, size_t len);
+	void *ctx;
+	int rc;              /* CAIRN_OK until write() failed */
+};
+
 struct awriter {
 	struct archive *a;
 	int fd;
@@ -267,6 +277,8 @@ struct awriter {
 	uid_t last_uid;
 	gid_t last_gid;
 	char *uname, *gname;
+	struct aw_tee *tees; /* not owned; set after aw_open, before aw_add */
+	int ntees;
 };
 int aw_open(struct awriter *w, int fd, const struct config *cfg,
 	    struct cairn_error *err);
