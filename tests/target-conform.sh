@@ -1,0 +1,22 @@
+#!/bin/bash
+# local and usb pass the plugin conformance suite (plugin-tool conform),
+# and leave no temporary behind on disk.
+. "$TOP_SRCDIR/tests/lib.sh"
+
+note "local"
+expect_rc 0 "$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/local.so" path="$T/l" conform
+out_has "ok: ranged get \(offset, length\)"
+[ -z "$(ls -A "$T/l")" ] || { ls -la "$T/l"; fail "local left files"; }
+
+[ "$(id -u)" = 0 ] || { echo "target-conform: ok (usb needs root)"; exit 0; }
+note "usb, on a tmpfs of its own"
+U=$T/usb
+mkdir "$U"
+trap 'st=$?; umount "$U" 2>/dev/null || true; rm -rf "$T"; exit $st' EXIT
+mount -t tmpfs -o size=16m tmpfs "$U" || fail "cannot mount a tmpfs"
+expect_rc 0 env PLUGIN_TOOL_ARCHIVE_DIR="$T" "$PLUGIN_TOOL" \
+	"$CAIRN_PLUGIN_DIR/usb.so" path="$U/b" conform
+out_has "ok: space reports free bytes"
+[ -z "$(ls -A "$U/b")" ] || { ls -la "$U/b"; fail "usb left files"; }
+umount "$U"
+echo "target-conform: ok"
