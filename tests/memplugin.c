@@ -39,6 +39,8 @@ static const struct cairn_key_spec keys[] = {
 			"fail this many write() calls of the process"),
 	CAIRN_KEY_RANGE("fail_code", CAIRN_KEY_INT, "2", 0, 1, 10,
 			"the cairn_rc code the failed writes return"),
+	CAIRN_KEY("token", CAIRN_KEY_STRING, NULL, CAIRN_KEY_SECRET,
+		  "a secret, for tests of SECRET keys"),
 	CAIRN_KEY_END,
 };
 
