@@ -32,8 +32,9 @@ expect_rc 0 pt check
 out_has "s3://$S3_BUCKET/mss/ .*reachable"
 
 note "configuration errors name the key"
+# part_size, parallel: typed keys with a range, refused by the core
 expect_rc 7 pt part_size=4M check
-out_has "part_size '4M'"
+out_has "part_size"
 expect_rc 7 pt part_size=16X check
 out_has "part_size"
 expect_rc 7 pt endpoint=http://192.0.2.1:9000 check
@@ -45,7 +46,7 @@ expect_rc 7 pt parallel=0 check
 out_has "parallel"
 expect_rc 7 "$PLUGIN_TOOL" "$SO" endpoint="$S3_ENDPOINT" access_key=a \
 	secret_key=b check
-out_has "key 'bucket' missing"
+out_has "bucket"
 expect_rc 7 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
 	"$PLUGIN_TOOL" "$SO" endpoint="$S3_ENDPOINT" bucket=b check
 out_has "no credentials"

@@ -239,7 +239,8 @@ static size_t on_read(char *p, size_t sz, size_t n, void *ud)
 
 	if (len > sz * n)
 		len = sz * n;
-	memcpy(p, r->body + r->body_off, len);
+	if (len) /* an empty object has no body buffer */
+		memcpy(p, r->body + r->body_off, len);
 	r->body_off += len;
 	return len;
 }
