@@ -1016,8 +1016,9 @@ static int s3_stat(void *handle, const char *name, struct cairn_object *obj,
 	return rc;
 }
 
-/* Range: bytes=a-b, or a- to the end. A 416 means the range starts at or
- * past the end: HEAD tells which (at the end is an empty read). */
+/* A whole object is one GET. A range is clamped to the object's length,
+ * which a HEAD gives first: an empty range is answered without a GET (S3
+ * would say 416, and some servers stall on a range of an empty object). */
 static int s3_get(void *handle, const char *name, uint64_t offset,
 		  uint64_t length, const struct cairn_sink *sink,
 		  struct cairn_error *err)
@@ -1028,28 +1029,25 @@ static int s3_get(void *handle, const char *name, uint64_t offset,
 	const char *extra[2] = { NULL, NULL };
 	uint64_t bytes = 0;
 	int64_t mtime;
-	long status = 0;
-	int rc;
+	int rc = CAIRN_OK;
 
 	if (!key)
 		return err->code;
-	if (length == 0) { /* nothing to read, but the object must exist */
+	if (offset || length != CAIRN_TO_END) {
 		rc = head(s, key, &bytes, &mtime, err);
 		if (!rc && offset > bytes)
 			rc = cairn_errf(err, CAIRN_EFAIL, "s3 GET s3://%s/%s: "
-					"offset %llu past its end", s->bucket,
-					key, (unsigned long long)offset);
-		free(key);
-		return rc;
-	}
-	if (offset || length != CAIRN_TO_END) {
-		if (length == CAIRN_TO_END || length - 1 > UINT64_MAX - offset)
-			snprintf(range, sizeof(range), "Range: bytes=%llu-",
-				 (unsigned long long)offset);
-		else
-			snprintf(range, sizeof(range), "Range: bytes=%llu-%llu",
-				 (unsigned long long)offset,
-				 (unsigned long long)(offset + length - 1));
+					"offset %llu past its end (%llu bytes)",
+					s->bucket, key,
+					(unsigned long long)offset,
+					(unsigned long long)bytes);
+		if (rc || offset == bytes || !length)
+			goto out;
+		if (length > bytes - offset)
+			length = bytes - offset;
+		snprintf(range, sizeof(range), "Range: bytes=%llu-%llu",
+			 (unsigned long long)offset,
+			 (unsigned long long)(offset + length - 1));
 		extra[0] = range;
 	}
 	r.sink = sink;
@@ -1060,17 +1058,7 @@ static int s3_get(void *handle, const char *name, uint64_t offset,
 			 err);
 	if (!rc)
 		rc = s3_req_run(s, &r, err);
-	if (r.h)
-		curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE, &status);
-	if (rc && status == 416) {
-		rc = head(s, key, &bytes, &mtime, err);
-		if (!rc && offset != bytes)
-			rc = cairn_errf(err, CAIRN_EFAIL, "s3 GET s3://%s/%s: "
-					"offset %llu past its end (%llu bytes)",
-					s->bucket, key,
-					(unsigned long long)offset,
-					(unsigned long long)bytes);
-	}
+out:
 	s3_req_free(&r);
 	free(key);
 	return rc;
