@@ -180,8 +180,8 @@ static int ship(struct cairn_txn *t, struct cairn_error *err)
 	if (!t->upload_id && (rc = initiate(t, err)))
 		return rc;
 	if (t->next > S3_MAX_PARTS)
-		return cairn_errf(err, CAIRN_EFAIL, "s3: s3://%s/%s: more than "
-				  "%d parts of %llu MiB; raise part_size",
+		return cairn_errf(err, CAIRN_EFAIL, "s3: s3://%s/%s: more "
+				  "than %d parts of %llu MiB; raise part_size",
 				  t->s->bucket, t->key, S3_MAX_PARTS,
 				  (unsigned long long)(t->psize / S3_MIB));
 	if ((rc = drain(t, t->s->parallel - 1, err)))
@@ -278,8 +278,8 @@ int s3_begin(void *handle, const char *name, uint64_t size,
 		t->psize = (t->psize + S3_MIB - 1) / S3_MIB * S3_MIB;
 		if (t->psize > S3_MAX_PART) {
 			txn_free(t);
-			return cairn_errf(err, CAIRN_EFAIL, "s3: %s: %llu bytes "
-					  "is more than S3 allows for one "
+			return cairn_errf(err, CAIRN_EFAIL, "s3: %s: %llu "
+					  "bytes is more than S3 allows for one "
 					  "object", name,
 					  (unsigned long long)size);
 		}
@@ -321,8 +321,8 @@ int s3_write(struct cairn_txn *t, const void *buf, size_t len,
 		if (t->fill_len == t->psize && (rc = ship(t, err)))
 			return rc;
 		if (!t->fill && !(t->fill = malloc(t->psize)))
-			return cairn_errf(err, CAIRN_EFAIL, "s3: no memory for "
-					  "a %llu-byte part",
+			return cairn_errf(err, CAIRN_EFAIL, "s3: no memory "
+					  "for a %llu-byte part",
 					  (unsigned long long)t->psize);
 		n = t->psize - t->fill_len < len ? t->psize - t->fill_len
 						 : len;

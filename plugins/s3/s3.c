@@ -14,12 +14,10 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -60,7 +58,7 @@ static const struct cairn_key_spec s3_keys[] = {
 	CAIRN_KEY_RANGE("connect_timeout", CAIRN_KEY_DURATION, "10", 0, 1,
 			600, "give up connecting after this long"),
 	CAIRN_KEY_RANGE("stall_timeout", CAIRN_KEY_DURATION, "60", 0, 5,
-			3600, "a transfer moving no byte this long is retried"),
+			3600, "a transfer that moves nothing this long fails"),
 	CAIRN_KEY_END,
 };
 
@@ -981,7 +979,8 @@ static int head(struct s3 *s, const char *key, uint64_t *bytes,
 		rc = s3_req_run(s, &r, err);
 	}
 	if (!rc) {
-		curl_easy_getinfo(r.h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+		curl_easy_getinfo(r.h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+				  &len);
 		curl_easy_getinfo(r.h, CURLINFO_FILETIME_T, &t);
 		if (len < 0)
 			rc = cairn_errf(err, CAIRN_EFAIL, "s3 HEAD %s: no "
@@ -1037,7 +1036,8 @@ static int s3_get(void *handle, const char *name, uint64_t offset,
 		rc = head(s, key, &bytes, &mtime, err);
 		if (!rc && offset > bytes)
 			rc = cairn_errf(err, CAIRN_EFAIL, "s3 GET s3://%s/%s: "
-					"offset %llu past its end (%llu bytes)",
+					"offset %llu past its end (%llu "
+					"bytes)",
 					s->bucket, key,
 					(unsigned long long)offset,
 					(unsigned long long)bytes);
