@@ -279,8 +279,8 @@ int s3_begin(void *handle, const char *name, uint64_t size,
 		if (t->psize > S3_MAX_PART) {
 			txn_free(t);
 			return cairn_errf(err, CAIRN_EFAIL, "s3: %s: %llu "
-					  "bytes is more than S3 allows for one "
-					  "object", name,
+					  "bytes is more than S3 allows for "
+					  "one object", name,
 					  (unsigned long long)size);
 		}
 		s3_log(s, CAIRN_LOG_INFO, "s3: part size raised to %llu MiB "
