@@ -770,18 +770,24 @@ static int s3_config(struct s3 *s, struct cairn_error *err)
 		return cairn_errf(err, rc, "s3: bucket '%s' cannot be a host "
 				  "name; set path_style = yes", s->bucket);
 
+	/* The core checked the ranges; a host that did not (a test tool)
+	 * still gets a refusal naming the key, never a silent default. */
 	s->part_size = (uint64_t)cfg->get_size(cfg, "part_size");
 	if (s->part_size < S3_MIN_PART || s->part_size > S3_MAX_PART)
-		s->part_size = 16 * S3_MIB;
+		return cairn_errf(err, rc, "s3: part_size '%s': need a size "
+				  "from 5M to 5G", key_or(s, "part_size", ""));
 	s->parallel = (int)cfg->get_int(cfg, "parallel");
 	if (s->parallel < 1 || s->parallel > 64)
-		s->parallel = 4;
+		return cairn_errf(err, rc, "s3: parallel '%s': need 1 to 64",
+				  key_or(s, "parallel", ""));
 	s->connect_timeout = (long)cfg->get_duration(cfg, "connect_timeout");
-	if (s->connect_timeout < 1)
-		s->connect_timeout = 10;
 	s->stall_timeout = (long)cfg->get_duration(cfg, "stall_timeout");
-	if (s->stall_timeout < 1)
-		s->stall_timeout = 60;
+	if (s->connect_timeout < 1 || s->connect_timeout > 600 ||
+	    s->stall_timeout < 5 || s->stall_timeout > 3600)
+		return cairn_errf(err, rc, "s3: %s out of range",
+				  s->connect_timeout < 1 ||
+				  s->connect_timeout > 600 ? "connect_timeout"
+							   : "stall_timeout");
 
 	v = key_or(s, "storage_class", NULL);
 	if (v) {
