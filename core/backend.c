@@ -281,8 +281,8 @@ int backend_fits(struct backend *b, const uint64_t *sizes, int n,
 		return CAIRN_OK;
 	fmt_bytes(sp.free_bytes, have);
 	fmt_bytes(need, want);
-	return cairn_errf(err, CAIRN_ENOSPC, "%s free, the archive and its "
-			  "sidecars need %s", have, want);
+	return cairn_errf(err, CAIRN_ENOSPC, "not enough space: %s free, the "
+			  "archive and its sidecars need %s", have, want);
 }
 
 /* ---- get --------------------------------------------------------- */

@@ -135,6 +135,8 @@ const struct tkey *config_tkey(const struct target_keys *tk,
 /* The ABI accessor over tk, valid while tk is. */
 void config_target_api(struct target_keys *tk,
 		       struct cairn_target_config *c);
+/* The name of a component type, as `type =` spells it. */
+const char *config_type_name(enum comp_type t);
 /* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
  * KEY of [cairn]. */
 const struct kv *section_get(const struct section *sec, const char *key);

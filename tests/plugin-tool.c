@@ -169,6 +169,32 @@ static const char *c_where(const struct cairn_target_config *cfg,
 	return c_get_str(cfg, key) ? "plugin-tool" : NULL;
 }
 
+/* Ranges of the plugin's INT, SIZE and DURATION keys, as the core
+ * checks them before open(). */
+static int check_ranges(const struct cairn_target_config *cfg,
+			struct cairn_error *err)
+{
+	const struct cairn_key_spec *k = ops->keys;
+	uint32_t step = k ? k->size : 0;
+	int64_t v;
+
+	for (; k && k->name; k = (const void *)((const char *)k + step)) {
+		if (k->max <= k->min || !c_get_str(cfg, k->name))
+			continue;
+		v = k->type == CAIRN_KEY_SIZE ? c_get_size(cfg, k->name) :
+		    k->type == CAIRN_KEY_DURATION ?
+		    c_get_duration(cfg, k->name) : c_get_int(cfg, k->name);
+		if (v < k->min || v > k->max) {
+			snprintf(err->msg, sizeof(err->msg), "key %s: %s "
+				 "out of range %" PRId64 "..%" PRId64,
+				 k->name, c_get_str(cfg, k->name), k->min,
+				 k->max);
+			return CAIRN_ECONFIG;
+		}
+	}
+	return CAIRN_OK;
+}
+
 /* ---- helpers shared by the commands and the suite ------------------ */
 
 struct ctx {
@@ -275,8 +301,11 @@ static int cmd_get(struct ctx *c, const char *name, const char *dest,
 	}
 	sink.ctx = &fd;
 	rc = ops->get(c->h, name, off, len, &sink, &c->err);
-	if (fd != 1)
+	if (fd != 1) {
 		close(fd);
+		if (rc)
+			unlink(dest); /* as the core's backend_get_file */
+	}
 	return rc;
 }
 
@@ -547,6 +576,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 
 	c.props.size = sizeof(c.props);
+	if ((rc = check_ranges(&cfg, &c.err)))
+		goto out;
 	rc = ops->open(&host, &cfg, &c.props, &c.h, &c.err);
 	if (rc)
 		goto out;
