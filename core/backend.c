@@ -2,7 +2,9 @@
  * The core's one retry layer around a target's ops (like restic's retry
  * backend). A plugin makes one attempt; here CAIRN_ERETRY is retried
  * with exponential back-off and jitter, `retries` times, always on a
- * fresh handle (after ERETRY or EUNAVAIL a handle is only closed). Other
+ * fresh handle (after ERETRY or EUNAVAIL a handle is only closed), except
+ * that write() and commit() of a plugin with CAIRN_PROP_RESUMABLE are
+ * called again on the open transaction (S3 re-sends one part). Other
  * codes are final. Sends are rate-limited (`bwlimit`), shown as
  * progress, and verified after commit (stat, size).
  */
@@ -89,24 +91,52 @@ static int handle(struct backend *b, struct cairn_error *err)
 	return CAIRN_OK;
 }
 
-/* After rc: go on (true) with a retry, having waited; or stop. */
-static bool retry(struct backend *b, int rc, long attempt,
-		  struct cairn_error *err)
+/* Log a retry of what failed (err) and wait delay * 2^(attempt-1),
+ * +-25 % so retries of several runs do not fall in step. False when a
+ * stop was asked meanwhile. */
+static bool backoff(struct backend *b, long attempt,
+		    const struct cairn_error *err)
 {
 	double d;
 
-	if (rc == CAIRN_ERETRY || rc == CAIRN_EUNAVAIL)
-		drop(b);
-	if (rc != CAIRN_ERETRY || attempt > b->retries || stop_signal())
-		return false;
 	log_warn("target %s: %s; retrying (%ld of %ld)", b->t->name,
 		 err->msg, attempt + 1, b->retries + 1);
-	/* delay * 2^(attempt-1), +-25 % so retries of several runs do not
-	 * fall in step. */
 	d = b->delay * (double)(1L << (attempt - 1 < 20 ? attempt - 1 : 20));
 	d *= 0.75 + 0.5 * ((double)random() / RAND_MAX);
 	nap(d);
 	return !stop_signal();
+}
+
+/* After rc: go on (true) with a retry, having waited; or stop. */
+static bool retry(struct backend *b, int rc, long attempt,
+		  struct cairn_error *err)
+{
+	bool spent = b->spent;
+
+	b->spent = false;
+	if (rc == CAIRN_ERETRY || rc == CAIRN_EUNAVAIL)
+		drop(b);
+	if (rc != CAIRN_ERETRY || spent || attempt > b->retries ||
+	    stop_signal())
+		return false;
+	return backoff(b, attempt, err);
+}
+
+/* After rc of write() or commit() on an open transaction: call it again
+ * (true), having waited, when the plugin keeps transactions across
+ * CAIRN_ERETRY (CAIRN_PROP_RESUMABLE): S3 re-sends the failed part, not
+ * the whole upload. */
+static bool resume(struct backend *b, int rc, long attempt,
+		   const struct cairn_error *err)
+{
+	if (rc != CAIRN_ERETRY || !(b->props.flags & CAIRN_PROP_RESUMABLE))
+		return false;
+	/* Resumed as often as allowed: the put is not repeated either. */
+	if (attempt > b->retries || stop_signal()) {
+		b->spent = true;
+		return false;
+	}
+	return backoff(b, attempt, err);
 }
 
 /* Run op(b, arg) on a good handle under the retry policy. */
@@ -168,12 +198,6 @@ void backend_close(struct backend *b)
 
 /* ---- put --------------------------------------------------------- */
 
-struct put {
-	const char *path, *name;
-	uint64_t size;
-	char hex[65];
-};
-
 static void pace(struct backend *b, uint64_t done, double t0)
 {
 	double want;
@@ -185,58 +209,165 @@ static void pace(struct backend *b, uint64_t done, double t0)
 		nap(want);
 }
 
+/* begin() on the current handle: one attempt. */
+static int txn_begin(struct backend *b, const char *name, uint64_t size,
+		     struct bput *p, struct cairn_error *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->b = b;
+	p->name = name;
+	p->size = size;
+	p->t0 = now_mono();
+	return b->pl.ops->begin(b->h, name, size, &p->txn, err);
+}
+
+/* write() with the resumable retries; on failure the transaction is
+ * aborted (p->txn NULL). */
+static int txn_write(struct bput *p, const void *buf, size_t len,
+		     struct cairn_error *err)
+{
+	struct backend *b = p->b;
+	int rc;
+
+	for (long attempt = 1;; attempt++) {
+		if (!(rc = stop_check(err)))
+			rc = b->pl.ops->write(p->txn, buf, len, err);
+		if (!rc || !resume(b, rc, attempt, err))
+			break;
+	}
+	if (rc) {
+		backend_abort(p);
+		if (rc == CAIRN_ERETRY || rc == CAIRN_EUNAVAIL)
+			drop(b);
+		return rc;
+	}
+	p->done += len;
+	pace(b, p->done, p->t0);
+	return CAIRN_OK;
+}
+
+/* commit() with the resumable retries, then verify: the target holds the
+ * object, of the size sent. Ends the transaction. */
+static int txn_commit(struct bput *p, const char *hex,
+		      struct cairn_error *err)
+{
+	struct backend *b = p->b;
+	struct cairn_object obj = { sizeof(obj), p->name, 0, 0 };
+	int rc;
+
+	for (long attempt = 1;; attempt++) {
+		rc = b->pl.ops->commit(p->txn, hex, err);
+		if (!rc || !resume(b, rc, attempt, err))
+			break;
+	}
+	if (rc == CAIRN_ERETRY && (b->props.flags & CAIRN_PROP_RESUMABLE))
+		b->pl.ops->abort(p->txn); /* still open: given up */
+	p->txn = NULL;
+	if (rc) {
+		if (rc == CAIRN_ERETRY || rc == CAIRN_EUNAVAIL)
+			drop(b);
+		return rc;
+	}
+	if ((rc = b->pl.ops->stat(b->h, p->name, &obj, err)))
+		return rc;
+	if (obj.bytes != p->done)
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s holds %llu bytes, "
+				"%llu were sent", p->name,
+				(unsigned long long)obj.bytes,
+				(unsigned long long)p->done);
+	return rc;
+}
+
+struct bput_begin {
+	struct bput *p;
+	const char *name;
+	uint64_t size;
+};
+
+static int begin_op(struct backend *b, void *arg, struct cairn_error *err)
+{
+	struct bput_begin *a = arg;
+
+	return txn_begin(b, a->name, a->size, a->p, err);
+}
+
+int backend_begin(struct backend *b, const char *name, uint64_t size,
+		  struct bput *p, struct cairn_error *err)
+{
+	struct bput_begin a = { p, name, size };
+	int rc = with_retry(b, begin_op, &a, err);
+
+	if (rc)
+		p->txn = NULL;
+	return rc;
+}
+
+int backend_write(struct bput *p, const void *buf, size_t len,
+		  struct cairn_error *err)
+{
+	if (!p->txn)
+		return cairn_errf(err, CAIRN_EFAIL, "%s: transaction ended",
+				  p->name);
+	return txn_write(p, buf, len, err);
+}
+
+int backend_commit(struct bput *p, const char *sha256_hex,
+		   struct cairn_error *err)
+{
+	if (!p->txn)
+		return cairn_errf(err, CAIRN_EFAIL, "%s: transaction ended",
+				  p->name);
+	return txn_commit(p, sha256_hex, err);
+}
+
+void backend_abort(struct bput *p)
+{
+	if (p->txn)
+		p->b->pl.ops->abort(p->txn);
+	p->txn = NULL;
+}
+
+struct put {
+	const char *path, *name;
+	uint64_t size;
+	char hex[65];
+};
+
 static int put_op(struct backend *b, void *arg, struct cairn_error *err)
 {
-	const struct cairn_target_ops *o = b->pl.ops;
-	struct put *p = arg;
-	struct cairn_object obj = { sizeof(obj), p->name, 0, 0 };
-	struct cairn_txn *txn = NULL;
+	struct put *f = arg;
+	struct bput p;
 	struct progress bar;
 	char *buf = xmalloc(CHUNK);
-	uint64_t done = 0;
-	double t0 = now_mono();
 	int fd, rc;
 
-	if ((fd = open(p->path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0) {
 		free(buf);
 		return errno_err(err, CAIRN_EFAIL, errno, "cannot read %s",
-				 p->path);
+				 f->path);
 	}
-	if ((rc = o->begin(b->h, p->name, p->size, &txn, err)))
+	if ((rc = txn_begin(b, f->name, f->size, &p, err)))
 		goto out;
-	progress_begin(&bar, b->t->name, p->size);
-	while (done < p->size) {
+	progress_begin(&bar, b->t->name, f->size);
+	while (p.done < f->size) {
 		ssize_t n = read(fd, buf, CHUNK);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			rc = errno_err(err, CAIRN_EFAIL, n ? errno : EIO,
-				       "cannot read %s", p->path);
+				       "cannot read %s", f->path);
 			break;
 		}
-		if ((rc = stop_check(err)) ||
-		    (rc = o->write(txn, buf, (size_t)n, err)))
+		if ((rc = txn_write(&p, buf, (size_t)n, err)))
 			break;
-		done += (uint64_t)n;
 		progress_add(&bar, (uint64_t)n);
-		pace(b, done, t0);
 	}
 	progress_end(&bar);
-	if (rc) {
-		o->abort(txn);
-		goto out;
-	}
-	if ((rc = o->commit(txn, p->hex, err)))
-		goto out;
-	/* Verify: the target holds the object, of the size sent. */
-	if ((rc = o->stat(b->h, p->name, &obj, err)))
-		goto out;
-	if (obj.bytes != p->size)
-		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s holds %llu bytes, "
-				"%llu were sent", p->name,
-				(unsigned long long)obj.bytes,
-				(unsigned long long)p->size);
+	if (rc)
+		backend_abort(&p);
+	else
+		rc = txn_commit(&p, f->hex, err);
 out:
 	close(fd);
 	free(buf);
@@ -246,12 +377,12 @@ out:
 int backend_put_file(struct backend *b, const char *path,
 		     struct cairn_error *err)
 {
-	struct put p = { .path = path, .name = base_of(path) };
+	struct put f = { .path = path, .name = base_of(path) };
 
-	if (sha256_file(path, p.hex, &p.size))
+	if (sha256_file(path, f.hex, &f.size))
 		return errno_err(err, CAIRN_EFAIL, errno, "cannot read %s",
 				 path);
-	return with_retry(b, put_op, &p, err);
+	return with_retry(b, put_op, &f, err);
 }
 
 int backend_fits(struct backend *b, const uint64_t *sizes, int n,

@@ -473,6 +473,7 @@ struct backend {
 	struct cairn_target_props props;
 	void *h;      /* NULL: (re)open before the next call */
 	bool locked;  /* clean() leftovers on open */
+	bool spent;   /* a resumed transaction used up the retries */
 	long retries;
 	double delay; /* seconds before the first retry */
 	int64_t bwlimit;
@@ -481,9 +482,29 @@ int backend_open(struct backend *b, const struct config *cfg,
 		 const struct target *t, bool locked,
 		 struct cairn_error *err);
 void backend_close(struct backend *b);
-/* Send the local file path as its base name; *bytes on success. */
+/* Send the local file path as its base name (a whole put, repeated on
+ * a fresh handle after CAIRN_ERETRY). */
 int backend_put_file(struct backend *b, const char *path,
 		     struct cairn_error *err);
+/* A streaming put: backend_begin (retried on a fresh handle), then
+ * backend_write any number of times, then backend_commit (verified by
+ * stat) or backend_abort. Writes and the commit are retried in place
+ * only when the plugin keeps transactions (CAIRN_PROP_RESUMABLE); any
+ * other failure aborts the transaction, and later calls fail. */
+struct bput {
+	struct backend *b;
+	struct cairn_txn *txn; /* NULL once ended */
+	const char *name;      /* the caller's, kept while the put is */
+	uint64_t size, done;
+	double t0;
+};
+int backend_begin(struct backend *b, const char *name, uint64_t size,
+		  struct bput *p, struct cairn_error *err);
+int backend_write(struct bput *p, const void *buf, size_t len,
+		  struct cairn_error *err);
+int backend_commit(struct bput *p, const char *sha256_hex,
+		   struct cairn_error *err);
+void backend_abort(struct bput *p);
 /* Fetch name into the local file dest (0600). */
 int backend_get_file(struct backend *b, const char *name, const char *dest,
 		     struct cairn_error *err);

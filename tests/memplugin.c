@@ -1,14 +1,20 @@
 /*
  * mem: an in-memory target for tests of the core (not installed). The
  * store lives as long as the process, shared by its handles. Fault
- * injection: the first `fail_writes` write() calls of the process fail
- * with `fail_code` (2, CAIRN_ERETRY, by default), so a test can prove
- * the core retries ERETRY and nothing else.
+ * injection: `fail_writes` write() calls of the process, after the first
+ * `fail_from` calls, fail with `fail_code` (2, CAIRN_ERETRY, by
+ * default), so a test can prove the core retries ERETRY and nothing
+ * else; `fail_commits` commit() calls fail likewise. With `resumable`
+ * the transactions survive ERETRY (CAIRN_PROP_RESUMABLE): a failed call
+ * takes nothing. begin() logs "begin NAME"; commit() checks the core's
+ * SHA-256 against the bytes it got.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "cairn/plugin.h"
 
@@ -20,9 +26,10 @@ struct obj {
 };
 
 static struct obj *store;
-static int64_t writes_failed;
+static int64_t writes_failed, write_calls, commits_failed;
 
 struct mem {
+	const struct cairn_host *host;
 	const struct cairn_target_config *cfg;
 };
 
@@ -39,6 +46,12 @@ static const struct cairn_key_spec keys[] = {
 			"fail this many write() calls of the process"),
 	CAIRN_KEY_RANGE("fail_code", CAIRN_KEY_INT, "2", 0, 1, 10,
 			"the cairn_rc code the failed writes return"),
+	CAIRN_KEY_RANGE("fail_from", CAIRN_KEY_INT, "0", 0, 0, 1000000,
+			"write() calls that succeed before the failures"),
+	CAIRN_KEY_RANGE("fail_commits", CAIRN_KEY_INT, "0", 0, 0, 1000000,
+			"fail this many commit() calls of the process"),
+	CAIRN_KEY("resumable", CAIRN_KEY_BOOL, "no", 0,
+		  "transactions survive CAIRN_ERETRY"),
 	CAIRN_KEY("token", CAIRN_KEY_STRING, NULL, CAIRN_KEY_SECRET,
 		  "a secret, for tests of SECRET keys"),
 	CAIRN_KEY_END,
@@ -67,11 +80,13 @@ static int m_open(const struct cairn_host *host,
 {
 	struct mem *m = calloc(1, sizeof(*m));
 
-	(void)host;
 	if (!m)
 		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	m->host = host;
 	m->cfg = cfg;
 	props->flags = CAIRN_PROP_RANGED_GET | CAIRN_PROP_ATOMIC_COMMIT;
+	if (cfg->get_bool(cfg, "resumable"))
+		props->flags |= CAIRN_PROP_RESUMABLE;
 	*h = m;
 	return CAIRN_OK;
 }
@@ -95,6 +110,7 @@ static int m_begin(void *h, const char *name, uint64_t size,
 	t->m = h;
 	t->size = size;
 	*txn = t;
+	t->m->host->log(t->m->host, CAIRN_LOG_INFO, "begin %s", name);
 	return CAIRN_OK;
 }
 
@@ -103,7 +119,8 @@ static int m_write(struct cairn_txn *t, const void *buf, size_t len,
 {
 	const struct cairn_target_config *c = t->m->cfg;
 
-	if (writes_failed < c->get_int(c, "fail_writes")) {
+	if (++write_calls > c->get_int(c, "fail_from") &&
+	    writes_failed < c->get_int(c, "fail_writes")) {
 		writes_failed++;
 		return cairn_errf(err, (int)c->get_int(c, "fail_code"),
 				  "injected write failure %lld",
@@ -135,10 +152,29 @@ static void m_abort(struct cairn_txn *t)
 static int m_commit(struct cairn_txn *t, const char *sha,
 		    struct cairn_error *err)
 {
+	const struct cairn_target_config *c = t->m->cfg;
 	struct obj **o, *n;
+	unsigned char md[32];
+	char hex[65];
 	int rc = CAIRN_EFAIL;
 
-	(void)sha;
+	if (commits_failed < c->get_int(c, "fail_commits")) {
+		commits_failed++;
+		rc = cairn_errf(err, (int)c->get_int(c, "fail_code"),
+				"injected commit failure %lld",
+				(long long)commits_failed);
+		if (rc == CAIRN_ERETRY && c->get_bool(c, "resumable"))
+			return rc; /* the transaction stays open */
+		goto out;
+	}
+	EVP_Digest(t->p ? t->p : md, t->len, md, NULL, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (sha && strcmp(sha, hex)) {
+		cairn_errf(err, CAIRN_EINTEGRITY, "%s: sha256 %s, the core "
+			   "says %s", t->name, hex, sha);
+		goto out;
+	}
 	if (t->size != CAIRN_SIZE_UNKNOWN && t->size != t->len) {
 		cairn_errf(err, rc, "%s: wrote %zu bytes of %llu", t->name,
 			   t->len, (unsigned long long)t->size);

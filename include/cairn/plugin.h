@@ -34,7 +34,7 @@
  * History: 1.0 first ABI. 1.1 stopped(), send_bytes, clean(). 2.0 every
  * struct sized; host services; typed key specs (the core validates
  * values); transactional streaming put; ranged get into a sink; stat();
- * properties, space(), retain().
+ * properties, space(), retain(); resumable transactions.
  *
  * Division of work. The core owns retries (of CAIRN_ERETRY only, on a
  * fresh handle), back-off, rate limiting, progress, verification after a
@@ -50,7 +50,8 @@
  * into the plugin, on that thread; stopped() from any thread. After a
  * call returned CAIRN_ERETRY or CAIRN_EUNAVAIL the core calls nothing on
  * that handle but abort() (of an open transaction) and close(); after
- * any other code the handle stays usable.
+ * any other code the handle stays usable. The one exception is write()
+ * and commit() of a plugin with CAIRN_PROP_RESUMABLE (see write()).
  *
  * Object names are base names: no '/', no NUL, not starting with '.', at
  * most 255 bytes. The core only passes such names; a plugin still refuses
@@ -274,6 +275,9 @@ struct cairn_target_config {
 #define CAIRN_PROP_SPACE (1u << 2)
 /* retain() works on this handle (S3 Object Lock on the bucket). */
 #define CAIRN_PROP_OBJECT_LOCK (1u << 3)
+/* A transaction survives CAIRN_ERETRY from write() and commit(): see
+ * "Resumable transactions" at write() below. */
+#define CAIRN_PROP_RESUMABLE (1u << 4)
 
 /* Filled by open(); the core zeroes it and sets size first. Per handle,
  * since it may depend on the configuration and on what the server
@@ -373,7 +377,26 @@ struct cairn_target_ops {
 	/* Append len bytes (any length, 0 included); buf is valid during
 	 * the call only, so the plugin copies or sends what it keeps and
 	 * buffers as it needs (an S3 part). On failure the core's next and
-	 * last call on the transaction is abort(). */
+	 * last call on the transaction is abort(), except as follows.
+	 *
+	 * Resumable transactions (props CAIRN_PROP_RESUMABLE, as open()
+	 * reported it on this handle). When write() returns CAIRN_ERETRY,
+	 * the call took none of buf, and the transaction still holds every
+	 * byte of the writes that returned CAIRN_OK before it, including
+	 * those it had buffered or failed to send (an S3 part whose upload
+	 * failed stays with the transaction, to be sent again). The
+	 * transaction and its handle stay usable: after a back-off the core
+	 * calls write() again with the same buf and len, and the plugin
+	 * first re-sends what it failed to send (the failed part, not the
+	 * whole upload), then takes buf. The core may do so up to its
+	 * `retries` times per call, or give up with abort(). commit() that
+	 * returns CAIRN_ERETRY likewise leaves the transaction open, with
+	 * nothing published: the core calls commit() again with the same
+	 * sha256_hex, or abort(). Any other failure code ends the
+	 * transaction's use as before (abort() next), and CAIRN_EUNAVAIL
+	 * or a failure of begin() is never resumed. A plugin that cannot
+	 * hold a transaction across a failure leaves the flag unset; the
+	 * core then aborts and repeats the whole put on a fresh handle. */
 	int (*write)(struct cairn_txn *txn, const void *buf, size_t len,
 		     struct cairn_error *err);
 	/* Publish under the final name. sha256_hex is the lowercase hex
@@ -382,7 +405,8 @@ struct cairn_target_ops {
 	 * CAIRN_EINTEGRITY on a mismatch; others may ignore it (the core
 	 * verifies after the commit anyway). Returns CAIRN_EFAIL when the
 	 * bytes written differ from a known size. Returns only once the
-	 * object is durable. Ends the transaction whatever it returns: on
+	 * object is durable. Ends the transaction whatever it returns
+	 * (except CAIRN_ERETRY with CAIRN_PROP_RESUMABLE, see write()): on
 	 * failure nothing is under the final name and the temporary is
 	 * removed as abort() would. */
 	int (*commit)(struct cairn_txn *txn, const char *sha256_hex,
