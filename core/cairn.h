@@ -77,6 +77,7 @@ struct config {
 	char *name, *source, *archive_dir, *state_dir, *metrics_file;
 	enum compression compression;
 	long level, threads;
+	long frame_size;      /* seekable archives: bytes per frame */
 	long safety_net_days; /* prune removes older safety nets */
 	struct policy keep;
 	struct component *comps;
@@ -253,57 +254,6 @@ void manifest_free(struct manifest *m);
 /* Escape a member path the way sha256sum does (leading '\\'). */
 void manifest_line(struct sbuf *out, const char *hex, const char *path);
 
-/* archive.c: the tar stream, hashed as it is written. */
-/* Another consumer of the compressed stream, fed as the local file is
- * written: a target's streaming put, or an encryption in front of one.
- * A tee that fails is dropped (its error kept in `rc`); it never costs
- * the local archive. */
-struct aw_tee {
-	int (*write)(void *ctx, const void *buf, size_t len);
-	void *ctx;
-	int rc;              /* CAIRN_OK until write() failed */
-};
-
-struct awriter {
-	struct archive *a;
-	int fd;
-	void *sha;           /* EVP_MD_CTX of the compressed stream */
-	void *msha;          /* EVP_MD_CTX reused per member */
-	uint64_t out_bytes;  /* compressed bytes written */
-	int werrno;          /* errno of a failed write, for the message */
-	unsigned char *buf;
-	struct manifest man;
-	struct archive_entry_linkresolver *links;
-	struct progress *prog;
-	uid_t last_uid;
-	gid_t last_gid;
-	char *uname, *gname;
-	struct aw_tee *tees; /* not owned; set after aw_open, before aw_add */
-	int ntees;
-};
-int aw_open(struct awriter *w, int fd, const struct config *cfg,
-	    struct cairn_error *err);
-/* Add a file system object under member name `member`. `data_path`, when
- * not NULL, supplies a regular file's bytes instead of `path` (a SQLite
- * snapshot stored with the live file's metadata). Files that vanished
- * are skipped with *skipped set. */
-int aw_add(struct awriter *w, const char *path, const char *data_path,
-	   const char *member, const struct stat *st, bool *skipped,
-	   struct cairn_error *err);
-/* Add a generated regular file (inventory, manifest). */
-int aw_add_buffer(struct awriter *w, const char *member, const char *data,
-		  size_t len, bool in_manifest, struct cairn_error *err);
-/* Reading: any compression libarchive knows, tar formats. */
-int ar_open_read(const char *path, struct archive **a,
-		 struct cairn_error *err);
-/* Copy the current entry's data to fd (-1: discard), hashing it. */
-int ar_copy_data(struct archive *a, int fd, const char *what,
-		 char hex[65], uint64_t *bytes, struct cairn_error *err);
-/* Finish the stream; hex is its SHA-256. */
-int aw_close(struct awriter *w, char hex[65], struct cairn_error *err);
-/* Release everything; safe after a failed open/close. */
-void aw_free(struct awriter *w);
-
 /* index.c: the seekable archive's index (ARCHIVE.index and the member
  * INDEX), its format documented at the top of index.c and in cairn(5). */
 struct index_rec {
@@ -380,6 +330,81 @@ int index_find(const char *index_path, const char *member,
 bool index_match(const char *pattern, const char *path);
 /* "file", "dir", "symlink", "hardlink" */
 const char *index_type_name(char type);
+
+/* archive.c: the tar stream, hashed as it is written. */
+/* Another consumer of the compressed stream, fed as the local file is
+ * written: a target's streaming put, or an encryption in front of one.
+ * A tee that fails is dropped (its error kept in `rc`); it never costs
+ * the local archive. */
+struct aw_tee {
+	int (*write)(void *ctx, const void *buf, size_t len);
+	void *ctx;
+	int rc;              /* CAIRN_OK until write() failed */
+};
+
+struct awriter {
+	struct archive *a;
+	int fd;
+	void *sha;           /* EVP_MD_CTX of the compressed stream */
+	void *msha;          /* EVP_MD_CTX reused per member */
+	uint64_t out_bytes;  /* compressed bytes written */
+	int werrno;          /* errno of a failed write, for the message */
+	unsigned char *buf;
+	struct manifest man;
+	struct archive_entry_linkresolver *links;
+	struct progress *prog;
+	uid_t last_uid;
+	gid_t last_gid;
+	char *uname, *gname;
+	struct aw_tee *tees; /* not owned; set after aw_open, before aw_add */
+	int ntees;
+	/* Frames: the tar stream is compressed here, cut into independent
+	 * frames at member boundaries; each member's index record waits
+	 * for its frame to end. */
+	enum compression comp;
+	void *zc;            /* ZSTD_CCtx */
+	void *gz;            /* z_stream */
+	unsigned char *obuf;
+	char cerr[128];      /* the compressor's error */
+	uint64_t in_bytes;   /* tar stream bytes so far */
+	uint64_t frame_size;
+	uint64_t f_coff, f_uoff; /* where the open frame starts */
+	bool f_big;          /* it holds a big member: it ends after it */
+	uint64_t nframes;
+	struct index_rec *pend;
+	size_t npend, pcap;
+	FILE *ixf;           /* the index, spooled */
+	struct index_writer ix;
+	bool ix_done;
+};
+int aw_open(struct awriter *w, int fd, const struct config *cfg,
+	    struct cairn_error *err);
+/* Add a file system object under member name `member`. `data_path`, when
+ * not NULL, supplies a regular file's bytes instead of `path` (a SQLite
+ * snapshot stored with the live file's metadata). Files that vanished
+ * are skipped with *skipped set. */
+int aw_add(struct awriter *w, const char *path, const char *data_path,
+	   const char *member, const struct stat *st, bool *skipped,
+	   struct cairn_error *err);
+/* Add a generated regular file (inventory, manifest). */
+int aw_add_buffer(struct awriter *w, const char *member, const char *data,
+		  size_t len, bool in_manifest, struct cairn_error *err);
+/* A record of a member another archive holds (incrementals). */
+void aw_index_add(struct awriter *w, const struct index_rec *r);
+/* After aw_close: the index (the INDEX member's bytes) to path, fsync'd;
+ * hex is its SHA-256. */
+int aw_index_save(struct awriter *w, const char *path, char hex[65],
+		  struct cairn_error *err);
+/* Reading: any compression libarchive knows, tar formats. */
+int ar_open_read(const char *path, struct archive **a,
+		 struct cairn_error *err);
+/* Copy the current entry's data to fd (-1: discard), hashing it. */
+int ar_copy_data(struct archive *a, int fd, const char *what,
+		 char hex[65], uint64_t *bytes, struct cairn_error *err);
+/* Finish the stream; hex is its SHA-256. */
+int aw_close(struct awriter *w, char hex[65], struct cairn_error *err);
+/* Release everything; safe after a failed open/close. */
+void aw_free(struct awriter *w);
 
 /* catalog.c: archives in archive_dir (and state). */
 struct archive_info {

@@ -44,11 +44,12 @@ static void keep_fetched(const struct config *cfg, const char *dir,
 			 const char *archive, bool ok)
 {
 	if (ok && archive) {
-		char *names[3] = { xstrdup(base_of(archive)),
+		char *names[4] = { xstrdup(base_of(archive)),
 				   sidecar_manifest(base_of(archive)),
+				   index_sidecar(base_of(archive)),
 				   sidecar_sha(base_of(archive)) };
 
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < 4; i++) {
 			char *from = path_join(dir, names[i]);
 			char *to = path_join(cfg->archive_dir, names[i]);
 

@@ -191,13 +191,19 @@ static void unput(struct target_conn *tc, char *const names[], int n)
 static int put_archive(struct target_conn *tc, const char *archive,
 		       uint64_t *bytes, struct cairn_error *err)
 {
-	char *side[3] = { xstrdup(archive), sidecar_manifest(archive),
-			  sidecar_sha(archive) };
-	uint64_t size[3], left = 0;
-	int rc = CAIRN_OK, i;
+	/* The .index of a seekable archive (older ones have none). */
+	char *side[4] = { xstrdup(archive), sidecar_manifest(archive),
+			  index_sidecar(archive), sidecar_sha(archive) };
+	uint64_t size[4], left = 0;
+	int rc = CAIRN_OK, i, n = 4;
 
 	*bytes = 0;
-	for (i = 0; i < 3; i++) {
+	if (!path_exists(side[2])) {
+		free(side[2]);
+		side[2] = side[3];
+		n = 3;
+	}
+	for (i = 0; i < n; i++) {
 		struct stat st;
 
 		if (stat(side[i], &st)) {
@@ -208,7 +214,7 @@ static int put_archive(struct target_conn *tc, const char *archive,
 		size[i] = (uint64_t)st.st_size;
 		left += size[i];
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n; i++) {
 		if ((rc = stop_check(err)) ||
 		    (rc = put_one(tc, side[i], left, err)))
 			break;
@@ -216,9 +222,9 @@ static int put_archive(struct target_conn *tc, const char *archive,
 		left -= size[i];
 	}
 	if (rc && i > 0)
-		unput(tc, side, 3);
+		unput(tc, side, (size_t)n);
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < n; i++)
 		free(side[i]);
 	return rc;
 }
@@ -348,7 +354,7 @@ static int prune_target(const struct config *cfg, const struct target *t,
 	}
 	retention_select(snaps, n, &t->keep);
 	for (size_t i = 0; i < n; i++) {
-		char *names[3];
+		char *names[4];
 
 		if (snaps[i].keep ||
 		    (protect && !strcmp(protect, snaps[i].name)))
@@ -360,7 +366,8 @@ static int prune_target(const struct config *cfg, const struct target *t,
 		names[0] = sidecar_sha(snaps[i].name);
 		names[1] = xstrdup(snaps[i].name);
 		names[2] = sidecar_manifest(snaps[i].name);
-		for (int k = 0; k < 3; k++) {
+		names[3] = index_sidecar(snaps[i].name);
+		for (int k = 0; k < 4; k++) {
 			int r = tc.pl.ops->del(tc.h, names[k], err);
 
 			if (r && r != CAIRN_ENOTFOUND && !rc)
@@ -484,13 +491,21 @@ int target_fetch(const struct config *cfg, const char *target,
 	{
 		char *side = sidecar_sha(pick), *man = sidecar_manifest(pick);
 
+		char *ix = index_sidecar(pick);
+
 		rc = get_one(cfg, t, &tc, side, dir, err);
 		if (!rc)
 			rc = get_one(cfg, t, &tc, man, dir, err);
+		/* Older archives have no index; the sidecar says if one
+		 * is missing. */
+		if (!rc && (rc = get_one(cfg, t, &tc, ix, dir, err)) ==
+		    CAIRN_ENOTFOUND)
+			rc = CAIRN_OK;
 		if (!rc)
 			rc = get_one(cfg, t, &tc, pick, dir, err);
 		free(side);
 		free(man);
+		free(ix);
 	}
 	if (!rc)
 		*path = path_join(dir, pick);

@@ -235,6 +235,27 @@ out:
 	return rc;
 }
 
+/* The archive's INDEX must be the .index sidecar's bytes (when the
+ * archive has one: one fetched alone may not). */
+static int inner_index(struct stage *s, struct archive *a, EVP_MD_CTX *md,
+		       struct cairn_error *err)
+{
+	char *side = index_sidecar(s->archive), hex[65], want[65];
+	int rc;
+
+	if ((rc = copy_member(s, a, NULL, "INDEX", md, hex, err)))
+		goto out;
+	if (sha256_file(side, want, NULL))
+		goto out;
+	if (strcmp(hex, want))
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: member INDEX "
+				"differs from %s", base_of(s->archive),
+				base_of(side));
+out:
+	free(side);
+	return rc;
+}
+
 /* A member outside the components: verify --deep still hashes it. */
 static int other_member(struct stage *s, struct archive *a,
 			struct archive_entry *e, const char *name,
@@ -248,6 +269,8 @@ static int other_member(struct stage *s, struct archive *a,
 		return CAIRN_OK;
 	if (!strcmp(name, "MANIFEST.sha256"))
 		return inner_manifest(s, a, err);
+	if (!strcmp(name, "INDEX"))
+		return inner_index(s, a, md, err);
 	s->files++;
 	if (!(m = find_m(s, name)))
 		return cairn_errf(err, CAIRN_EINTEGRITY, "%s: member %s is "
