@@ -769,3 +769,218 @@ out:
 	EVP_MD_CTX_free(c);
 	return rc;
 }
+
+/*
+ * Reading frames: a tar stream made of some frames of an archive file,
+ * each decompressed on its own, one after the other. A frame must end
+ * exactly at its length: the index and the file agree, or it is an
+ * integrity error.
+ */
+struct fsrc {
+	int fd;
+	enum compression comp;
+	struct ar_frame *f;
+	size_t n, i;
+	uint64_t used;        /* compressed bytes of frame i consumed */
+	bool ended;           /* the decompressor saw frame i end */
+	ZSTD_DCtx *dz;
+	z_stream *gz;
+	unsigned char *in, *out;
+	size_t in_len, in_pos;
+	uint64_t *read_bytes; /* compressed bytes read, if counted */
+};
+
+static void fsrc_free(struct fsrc *s)
+{
+	if (s->dz)
+		ZSTD_freeDCtx(s->dz);
+	if (s->gz) {
+		inflateEnd(s->gz);
+		free(s->gz);
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->f);
+	free(s->in);
+	free(s->out);
+	free(s);
+}
+
+static int fsrc_close(struct archive *a, void *ctx)
+{
+	(void)a;
+	fsrc_free(ctx);
+	return ARCHIVE_OK;
+}
+
+/* More compressed input of frame i; false on a read error. */
+static bool fsrc_fill(struct archive *a, struct fsrc *s)
+{
+	const struct ar_frame *f = &s->f[s->i];
+	uint64_t left = f->len - s->used;
+	size_t want = left < BUFSZ ? (size_t)left : BUFSZ;
+	ssize_t n;
+
+	do
+		n = pread(s->fd, s->in, want, (off_t)(f->off + s->used));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		archive_set_error(a, n ? errno : EIO, "frame at %llu: %s",
+				  (unsigned long long)f->off,
+				  n ? strerror(errno) : "file too short");
+		return false;
+	}
+	s->in_len = (size_t)n;
+	s->in_pos = 0;
+	s->used += (uint64_t)n;
+	if (s->read_bytes)
+		*s->read_bytes += (uint64_t)n;
+	return true;
+}
+
+/* Decompress some input into out; the count, or -1. */
+static ssize_t fsrc_inflate(struct archive *a, struct fsrc *s)
+{
+	if (s->comp == COMP_ZSTD) {
+		ZSTD_inBuffer in = { s->in, s->in_len, s->in_pos };
+		ZSTD_outBuffer out = { s->out, BUFSZ, 0 };
+		size_t r = ZSTD_decompressStream(s->dz, &out, &in);
+
+		if (ZSTD_isError(r)) {
+			archive_set_error(a, EIO, "zstd: %s",
+					  ZSTD_getErrorName(r));
+			return -1;
+		}
+		s->in_pos = in.pos;
+		s->ended = r == 0;
+		return (ssize_t)out.pos;
+	}
+	if (s->comp == COMP_GZIP) {
+		int r;
+
+		s->gz->next_in = s->in + s->in_pos;
+		s->gz->avail_in = (uInt)(s->in_len - s->in_pos);
+		s->gz->next_out = s->out;
+		s->gz->avail_out = BUFSZ;
+		r = inflate(s->gz, Z_NO_FLUSH);
+		if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) {
+			archive_set_error(a, EIO, "gzip: %s", s->gz->msg ?
+					  s->gz->msg : "bad data");
+			return -1;
+		}
+		s->in_pos = s->in_len - s->gz->avail_in;
+		s->ended = r == Z_STREAM_END;
+		return (ssize_t)(BUFSZ - s->gz->avail_out);
+	}
+	memcpy(s->out, s->in + s->in_pos, s->in_len - s->in_pos);
+	s->ended = s->used == s->f[s->i].len;
+	{
+		size_t n = s->in_len - s->in_pos;
+
+		s->in_pos = s->in_len;
+		return (ssize_t)n;
+	}
+}
+
+/* The next frame: the decompressor starts afresh. */
+static void fsrc_next(struct fsrc *s)
+{
+	s->i++;
+	s->used = 0;
+	s->in_len = s->in_pos = 0;
+	s->ended = false;
+	if (s->dz)
+		ZSTD_DCtx_reset(s->dz, ZSTD_reset_session_only);
+	if (s->gz)
+		inflateReset(s->gz);
+}
+
+static la_ssize_t fsrc_read(struct archive *a, void *ctx,
+			    const void **buf)
+{
+	struct fsrc *s = ctx;
+
+	*buf = s->out;
+	while (s->i < s->n) {
+		const struct ar_frame *f = &s->f[s->i];
+		ssize_t got;
+
+		if (s->ended) {
+			if (s->in_pos < s->in_len || s->used < f->len) {
+				archive_set_error(a, EIO, "frame at %llu "
+						  "ends before its %llu bytes",
+						  (unsigned long long)f->off,
+						  (unsigned long long)f->len);
+				return -1;
+			}
+			fsrc_next(s);
+			continue;
+		}
+		if (s->in_pos == s->in_len && s->used < f->len &&
+		    !fsrc_fill(a, s))
+			return -1;
+		if ((got = fsrc_inflate(a, s)) < 0)
+			return -1;
+		if (got)
+			return got;
+		/* All its bytes in, nothing more out, and no end. */
+		if (!s->ended && s->in_pos == s->in_len &&
+		    s->used == f->len) {
+			archive_set_error(a, EIO, "frame at %llu runs past "
+					  "its %llu bytes",
+					  (unsigned long long)f->off,
+					  (unsigned long long)f->len);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int ar_open_frames(const char *path, enum compression comp,
+		   const struct ar_frame *f, size_t n, uint64_t *read_bytes,
+		   struct archive **ap, struct cairn_error *err)
+{
+	struct fsrc *s = xcalloc(1, sizeof(*s));
+	struct archive *a;
+
+	*ap = NULL;
+	s->comp = comp;
+	s->f = xmalloc((n ? n : 1) * sizeof(*f));
+	memcpy(s->f, f, n * sizeof(*f));
+	s->n = n;
+	s->in = xmalloc(BUFSZ);
+	s->out = xmalloc(BUFSZ);
+	s->read_bytes = read_bytes;
+	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		int rc = errno_err(err, CAIRN_EINTEGRITY, errno,
+				   "cannot read %s", path);
+
+		fsrc_free(s);
+		return rc;
+	}
+	if (comp == COMP_ZSTD)
+		s->dz = ZSTD_createDCtx();
+	if (comp == COMP_GZIP) {
+		s->gz = xcalloc(1, sizeof(z_stream));
+		if (inflateInit2(s->gz, 15 + 16) != Z_OK) {
+			free(s->gz);
+			s->gz = NULL;
+		}
+	}
+	if ((comp == COMP_ZSTD && !s->dz) || (comp == COMP_GZIP && !s->gz)) {
+		fsrc_free(s);
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	}
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open2(a, s, NULL, fsrc_read, NULL, fsrc_close)) {
+		int rc = cairn_errf(err, CAIRN_EINTEGRITY, "cannot read %s: "
+				    "%s", path, archive_error_string(a));
+
+		archive_read_free(a);
+		return rc;
+	}
+	*ap = a;
+	return CAIRN_OK;
+}

@@ -398,6 +398,15 @@ int aw_index_save(struct awriter *w, const char *path, char hex[65],
 /* Reading: any compression libarchive knows, tar formats. */
 int ar_open_read(const char *path, struct archive **a,
 		 struct cairn_error *err);
+/* Seeking: a tar reader over some frames of an archive file, each
+ * decompressed on its own (frames in file order); *read_bytes, if not
+ * NULL, counts the compressed bytes read. */
+struct ar_frame {
+	uint64_t off, len;
+};
+int ar_open_frames(const char *path, enum compression comp,
+		   const struct ar_frame *f, size_t n, uint64_t *read_bytes,
+		   struct archive **a, struct cairn_error *err);
 /* Copy the current entry's data to fd (-1: discard), hashing it. */
 int ar_copy_data(struct archive *a, int fd, const char *what,
 		 char hex[65], uint64_t *bytes, struct cairn_error *err);
@@ -438,6 +447,10 @@ int manifest_load(const char *archive, struct manifest *m,
 		  struct cairn_error *err);
 /* Check every line of ARCHIVE.sha256 (archive and manifest copy). */
 int verify_sidecar(const char *archive_path, struct cairn_error *err);
+/* The same, but the file of base name `skip` is not hashed (seeking:
+ * the archive itself, read in part; or an index that failed). */
+int verify_sidecar_part(const char *archive_path, const char *skip,
+			struct cairn_error *err);
 
 /* leftovers.c: what killed runs left in archive_dir. A live run holds
  * an flock on every temporary thing it makes there. */
@@ -580,6 +593,17 @@ struct stage {
 	uint64_t bytes;
 	size_t files, dbs;  /* regular members hashed, databases checked */
 	const struct manifest_entry **mx; /* man, sorted: found by bsearch */
+	/* Seeking: read only the frames that hold the components' members,
+	 * found in this verified index; an index that does not match the
+	 * archive falls back to reading it all (its hash checked first
+	 * when `unverified`). */
+	const char *index;
+	bool unverified;
+	bool sought;        /* the members came from their frames */
+	uint64_t read_bytes; /* compressed bytes read (seeking) */
+	uint64_t nframes;
+	struct seek_want *want;
+	size_t nwant;
 };
 int stage_run(struct stage *s, struct cairn_error *err);
 void stage_free(struct stage *s);
@@ -783,6 +807,10 @@ struct restore_opts {
 	bool dry_run;
 	bool yes;
 	bool exact; /* files components identical, not merged */
+	/* Set by cmd_restore: the archive's verified index, to read only
+	 * the frames needed (its own hash is then checked only if the
+	 * whole archive is read). */
+	const char *seek_index;
 };
 /* Restore comps (compacted in place to those the archive holds) from
  * archive, whose sidecar is verified; *touched: live data may have been
