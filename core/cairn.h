@@ -781,6 +781,9 @@ extern const struct comp_ops comp_command_ops;
 
 /* comp.c: the operations of a component's type. */
 const struct comp_ops *comp_ops(enum comp_type t);
+/* restore --path: an empty files component named "path" (its name is
+ * not freed). */
+void comp_paths_init(struct component *c);
 
 
 /* verify.c: checking archives already made. */
@@ -798,6 +801,33 @@ struct json_object *verify_entry(struct json_object *o,
 void verify_record(const struct config *cfg, const char *path, int rc,
 		   bool deep, const char *msg);
 
+/* members.c: one archive's members, from its index (or its headers). */
+struct members {
+	char *archive;
+	bool indexed;
+	struct index_reader ix;
+	struct archive *a;   /* an older archive: its headers */
+	struct manifest man; /* ... and hashes */
+	struct index_rec rec;
+	char *path;
+};
+/* Open the index (its sidecar checksum checked, not the archive's), or
+ * the archive's headers when it has none (then the archive's checksum
+ * is checked). */
+int members_open(struct members *m, const char *archive,
+		 struct cairn_error *err);
+/* 1 and *r, 0 at the end, -code on an error. */
+int members_next(struct members *m, const struct index_rec **r,
+		 struct cairn_error *err);
+void members_close(struct members *m);
+/* The record of `path` (a copy); CAIRN_ENOTFOUND with a message naming
+ * the path and suggesting cairn ls. */
+int members_find(const char *archive, const char *path,
+		 struct index_rec *out, struct cairn_error *err);
+/* A regular member's bytes to fd, from its frame, checked. */
+int members_dump(const char *archive, const struct index_rec *r, int fd,
+		 struct cairn_error *err);
+
 /* restore.c: stage, check, plan and swap a verified archive. */
 struct restore_opts {
 	const char *mode;
@@ -811,6 +841,9 @@ struct restore_opts {
 	 * the frames needed (its own hash is then checked only if the
 	 * whole archive is read). */
 	const char *seek_index;
+	/* restore --path: members, directories or globs (mode "path") */
+	const char **paths;
+	size_t npaths;
 };
 /* Restore comps (compacted in place to those the archive holds) from
  * archive, whose sidecar is verified; *touched: live data may have been
@@ -837,5 +870,24 @@ int cmd_status(const struct config *cfg, long max_age, bool json);
 
 /* cmd_prune.c: `cairn prune`. */
 int cmd_prune(const struct config *cfg, bool dry_run);
+
+/* cmd_ls.c: `cairn ls`. */
+int cmd_ls(const struct config *cfg, char **ops, int nops, bool json);
+/* The archive an operand list starts with (NAME, a path, "latest"; else
+ * the latest), taken off ops. */
+int ls_archive(const struct config *cfg, char **ops, int *nops,
+	       char **path, struct cairn_error *err);
+/* A member as `ls --json` shows it. */
+struct json_object *ls_json(const struct index_rec *r);
+
+/* cmd_dump.c: `cairn dump`. */
+int cmd_dump(const struct config *cfg, char **ops, int nops);
+
+/* cmd_diff.c: `cairn diff`. */
+int cmd_diff(const struct config *cfg, char **ops, int nops, bool json);
+
+/* cmd_find.c: `cairn find`. */
+int cmd_find(const struct config *cfg, char **ops, int nops,
+	     const char *target, bool json);
 
 #endif

@@ -708,7 +708,8 @@ static int select_frames(struct stage *s, struct ar_frame **f, size_t *nf,
 	}
 	if (got < 0)
 		rc = -got;
-	qsort(s->want, s->nwant, sizeof(*s->want), want_cmp);
+	if (s->nwant)
+		qsort(s->want, s->nwant, sizeof(*s->want), want_cmp);
 out:
 	index_close(&ix);
 	return rc;
