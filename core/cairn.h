@@ -792,6 +792,10 @@ void comp_paths_init(struct component *c);
 int verify_deep(const struct config *cfg, const char *path,
 		const struct manifest *man, size_t *members, size_t *dbs,
 		struct cairn_error *err);
+/* Check the index against the archive, frame by frame (older archives,
+ * without one, pass); *members: records checked. */
+int verify_index(const char *archive, uint64_t *members,
+		 struct cairn_error *err);
 /* state_dir/verify.json: the last check of each archive. */
 struct json_object *verify_state_read(const struct config *cfg);
 /* The record of archive `name` in o, or NULL if none or stale. */
