@@ -820,6 +820,10 @@ struct members {
  * is checked). */
 int members_open(struct members *m, const char *archive,
 		 struct cairn_error *err);
+/* The same when the caller checked the sidecar: from this index, or
+ * (NULL) the headers. */
+int members_open_trusted(struct members *m, const char *archive,
+			 const char *index, struct cairn_error *err);
 /* 1 and *r, 0 at the end, -code on an error. */
 int members_next(struct members *m, const struct index_rec **r,
 		 struct cairn_error *err);

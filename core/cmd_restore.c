@@ -139,8 +139,9 @@ static void clean_paths(const struct restore_opts *o, struct strv *pats)
 }
 
 /* Each pattern's roots among the archive's members. */
-static int path_roots(const char *archive, const struct strv *pats,
-		      struct strv *roots, struct cairn_error *err)
+static int path_roots(const char *archive, const char *index,
+		      const struct strv *pats, struct strv *roots,
+		      struct cairn_error *err)
 {
 	bool *hit = xcalloc(pats->n + 1, sizeof(bool));
 	const struct index_rec *r;
@@ -148,7 +149,8 @@ static int path_roots(const char *archive, const struct strv *pats,
 	size_t k = 0;
 	int got, rc;
 
-	if ((rc = members_open(&m, archive, err)))
+	/* The sidecar is checked: the index if it passed, else headers. */
+	if ((rc = members_open_trusted(&m, archive, index, err)))
 		goto out;
 	while ((got = members_next(&m, &r, err)) > 0)
 		for (size_t i = 0; i < pats->n; i++)
@@ -200,7 +202,7 @@ static int path_components(const struct config *cfg, const char *archive,
 	int rc;
 
 	clean_paths(o, &pats);
-	if ((rc = path_roots(archive, &pats, &roots, err)))
+	if ((rc = path_roots(archive, o->seek_index, &pats, &roots, err)))
 		goto out;
 	*comps = xcalloc(roots.n + 1, sizeof(**comps));
 	comp_paths_init(pc);
@@ -301,7 +303,7 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 			 "; refusing to restore, live data untouched");
 		goto out;
 	}
-	if (o->npaths && (rc = path_components(cfg, archive, o, &pc, &comps,
+	if (o->npaths && (rc = path_components(cfg, archive, &ro, &pc, &comps,
 					       &ncomps, &err)))
 		goto out;
 	rc = restore_archive(cfg, &ro, comps, ncomps, archive, &touched,

@@ -48,6 +48,23 @@ int members_open(struct members *m, const char *archive,
 	return rc;
 }
 
+int members_open_trusted(struct members *m, const char *archive,
+			 const char *index, struct cairn_error *err)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->archive = xstrdup(archive);
+	if (!index) {
+		if (!(rc = manifest_load(archive, &m->man, err)))
+			rc = ar_open_read(archive, &m->a, err);
+		return rc;
+	}
+	if (!(rc = index_open(&m->ix, index, err)))
+		m->indexed = true;
+	return rc;
+}
+
 static char rec_type(struct archive_entry *e)
 {
 	mode_t t = archive_entry_filetype(e);

@@ -131,3 +131,9 @@ out_has "Sounds/none.wav: not in $a2; see 'cairn ls $a2'"
 [ ! -e "$T/none" ] || [ -z "$(ls -A "$T/none")" ] || fail "--to written"
 expect_rc 2 "$CAIRN" -c "$T/c.conf" restore
 out_has "which mode"
+
+note "restore --path with an index that fails its checksum: read whole"
+sed -i '3s/\t0644\t/\t0600\t/' "$A/$a2.index"
+expect_rc 0 "$CAIRN" -c "$T/c.conf" restore --path config/new.conf --to "$T/bad-ix"
+out_has "reading the whole archive"
+grep -qx new "$T/bad-ix/config/new.conf" || fail "config/new.conf"
