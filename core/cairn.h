@@ -78,6 +78,7 @@ struct config {
 	char *name, *source, *archive_dir, *state_dir, *metrics_file;
 	enum compression compression;
 	long level, threads;
+	long frame_size;      /* seekable archives: bytes per frame */
 	long safety_net_days; /* prune removes older safety nets */
 	struct policy keep;
 	struct component *comps;
@@ -284,57 +285,6 @@ void manifest_free(struct manifest *m);
 /* Escape a member path the way sha256sum does (leading '\\'). */
 void manifest_line(struct sbuf *out, const char *hex, const char *path);
 
-/* archive.c: the tar stream, hashed as it is written. */
-/* Another consumer of the compressed stream, fed as the local file is
- * written: a target's streaming put, or an encryption in front of one.
- * A tee that fails is dropped (its error kept in `rc`); it never costs
- * the local archive. */
-struct aw_tee {
-	int (*write)(void *ctx, const void *buf, size_t len);
-	void *ctx;
-	int rc;              /* CAIRN_OK until write() failed */
-};
-
-struct awriter {
-	struct archive *a;
-	int fd;
-	void *sha;           /* EVP_MD_CTX of the compressed stream */
-	void *msha;          /* EVP_MD_CTX reused per member */
-	uint64_t out_bytes;  /* compressed bytes written */
-	int werrno;          /* errno of a failed write, for the message */
-	unsigned char *buf;
-	struct manifest man;
-	struct archive_entry_linkresolver *links;
-	struct progress *prog;
-	uid_t last_uid;
-	gid_t last_gid;
-	char *uname, *gname;
-	struct aw_tee *tees; /* not owned; set after aw_open, before aw_add */
-	int ntees;
-};
-int aw_open(struct awriter *w, int fd, const struct config *cfg,
-	    struct cairn_error *err);
-/* Add a file system object under member name `member`. `data_path`, when
- * not NULL, supplies a regular file's bytes instead of `path` (a SQLite
- * snapshot stored with the live file's metadata). Files that vanished
- * are skipped with *skipped set. */
-int aw_add(struct awriter *w, const char *path, const char *data_path,
-	   const char *member, const struct stat *st, bool *skipped,
-	   struct cairn_error *err);
-/* Add a generated regular file (inventory, manifest). */
-int aw_add_buffer(struct awriter *w, const char *member, const char *data,
-		  size_t len, bool in_manifest, struct cairn_error *err);
-/* Reading: any compression libarchive knows, tar formats. */
-int ar_open_read(const char *path, struct archive **a,
-		 struct cairn_error *err);
-/* Copy the current entry's data to fd (-1: discard), hashing it. */
-int ar_copy_data(struct archive *a, int fd, const char *what,
-		 char hex[65], uint64_t *bytes, struct cairn_error *err);
-/* Finish the stream; hex is its SHA-256. */
-int aw_close(struct awriter *w, char hex[65], struct cairn_error *err);
-/* Release everything; safe after a failed open/close. */
-void aw_free(struct awriter *w);
-
 /* index.c: the seekable archive's index (ARCHIVE.index and the member
  * INDEX), its format documented at the top of index.c and in cairn(5). */
 struct index_rec {
@@ -412,6 +362,90 @@ bool index_match(const char *pattern, const char *path);
 /* "file", "dir", "symlink", "hardlink" */
 const char *index_type_name(char type);
 
+/* archive.c: the tar stream, hashed as it is written. */
+/* Another consumer of the compressed stream, fed as the local file is
+ * written: a target's streaming put, or an encryption in front of one.
+ * A tee that fails is dropped (its error kept in `rc`); it never costs
+ * the local archive. */
+struct aw_tee {
+	int (*write)(void *ctx, const void *buf, size_t len);
+	void *ctx;
+	int rc;              /* CAIRN_OK until write() failed */
+};
+
+struct awriter {
+	struct archive *a;
+	int fd;
+	void *sha;           /* EVP_MD_CTX of the compressed stream */
+	void *msha;          /* EVP_MD_CTX reused per member */
+	uint64_t out_bytes;  /* compressed bytes written */
+	int werrno;          /* errno of a failed write, for the message */
+	unsigned char *buf;
+	struct manifest man;
+	struct archive_entry_linkresolver *links;
+	struct progress *prog;
+	uid_t last_uid;
+	gid_t last_gid;
+	char *uname, *gname;
+	struct aw_tee *tees; /* not owned; set after aw_open, before aw_add */
+	int ntees;
+	/* Frames: the tar stream is compressed here, cut into independent
+	 * frames at member boundaries; each member's index record waits
+	 * for its frame to end. */
+	enum compression comp;
+	void *zc;            /* ZSTD_CCtx */
+	void *gz;            /* z_stream */
+	unsigned char *obuf;
+	char cerr[128];      /* the compressor's error */
+	uint64_t in_bytes;   /* tar stream bytes so far */
+	uint64_t frame_size;
+	uint64_t f_coff, f_uoff; /* where the open frame starts */
+	bool f_big;          /* it holds a big member: it ends after it */
+	uint64_t nframes;
+	struct index_rec *pend;
+	size_t npend, pcap;
+	FILE *ixf;           /* the index, spooled */
+	struct index_writer ix;
+	bool ix_done;
+};
+int aw_open(struct awriter *w, int fd, const struct config *cfg,
+	    struct cairn_error *err);
+/* Add a file system object under member name `member`. `data_path`, when
+ * not NULL, supplies a regular file's bytes instead of `path` (a SQLite
+ * snapshot stored with the live file's metadata). Files that vanished
+ * are skipped with *skipped set. */
+int aw_add(struct awriter *w, const char *path, const char *data_path,
+	   const char *member, const struct stat *st, bool *skipped,
+	   struct cairn_error *err);
+/* Add a generated regular file (inventory, manifest). */
+int aw_add_buffer(struct awriter *w, const char *member, const char *data,
+		  size_t len, bool in_manifest, struct cairn_error *err);
+/* A record of a member another archive holds (incrementals). */
+void aw_index_add(struct awriter *w, const struct index_rec *r);
+/* After aw_close: the index (the INDEX member's bytes) to path, fsync'd;
+ * hex is its SHA-256. */
+int aw_index_save(struct awriter *w, const char *path, char hex[65],
+		  struct cairn_error *err);
+/* Reading: any compression libarchive knows, tar formats. */
+int ar_open_read(const char *path, struct archive **a,
+		 struct cairn_error *err);
+/* Seeking: a tar reader over some frames of an archive file, each
+ * decompressed on its own (frames in file order); *read_bytes, if not
+ * NULL, counts the compressed bytes read. */
+struct ar_frame {
+	uint64_t off, len;
+};
+int ar_open_frames(const char *path, enum compression comp,
+		   const struct ar_frame *f, size_t n, uint64_t *read_bytes,
+		   struct archive **a, struct cairn_error *err);
+/* Copy the current entry's data to fd (-1: discard), hashing it. */
+int ar_copy_data(struct archive *a, int fd, const char *what,
+		 char hex[65], uint64_t *bytes, struct cairn_error *err);
+/* Finish the stream; hex is its SHA-256. */
+int aw_close(struct awriter *w, char hex[65], struct cairn_error *err);
+/* Release everything; safe after a failed open/close. */
+void aw_free(struct awriter *w);
+
 /* catalog.c: archives in archive_dir (and state). */
 struct archive_info {
 	char *name; /* file name */
@@ -444,6 +478,10 @@ int manifest_load(const char *archive, struct manifest *m,
 		  struct cairn_error *err);
 /* Check every line of ARCHIVE.sha256 (archive and manifest copy). */
 int verify_sidecar(const char *archive_path, struct cairn_error *err);
+/* The same, but the file of base name `skip` is not hashed (seeking:
+ * the archive itself, read in part; or an index that failed). */
+int verify_sidecar_part(const char *archive_path, const char *skip,
+			struct cairn_error *err);
 
 /* leftovers.c: what killed runs left in archive_dir. A live run holds
  * an flock on every temporary thing it makes there. */
@@ -635,6 +673,17 @@ struct stage {
 	uint64_t bytes;
 	size_t files, dbs;  /* regular members hashed, databases checked */
 	const struct manifest_entry **mx; /* man, sorted: found by bsearch */
+	/* Seeking: read only the frames that hold the components' members,
+	 * found in this verified index; an index that does not match the
+	 * archive falls back to reading it all (its hash checked first
+	 * when `unverified`). */
+	const char *index;
+	bool unverified;
+	bool sought;        /* the members came from their frames */
+	uint64_t read_bytes; /* compressed bytes read (seeking) */
+	uint64_t nframes;
+	struct seek_want *want;
+	size_t nwant;
 };
 int stage_run(struct stage *s, struct cairn_error *err);
 void stage_free(struct stage *s);
@@ -812,6 +861,9 @@ extern const struct comp_ops comp_command_ops;
 
 /* comp.c: the operations of a component's type. */
 const struct comp_ops *comp_ops(enum comp_type t);
+/* restore --path: an empty files component named "path" (its name is
+ * not freed). */
+void comp_paths_init(struct component *c);
 
 
 /* verify.c: checking archives already made. */
@@ -820,6 +872,10 @@ const struct comp_ops *comp_ops(enum comp_type t);
 int verify_deep(const struct config *cfg, const char *path,
 		const struct manifest *man, size_t *members, size_t *dbs,
 		struct cairn_error *err);
+/* Check the index against the archive, frame by frame (older archives,
+ * without one, pass); *members: records checked. */
+int verify_index(const char *archive, uint64_t *members,
+		 struct cairn_error *err);
 /* state_dir/verify.json: the last check of each archive. */
 struct json_object *verify_state_read(const struct config *cfg);
 /* The record of archive `name` in o, or NULL if none or stale. */
@@ -828,6 +884,37 @@ struct json_object *verify_entry(struct json_object *o,
 /* Record the verdict rc on archive path (only archive_dir's). */
 void verify_record(const struct config *cfg, const char *path, int rc,
 		   bool deep, const char *msg);
+
+/* members.c: one archive's members, from its index (or its headers). */
+struct members {
+	char *archive;
+	bool indexed;
+	struct index_reader ix;
+	struct archive *a;   /* an older archive: its headers */
+	struct manifest man; /* ... and hashes */
+	struct index_rec rec;
+	char *path;
+};
+/* Open the index (its sidecar checksum checked, not the archive's), or
+ * the archive's headers when it has none (then the archive's checksum
+ * is checked). */
+int members_open(struct members *m, const char *archive,
+		 struct cairn_error *err);
+/* The same when the caller checked the sidecar: from this index, or
+ * (NULL) the headers. */
+int members_open_trusted(struct members *m, const char *archive,
+			 const char *index, struct cairn_error *err);
+/* 1 and *r, 0 at the end, -code on an error. */
+int members_next(struct members *m, const struct index_rec **r,
+		 struct cairn_error *err);
+void members_close(struct members *m);
+/* The record of `path` (a copy); CAIRN_ENOTFOUND with a message naming
+ * the path and suggesting cairn ls. */
+int members_find(const char *archive, const char *path,
+		 struct index_rec *out, struct cairn_error *err);
+/* A regular member's bytes to fd, from its frame, checked. */
+int members_dump(const char *archive, const struct index_rec *r, int fd,
+		 struct cairn_error *err);
 
 /* restore.c: stage, check, plan and swap a verified archive. */
 struct restore_opts {
@@ -838,6 +925,13 @@ struct restore_opts {
 	bool dry_run;
 	bool yes;
 	bool exact; /* files components identical, not merged */
+	/* Set by cmd_restore: the archive's verified index, to read only
+	 * the frames needed (its own hash is then checked only if the
+	 * whole archive is read). */
+	const char *seek_index;
+	/* restore --path: members, directories or globs (mode "path") */
+	const char **paths;
+	size_t npaths;
 };
 /* Restore comps (compacted in place to those the archive holds) from
  * archive, whose sidecar is verified; *touched: live data may have been
@@ -867,5 +961,24 @@ int cmd_prune(const struct config *cfg, bool dry_run);
 
 /* cmd_plugins.c: `cairn plugins`. */
 int cmd_plugins(const struct config *cfg);
+
+/* cmd_ls.c: `cairn ls`. */
+int cmd_ls(const struct config *cfg, char **ops, int nops, bool json);
+/* The archive an operand list starts with (NAME, a path, "latest"; else
+ * the latest), taken off ops. */
+int ls_archive(const struct config *cfg, char **ops, int *nops,
+	       char **path, struct cairn_error *err);
+/* A member as `ls --json` shows it. */
+struct json_object *ls_json(const struct index_rec *r);
+
+/* cmd_dump.c: `cairn dump`. */
+int cmd_dump(const struct config *cfg, char **ops, int nops);
+
+/* cmd_diff.c: `cairn diff`. */
+int cmd_diff(const struct config *cfg, char **ops, int nops, bool json);
+
+/* cmd_find.c: `cairn find`. */
+int cmd_find(const struct config *cfg, char **ops, int nops,
+	     const char *target, bool json);
 
 #endif

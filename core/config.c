@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ static const char *const cairn_keys[] = {
 	"name", "source", "archive_dir", "state_dir", "compression",
 	"compression_level", "threads", "keep_last", "keep_daily",
 	"keep_weekly", "keep_monthly", "keep_yearly", "metrics_file",
-	"safety_net_days", NULL,
+	"safety_net_days",
+	"frame_size",
+	NULL,
 };
 static const char *const component_keys[] = {
 	"type", "path", "required", "exclude", "dump", "restore", "file",
@@ -700,6 +703,36 @@ static int get_long(const struct section *s, const char *key, long min,
 	return CAIRN_OK;
 }
 
+/* A size: bytes, or with a K/M/G suffix (powers of 1024, "4M", "4MiB"). */
+static int get_size(const struct section *s, const char *key, long min,
+		    long max, long *out, struct cairn_error *e)
+{
+	const struct kv *kv = section_get(s, key);
+	char *end, want[96];
+	long long v;
+	int shift = 0;
+
+	if (!kv)
+		return CAIRN_OK;
+	errno = 0;
+	v = strtoll(kv->val, &end, 10);
+	if (*end && strchr("kKmMgG", *end)) {
+		shift = strchr("kK", *end) ? 10 : strchr("mM", *end) ? 20 : 30;
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (end == kv->val || *end || errno || v < 0 ||
+	    v > (LLONG_MAX >> shift) || (v << shift) < min ||
+	    (v << shift) > max) {
+		snprintf(want, sizeof(want), "want a size %ldK..%ldM, such "
+			 "as 4M", min >> 10, max >> 20);
+		return bad_value(e, kv, want);
+	}
+	*out = (long)(v << shift);
+	return CAIRN_OK;
+}
+
 static int get_bool(const struct section *s, const char *key, bool *out,
 		    struct cairn_error *e)
 {
@@ -882,6 +915,10 @@ static int build_top(struct config *cfg, const struct section *top,
 	    (rc = get_long(top, "safety_net_days", 0, 36500,
 			   &cfg->safety_net_days, e)) ||
 	    (rc = get_policy(top, &cfg->keep, e)))
+		goto out;
+	cfg->frame_size = 4L << 20;
+	if ((rc = get_size(top, "frame_size", 64L << 10, 1L << 30,
+			   &cfg->frame_size, e)))
 		goto out;
 	if (!ident_ok(cfg->name)) {
 		rc = bad_value(e, section_get(top, "name"),

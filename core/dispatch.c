@@ -55,13 +55,19 @@ static void unput(struct backend *b, char *const names[], int n)
 static int put_archive(struct backend *b, const char *archive,
 		       uint64_t *bytes, struct cairn_error *err)
 {
-	char *side[3] = { xstrdup(archive), sidecar_manifest(archive),
-			  sidecar_sha(archive) };
-	uint64_t size[3];
-	int rc = CAIRN_OK, i;
+	/* The .index of a seekable archive (older ones have none). */
+	char *side[4] = { xstrdup(archive), sidecar_manifest(archive),
+			  index_sidecar(archive), sidecar_sha(archive) };
+	uint64_t size[4];
+	int rc = CAIRN_OK, i, n = 4;
 
 	*bytes = 0;
-	for (i = 0; i < 3; i++) {
+	if (!path_exists(side[2])) {
+		free(side[2]);
+		side[2] = side[3];
+		n = 3;
+	}
+	for (i = 0; i < n; i++) {
 		struct stat st;
 
 		if (stat(side[i], &st)) {
@@ -71,18 +77,18 @@ static int put_archive(struct backend *b, const char *archive,
 		}
 		size[i] = (uint64_t)st.st_size;
 	}
-	if ((rc = backend_fits(b, size, 3, err)))
+	if ((rc = backend_fits(b, size, n, err)))
 		goto out;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n; i++) {
 		if ((rc = stop_check(err)) ||
 		    (rc = backend_put_file(b, side[i], err)))
 			break;
 		*bytes += size[i];
 	}
 	if (rc && i > 0)
-		unput(b, side, 3);
+		unput(b, side, n);
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < n; i++)
 		free(side[i]);
 	return rc;
 }
@@ -202,7 +208,7 @@ static int prune_target(const struct config *cfg, const struct target *t,
 	}
 	retention_select(snaps, n, &t->keep);
 	for (size_t i = 0; i < n; i++) {
-		char *names[3];
+		char *names[4];
 
 		if (snaps[i].keep ||
 		    (protect && !strcmp(protect, snaps[i].name)))
@@ -214,7 +220,8 @@ static int prune_target(const struct config *cfg, const struct target *t,
 		names[0] = sidecar_sha(snaps[i].name);
 		names[1] = xstrdup(snaps[i].name);
 		names[2] = sidecar_manifest(snaps[i].name);
-		for (int k = 0; k < 3; k++) {
+		names[3] = index_sidecar(snaps[i].name);
+		for (int k = 0; k < 4; k++) {
 			int r = backend_del(&b, names[k], err);
 
 			if (r && r != CAIRN_ENOTFOUND && !rc)
@@ -324,13 +331,21 @@ int target_fetch(const struct config *cfg, const char *target,
 	{
 		char *side = sidecar_sha(pick), *man = sidecar_manifest(pick);
 
+		char *ix = index_sidecar(pick);
+
 		rc = get_one(&b, side, dir, err);
 		if (!rc)
 			rc = get_one(&b, man, dir, err);
+		/* Older archives have no index; the sidecar says if one
+		 * is missing. */
+		if (!rc && (rc = get_one(&b, ix, dir, err)) ==
+		    CAIRN_ENOTFOUND)
+			rc = CAIRN_OK;
 		if (!rc)
 			rc = get_one(&b, pick, dir, err);
 		free(side);
 		free(man);
+		free(ix);
 	}
 	if (!rc)
 		*path = path_join(dir, pick);
