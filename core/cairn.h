@@ -37,6 +37,10 @@ enum comp_type { COMP_FILES, COMP_SQLITE, COMP_COMMAND };
 struct policy {
 	long last, daily, weekly, monthly, yearly;
 };
+/* [cairn] full_every: a duration, or a count of backups (count > 0). */
+struct full_every {
+	long secs, count;
+};
 struct component {
 	char *name;
 	enum comp_type type;
@@ -78,6 +82,8 @@ struct config {
 	long level, threads;
 	long safety_net_days; /* prune removes older safety nets */
 	struct policy keep;
+	bool incremental;  /* nights hold what changed (incr.c) */
+	struct full_every full_every;
 	struct component *comps;
 	size_t ncomps;
 	struct mode *modes;
@@ -174,22 +180,51 @@ int lock_acquire(const struct config *cfg, struct lock *lk,
 		 struct cairn_error *err);
 void lock_release(struct lock *lk);
 
-/* catalog.c: archive names, NAME-backup-YYYY-MM-DD_HHMMSS.EXT. */
+/* catalog.c: archive names, NAME-backup-YYYY-MM-DD_HHMMSS[.incr].EXT. */
+#define INCR_EXT ".incr"
 const char *compression_ext(enum compression c);
+/* A full archive's name. */
 char *archive_name(const struct config *cfg, time_t t);
+/* A full's or (incr) an incremental's name. */
+char *archive_name_kind(const struct config *cfg, time_t t, bool incr);
+/* Is this (an archive name of any config) an incremental's? */
+bool archive_name_is_incr(const char *file);
 /* Parse an archive file name of this config; false if it is not one. */
 bool archive_name_parse(const char *cfg_name, const char *file, time_t *t);
 
-/* retention.c: restic's keep-last/daily/weekly/monthly/yearly. */
+/* retention.c: restic's keep-last/daily/weekly/monthly/yearly over
+ * restore points, and the chains of archives they need. */
 struct snap {
 	const char *name;
 	time_t time;
-	bool keep;
+	bool keep;    /* out: a restore point the policy keeps */
+	/* Inputs for chains (zero: a full, nothing else known). */
+	bool incr;    /* an incremental: needs the archives before it */
+	bool held;    /* kept whatever the policy (this run's archive, the
+		       * latest link's; a drill's proof may add more) */
+	bool corrupt; /* the last verify failed */
+	const struct strv *needs; /* the archives its INDEX names, or NULL */
+	/* Out of retention_chains. */
+	bool needed;  /* kept, held, or needed by one that is */
+	const char *needed_by; /* the newer archive that needs it */
 };
 /* Mark snaps[i].keep; snaps are sorted here newest first. The newest is
  * always kept. Returns the number kept. */
 size_t retention_select(struct snap *snaps, size_t n,
 			const struct policy *p);
+/* retention_select, then mark `needed` what the kept and held restore
+ * points need (an archive not needed may go). Returns how many are. */
+size_t retention_chains(struct snap *snaps, size_t n,
+			const struct policy *p);
+/* A timer this early still starts the next chain on time. */
+#define FULL_EVERY_SLACK 600
+/* Must the archive made at `now` be a full, given the verified archives
+ * s (any order)? *why says why it must. */
+bool chain_want_full(const struct snap *s, size_t n, time_t now,
+		     const struct full_every *fe, const char **why);
+/* The chains of s (newest first, after retention_chains), oldest first:
+ * each archive kept or removed and why, for `prune --dry-run`. */
+void retention_describe(const struct snap *s, size_t n, struct sbuf *out);
 
 /* snapshot.c: SQLite through its online backup API. */
 struct db_check {
@@ -309,6 +344,7 @@ struct archive_info {
 	time_t time;
 	uint64_t size;
 	bool has_sidecar;
+	bool incr;  /* an incremental (by its name) */
 };
 struct catalog {
 	struct archive_info *a;
@@ -398,6 +434,10 @@ struct json_object *targets_load(const struct config *cfg);
  * what it removes. */
 int prune_local(const struct config *cfg, bool dry_run,
 		const char *protect, size_t *dropped, struct cairn_error *err);
+/* Log retention_describe's lines, each after `where` ("target x: "),
+ * when any of snaps is an incremental. */
+void prune_show_chains(const char *where, const struct snap *snaps,
+		       size_t n);
 /* Remove safety nets older than safety_net_days; *n is how many. */
 int prune_nets(const struct config *cfg, bool dry_run, size_t *n);
 
@@ -407,6 +447,7 @@ struct backup_opts {
 	size_t ntargets;
 	bool no_targets;
 	time_t fake_time; /* --time, for tests of retention; 0 = now */
+	bool full;        /* --full: no incremental this run */
 };
 /* On success st->archive, bytes and sha256 describe the archive, made
  * at st->started (a later second if that name is taken). */
