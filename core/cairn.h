@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -337,6 +338,83 @@ int ar_copy_data(struct archive *a, int fd, const char *what,
 int aw_close(struct awriter *w, char hex[65], struct cairn_error *err);
 /* Release everything; safe after a failed open/close. */
 void aw_free(struct awriter *w);
+
+/* index.c: the seekable archive's index (ARCHIVE.index and the member
+ * INDEX), its format documented at the top of index.c and in cairn(5). */
+struct index_rec {
+	char type;           /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link */
+	char *path;          /* member name */
+	uint64_t size;       /* data bytes in the archive (0: dir, links) */
+	mode_t mode;         /* permission bits */
+	uid_t uid;
+	gid_t gid;
+	char *uname, *gname; /* "" if none */
+	int64_t mtime_ns, ctime_ns;
+	uint64_t ino, dev;
+	char sha256[65];     /* data hash (f, h); "" otherwise */
+	char *link;          /* symlink target, hard link's first name */
+	uint64_t hdr_off;    /* first header block, uncompressed stream */
+	uint64_t data_off;   /* first data byte, uncompressed stream */
+	uint64_t frame_off;  /* the member's frame in the archive file */
+	uint64_t frame_len;  /* its compressed length */
+	uint64_t frame_uoff; /* where it starts in the uncompressed stream */
+	char *archive;       /* archive holding the bytes; "": this one */
+};
+/* ARCHIVE.index */
+char *index_sidecar(const char *archive);
+/* Text fields: \\ \t \n \r and \xHH for other control bytes. */
+void index_escape(struct sbuf *b, const char *s);
+bool index_unescape(char *s);
+void index_header(struct sbuf *b, const char *compression,
+		  uint64_t frame_size);
+void index_format(struct sbuf *b, const struct index_rec *r);
+void index_trailer(struct sbuf *b, uint64_t records);
+/* Writing: records go to f as they come. */
+struct index_writer {
+	FILE *f;
+	uint64_t n;
+	bool failed;
+	struct sbuf line;
+};
+void index_writer_open(struct index_writer *w, FILE *f,
+		       const char *compression, uint64_t frame_size);
+void index_writer_add(struct index_writer *w, const struct index_rec *r);
+/* The end line, flushed; an error names `what`. */
+int index_writer_close(struct index_writer *w, const char *what,
+		       struct cairn_error *err);
+/* Reading, one record at a time (constant memory). */
+struct index_reader {
+	FILE *f;
+	bool own;            /* index_open opened f */
+	char *what;          /* for messages */
+	char *line;
+	size_t cap, lineno;
+	uint64_t n;          /* records read */
+	bool ended, failed;
+	char compression[16];
+	uint64_t frame_size;
+	struct index_rec rec; /* the current record; fields into line */
+};
+int index_open(struct index_reader *r, const char *path,
+	       struct cairn_error *err);
+/* Read from f (not closed by index_close). */
+int index_open_fp(struct index_reader *r, FILE *f, const char *what,
+		  struct cairn_error *err);
+/* 1 and *rec (valid until the next call), 0 at a verified end, or
+ * -CAIRN_EINTEGRITY on a bad, truncated or unreadable index. */
+int index_next(struct index_reader *r, const struct index_rec **rec,
+	       struct cairn_error *err);
+void index_close(struct index_reader *r);
+void index_rec_copy(struct index_rec *dst, const struct index_rec *src);
+void index_rec_free(struct index_rec *r);
+/* The record of `member` in an index file: CAIRN_OK, CAIRN_ENOTFOUND
+ * (err names the path and suggests cairn ls) or an integrity error. */
+int index_find(const char *index_path, const char *member,
+	       struct index_rec *out, struct cairn_error *err);
+/* Is path selected by an operator's path, directory or glob? */
+bool index_match(const char *pattern, const char *path);
+/* "file", "dir", "symlink", "hardlink" */
+const char *index_type_name(char type);
 
 /* catalog.c: archives in archive_dir (and state). */
 struct archive_info {

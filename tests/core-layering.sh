@@ -16,6 +16,7 @@ layers='
 0 util.c log.c signal.c
 1 config.c exec.c lock.c retention.c manifest.c catalog.c state.c
 1 leftovers.c journal.c archive.c snapshot.c plan.c
+1 index.c
 2 comp_files.c comp_sqlite.c comp_command.c
 3 comp.c
 4 inventory.c stage.c backup.c restore.c verify.c prune.c
