@@ -473,6 +473,7 @@ struct target_result {
 	bool skipped;
 };
 struct run_state {
+	bool force_full; /* backup --full: no incremental this run */
 	bool success;
 	char *archive; /* path */
 	uint64_t bytes;
@@ -596,6 +597,7 @@ struct stage {
 	uint64_t bytes;
 	size_t files, dbs;  /* regular members hashed, databases checked */
 	const struct manifest_entry **mx; /* man, sorted: found by bsearch */
+	const struct strv *only; /* sorted: stage only these (incr.c) */
 };
 int stage_run(struct stage *s, struct cairn_error *err);
 void stage_free(struct stage *s);
@@ -774,6 +776,47 @@ extern const struct comp_ops comp_command_ops;
 /* comp.c: the operations of a component's type. */
 const struct comp_ops *comp_ops(enum comp_type t);
 
+
+/* incr.c: incremental nights; an incremental's chain at restore. */
+struct incr {
+	const struct config *cfg;
+	bool indexing;   /* incremental = yes: every archive gets an INDEX */
+	bool on;         /* this night is an incremental */
+	char *prev;      /* the archive it builds on (path) */
+	/* The previous index, read forward per component. */
+	struct index_reader rd;
+	bool rd_open, have_cur, eof;
+	const struct component *comp;
+	struct index_rec cur;
+	/* The new INDEX, in the staging dir until it is published. */
+	char *idx_path;
+	struct index_writer w;
+	uint64_t skipped, skipped_bytes;
+};
+/* Decide this night's kind (chain_want_full, --full, the previous
+ * archive's index and the archives it names). */
+int incr_begin(const struct config *cfg, bool force_full, time_t now,
+	       struct incr *inc, struct cairn_error *err);
+/* Files components' members sorted by path (the index's order). */
+void incr_sort_plan(const struct incr *inc, struct comp_plan *p);
+/* Start the INDEX in the staging dir. */
+int incr_open_index(struct incr *inc, const char *staging,
+		    struct cairn_error *err);
+/* An unchanged file: left out, its record (held by an older archive)
+ * written to the INDEX. */
+bool incr_unchanged(struct incr *inc, const struct comp_plan *p,
+		    const struct item *it);
+/* A member just added (man_before: w->man.n before aw_add). */
+void incr_added(struct incr *inc, const struct awriter *w, size_t man_before,
+		const struct item *it);
+/* Add the INDEX member (in the manifest). */
+int incr_finish(struct incr *inc, struct awriter *w, struct cairn_error *err);
+/* ARCHIVE.index beside the published archive. */
+void incr_publish(struct incr *inc, const char *final);
+void incr_free(struct incr *inc);
+/* stage_run, or for an incremental: each file from the archive its
+ * INDEX names (each checked first), then the incremental itself. */
+int incr_stage(struct stage *s, struct cairn_error *err);
 
 /* verify.c: checking archives already made. */
 /* Test-restore every component into a private scratch dir: members

@@ -21,6 +21,7 @@ layers='
 3 comp.c
 4 inventory.c stage.c backup.c restore.c verify.c prune.c
 4 dispatch.c plugin.c
+4 incr.c
 5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
 5 cmd_prune.c
 6 main.c
