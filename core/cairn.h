@@ -817,6 +817,10 @@ void incr_free(struct incr *inc);
 /* stage_run, or for an incremental: each file from the archive its
  * INDEX names (each checked first), then the incremental itself. */
 int incr_stage(struct stage *s, struct cairn_error *err);
+/* For an incremental: every archive its INDEX names is there and passes
+ * verify (with deep, verify --deep); *checked counts them. */
+int incr_verify_chain(const struct config *cfg, const char *path, bool deep,
+		      size_t *checked, struct cairn_error *err);
 
 /* verify.c: checking archives already made. */
 /* Test-restore every component into a private scratch dir: members

@@ -580,3 +580,76 @@ out:
 	free(seen);
 	return rc;
 }
+
+/* Verify ----------------------------------------------------------- */
+
+/* Check one archive the incremental needs: there, its sidecar, and
+ * with deep its members; its own verdict is recorded too. */
+static int verify_holder(const struct config *cfg, const char *incr,
+			 const struct holder *h, bool deep,
+			 struct cairn_error *err)
+{
+	char *dir = dir_of(incr), *p = path_join(dir, h->name);
+	struct manifest man = { 0 };
+	size_t members, dbs;
+	int rc;
+
+	if (!path_exists(p)) {
+		rc = cairn_errf(err, CAIRN_ENOTFOUND, "%s, which %s needs "
+				"for %zu files, is missing", h->name,
+				base_of(incr), h->paths.n);
+		goto out;
+	}
+	rc = verify_sidecar(p, err);
+	if (!rc && deep && !(rc = manifest_load(p, &man, err)))
+		rc = verify_deep(cfg, p, &man, &members, &dbs, err);
+	verify_record(cfg, p, rc, deep, err->msg);
+	if (rc) {
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		cairn_errf(err, rc, "%s needs %s: %s", base_of(incr),
+			   h->name, why);
+	}
+out:
+	manifest_free(&man);
+	free(p);
+	free(dir);
+	return rc;
+}
+
+int incr_verify_chain(const struct config *cfg, const char *path, bool deep,
+		      size_t *checked, struct cairn_error *err)
+{
+	const struct component **comps = NULL;
+	struct manifest man = { 0 };
+	struct stage s = { .archive = path, .man = &man };
+	struct holder *h = NULL;
+	size_t n = 0;
+	int rc;
+
+	*checked = 0;
+	if (!archive_name_is_incr(base_of(path)))
+		return CAIRN_OK;
+	if ((rc = manifest_load(path, &man, err)) ||
+	    (rc = restore_components(cfg, "full", &comps, &s.ncomps, err)))
+		goto out;
+	s.comps = comps;
+	if ((rc = holders_of(&s, &h, &n, err)))
+		goto out;
+	for (size_t i = 0; i < n && !rc; i++) {
+		log_info("checking %s, which holds %zu of its files",
+			 h[i].name, h[i].paths.n);
+		if (!(rc = verify_holder(cfg, path, &h[i], deep, err)))
+			(*checked)++;
+	}
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(h[i].name);
+		strv_free(&h[i].paths);
+	}
+	free(h);
+	free(comps);
+	manifest_free(&man);
+	return rc;
+}
