@@ -821,6 +821,11 @@ int incr_stage(struct stage *s, struct cairn_error *err);
  * verify (with deep, verify --deep); *checked counts them. */
 int incr_verify_chain(const struct config *cfg, const char *path, bool deep,
 		      size_t *checked, struct cairn_error *err);
+/* restore --from: fetch every archive an incremental's INDEX names
+ * from the target into dir, beside it. */
+int incr_fetch_chain(const struct config *cfg, const char *target,
+		     const char *path, const char *dir,
+		     struct cairn_error *err);
 
 /* verify.c: checking archives already made. */
 /* Test-restore every component into a private scratch dir: members

@@ -122,6 +122,9 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 			 "; refusing to restore, live data untouched");
 		goto out;
 	}
+	if (o->from && (rc = incr_fetch_chain(cfg, o->from, archive,
+					      fetch_dir, &err)))
+		goto out;
 	rc = restore_archive(cfg, o, comps, ncomps, archive, &touched, &err);
 out:
 	if (rc && rc != CAIRN_ECONFIG && !touched &&
