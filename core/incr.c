@@ -242,7 +242,8 @@ bool incr_unchanged(struct incr *inc, const struct comp_plan *p,
 		return false;
 	r = prev_rec(inc, p->c, it->rel);
 	if (!r || r->type != 'f' || r->size != (uint64_t)st->st_size ||
-	    r->mtime_ns != ns(&st->st_mtim) || r->ctime_ns != ns(&st->st_ctim) ||
+	    r->mtime_ns != ns(&st->st_mtim) ||
+	    r->ctime_ns != ns(&st->st_ctim) ||
 	    r->ino != (uint64_t)st->st_ino ||
 	    r->mode != (st->st_mode & 07777) || r->uid != st->st_uid ||
 	    r->gid != st->st_gid)
