@@ -27,6 +27,7 @@ struct run {
 	dev_t skip_dev[3]; /* our own dirs, never archived */
 	ino_t skip_ino[3];
 	size_t nskip;
+	struct incr inc;  /* an incremental night (incr.c) */
 };
 
 /* Databases and dumps first, then files components smallest first, so
@@ -109,12 +110,18 @@ static int write_archive(struct run *r, int fd, const char *name,
 			struct item *it = &p->items[j];
 			char *abs;
 			bool skipped;
+			size_t m0;
 
 			if ((rc = stop_check(err)))
 				goto out_prog;
+			if (incr_unchanged(&r->inc, p, it))
+				continue;
 			abs = path_join(cfg->source, it->rel);
+			m0 = w.man.n;
 			rc = aw_add(&w, abs, it->data, it->rel, &it->st,
 				    &skipped, err);
+			if (!rc && !skipped)
+				incr_added(&r->inc, &w, m0, it);
 			if (!rc && skipped && vanished(p->c, it->rel, abs))
 				rc = cairn_errf(err, CAIRN_ENOTFOUND,
 						"component %s: %s vanished "
@@ -129,7 +136,8 @@ static int write_archive(struct run *r, int fd, const char *name,
 				p->stats->bytes += (uint64_t)it->st.st_size;
 		}
 	}
-	if ((rc = stop_check(err)))
+	if ((rc = stop_check(err)) ||
+	    (rc = incr_finish(&r->inc, &w, err)))
 		goto out_prog;
 	inventory_format(cfg, name, started, r->stats, cmds, ncmds, &inv);
 	if ((rc = aw_add_buffer(&w, "inventory.txt", inv.s, inv.len, true,
@@ -275,9 +283,10 @@ struct pub {
 	bool ix_done;
 };
 
-static void pub_names(struct pub *p, const struct config *cfg, time_t t)
+static void pub_names(struct pub *p, const struct config *cfg, time_t t,
+		      bool incr)
 {
-	p->name = archive_name(cfg, t);
+	p->name = archive_name_kind(cfg, t, incr);
 	p->final = path_join(cfg->archive_dir, p->name);
 	p->tmp = xasprintf("%s/.%s.partial", cfg->archive_dir, p->name);
 	p->man = sidecar_manifest(p->final);
@@ -399,15 +408,21 @@ out:
 /* The archive's names, at st->started or, when two runs would collide
  * in one second, the next free second (st->started moves with it). A
  * .partial still here after leftovers_clean is a live run's. */
-static int pick_name(struct pub *p, const struct config *cfg,
+static int pick_name(struct pub *p, const struct config *cfg, bool incr,
 		     struct run_state *st, struct cairn_error *err)
 {
 	time_t stamp = st->started;
 	int rc;
 
 	for (;;) {
-		pub_names(p, cfg, stamp);
-		if (!path_exists(p->final) && !path_exists(p->tmp))
+		char *other = archive_name_kind(cfg, stamp, !incr);
+		char *op = path_join(cfg->archive_dir, other);
+		bool taken = path_exists(op);
+
+		free(other);
+		free(op);
+		pub_names(p, cfg, stamp, incr);
+		if (!taken && !path_exists(p->final) && !path_exists(p->tmp))
 			return CAIRN_OK;
 		if (st->started != stamp)
 			return cairn_errf(err, CAIRN_EFAIL,
@@ -443,6 +458,7 @@ static int plan_all(struct run *r, struct cairn_error *err)
 		if ((rc = stop_check(err)) ||
 		    (rc = comp_ops(p->c->type)->plan(p, err)))
 			return rc;
+		incr_sort_plan(&r->inc, p);
 		/* Counted again as members are written. */
 		r->stats[i].bytes = 0;
 	}
@@ -471,11 +487,14 @@ static int make_archive(struct run *r, struct run_state *st,
 			       cfg->archive_dir);
 		goto out;
 	}
-	if ((rc = pick_name(&p, cfg, st, err)) ||
+	if ((rc = incr_begin(cfg, st->force_full, st->started, &r->inc,
+			     err)) ||
+	    (rc = pick_name(&p, cfg, r->inc.on, st, err)) ||
 	    (rc = held_create(p.tmp, &fd, err)))
 		goto out;
 	p.tmp_ours = true;
 	if ((rc = held_staging(cfg, &r->staging, &r->staging_fd, err)) ||
+	    (rc = incr_open_index(&r->inc, r->staging, err)) ||
 	    (rc = plan_all(r, err)))
 		goto out;
 	log_info("writing %s", p.final);
@@ -488,9 +507,11 @@ static int make_archive(struct run *r, struct run_state *st,
 	st->bytes = bytes;
 	memcpy(st->sha256, hex, sizeof(st->sha256));
 	st->archive = xstrdup(p.final);
+	incr_publish(&r->inc, p.final);
 	update_latest(cfg, p.name);
 	rc = CAIRN_OK;
 out:
+	incr_free(&r->inc);
 	pub_free(&p);
 	/* Our flock on the .partial (or the archive) ends here. */
 	if (fd >= 0)

@@ -39,6 +39,10 @@ enum comp_type { COMP_FILES, COMP_SQLITE, COMP_COMMAND };
 struct policy {
 	long last, daily, weekly, monthly, yearly;
 };
+/* [cairn] full_every: a duration, or a count of backups (count > 0). */
+struct full_every {
+	long secs, count;
+};
 struct component {
 	char *name;
 	enum comp_type type;
@@ -81,6 +85,8 @@ struct config {
 	long frame_size;      /* seekable archives: bytes per frame */
 	long safety_net_days; /* prune removes older safety nets */
 	struct policy keep;
+	bool incremental;  /* nights hold what changed (incr.c) */
+	struct full_every full_every;
 	struct component *comps;
 	size_t ncomps;
 	struct mode *modes;
@@ -207,22 +213,51 @@ int lock_acquire(const struct config *cfg, struct lock *lk,
 		 struct cairn_error *err);
 void lock_release(struct lock *lk);
 
-/* catalog.c: archive names, NAME-backup-YYYY-MM-DD_HHMMSS.EXT. */
+/* catalog.c: archive names, NAME-backup-YYYY-MM-DD_HHMMSS[.incr].EXT. */
+#define INCR_EXT ".incr"
 const char *compression_ext(enum compression c);
+/* A full archive's name. */
 char *archive_name(const struct config *cfg, time_t t);
+/* A full's or (incr) an incremental's name. */
+char *archive_name_kind(const struct config *cfg, time_t t, bool incr);
+/* Is this (an archive name of any config) an incremental's? */
+bool archive_name_is_incr(const char *file);
 /* Parse an archive file name of this config; false if it is not one. */
 bool archive_name_parse(const char *cfg_name, const char *file, time_t *t);
 
-/* retention.c: restic's keep-last/daily/weekly/monthly/yearly. */
+/* retention.c: restic's keep-last/daily/weekly/monthly/yearly over
+ * restore points, and the chains of archives they need. */
 struct snap {
 	const char *name;
 	time_t time;
-	bool keep;
+	bool keep;    /* out: a restore point the policy keeps */
+	/* Inputs for chains (zero: a full, nothing else known). */
+	bool incr;    /* an incremental: needs the archives before it */
+	bool held;    /* kept whatever the policy (this run's archive, the
+		       * latest link's; a drill's proof may add more) */
+	bool corrupt; /* the last verify failed */
+	const struct strv *needs; /* the archives its INDEX names, or NULL */
+	/* Out of retention_chains. */
+	bool needed;  /* kept, held, or needed by one that is */
+	const char *needed_by; /* the newer archive that needs it */
 };
 /* Mark snaps[i].keep; snaps are sorted here newest first. The newest is
  * always kept. Returns the number kept. */
 size_t retention_select(struct snap *snaps, size_t n,
 			const struct policy *p);
+/* retention_select, then mark `needed` what the kept and held restore
+ * points need (an archive not needed may go). Returns how many are. */
+size_t retention_chains(struct snap *snaps, size_t n,
+			const struct policy *p);
+/* A timer this early still starts the next chain on time. */
+#define FULL_EVERY_SLACK 600
+/* Must the archive made at `now` be a full, given the verified archives
+ * s (any order)? *why says why it must. */
+bool chain_want_full(const struct snap *s, size_t n, time_t now,
+		     const struct full_every *fe, const char **why);
+/* The chains of s (newest first, after retention_chains), oldest first:
+ * each archive kept or removed and why, for `prune --dry-run`. */
+void retention_describe(const struct snap *s, size_t n, struct sbuf *out);
 
 /* snapshot.c: SQLite through its online backup API. */
 struct db_check {
@@ -452,6 +487,7 @@ struct archive_info {
 	time_t time;
 	uint64_t size;
 	bool has_sidecar;
+	bool incr;  /* an incremental (by its name) */
 };
 struct catalog {
 	struct archive_info *a;
@@ -506,6 +542,7 @@ struct target_result {
 	bool skipped;
 };
 struct run_state {
+	bool force_full; /* backup --full: no incremental this run */
 	bool success;
 	char *archive; /* path */
 	uint64_t bytes;
@@ -545,6 +582,10 @@ struct json_object *targets_load(const struct config *cfg);
  * what it removes. */
 int prune_local(const struct config *cfg, bool dry_run,
 		const char *protect, size_t *dropped, struct cairn_error *err);
+/* Log retention_describe's lines, each after `where` ("target x: "),
+ * when any of snaps is an incremental. */
+void prune_show_chains(const char *where, const struct snap *snaps,
+		       size_t n);
 /* Remove safety nets older than safety_net_days; *n is how many. */
 int prune_nets(const struct config *cfg, bool dry_run, size_t *n);
 
@@ -554,6 +595,7 @@ struct backup_opts {
 	size_t ntargets;
 	bool no_targets;
 	time_t fake_time; /* --time, for tests of retention; 0 = now */
+	bool full;        /* --full: no incremental this run */
 };
 /* On success st->archive, bytes and sha256 describe the archive, made
  * at st->started (a later second if that name is taken). */
@@ -684,6 +726,8 @@ struct stage {
 	uint64_t nframes;
 	struct seek_want *want;
 	size_t nwant;
+
+	const struct strv *only; /* sorted: stage only these (incr.c) */
 };
 int stage_run(struct stage *s, struct cairn_error *err);
 void stage_free(struct stage *s);
@@ -865,6 +909,56 @@ const struct comp_ops *comp_ops(enum comp_type t);
  * not freed). */
 void comp_paths_init(struct component *c);
 
+
+/* incr.c: incremental nights; an incremental's chain at restore. */
+struct incr {
+	const struct config *cfg;
+	bool indexing;   /* incremental = yes: every archive gets an INDEX */
+	bool on;         /* this night is an incremental */
+	char *prev;      /* the archive it builds on (path) */
+	/* The previous index, read forward per component. */
+	struct index_reader rd;
+	bool rd_open, have_cur, eof;
+	const struct component *comp;
+	struct index_rec cur;
+	/* The new INDEX, in the staging dir until it is published. */
+	char *idx_path;
+	struct index_writer w;
+	uint64_t skipped, skipped_bytes;
+};
+/* Decide this night's kind (chain_want_full, --full, the previous
+ * archive's index and the archives it names). */
+int incr_begin(const struct config *cfg, bool force_full, time_t now,
+	       struct incr *inc, struct cairn_error *err);
+/* Files components' members sorted by path (the index's order). */
+void incr_sort_plan(const struct incr *inc, struct comp_plan *p);
+/* Start the INDEX in the staging dir. */
+int incr_open_index(struct incr *inc, const char *staging,
+		    struct cairn_error *err);
+/* An unchanged file: left out, its record (held by an older archive)
+ * written to the INDEX. */
+bool incr_unchanged(struct incr *inc, const struct comp_plan *p,
+		    const struct item *it);
+/* A member just added (man_before: w->man.n before aw_add). */
+void incr_added(struct incr *inc, const struct awriter *w, size_t man_before,
+		const struct item *it);
+/* Add the INDEX member (in the manifest). */
+int incr_finish(struct incr *inc, struct awriter *w, struct cairn_error *err);
+/* ARCHIVE.index beside the published archive. */
+void incr_publish(struct incr *inc, const char *final);
+void incr_free(struct incr *inc);
+/* stage_run, or for an incremental: each file from the archive its
+ * INDEX names (each checked first), then the incremental itself. */
+int incr_stage(struct stage *s, struct cairn_error *err);
+/* For an incremental: every archive its INDEX names is there and passes
+ * verify (with deep, verify --deep); *checked counts them. */
+int incr_verify_chain(const struct config *cfg, const char *path, bool deep,
+		      size_t *checked, struct cairn_error *err);
+/* restore --from: fetch every archive an incremental's INDEX names
+ * from the target into dir, beside it. */
+int incr_fetch_chain(const struct config *cfg, const char *target,
+		     const char *path, const char *dir,
+		     struct cairn_error *err);
 
 /* verify.c: checking archives already made. */
 /* Test-restore every component into a private scratch dir: members

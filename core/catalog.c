@@ -25,6 +25,13 @@ const char *compression_ext(enum compression c)
 
 char *archive_name(const struct config *cfg, time_t t)
 {
+	return archive_name_kind(cfg, t, false);
+}
+
+/* An incremental's name says so, for tar users and for retention on a
+ * target, which sees names only: NAME-backup-TIME.incr.tar.zst. */
+char *archive_name_kind(const struct config *cfg, time_t t, bool incr)
+{
 	struct tm tm;
 	char ts[32];
 
@@ -32,13 +39,33 @@ char *archive_name(const struct config *cfg, time_t t)
 	 * daylight saving. */
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%d_%H%M%S", &tm);
-	return xasprintf("%s-backup-%s%s", cfg->name, ts,
+	return xasprintf("%s-backup-%s%s%s", cfg->name, ts,
+			 incr ? INCR_EXT : "",
 			 compression_ext(cfg->compression));
+}
+
+bool archive_name_is_incr(const char *file)
+{
+	size_t l = strlen(file);
+
+	for (int c = COMP_ZSTD; c <= COMP_NONE; c++) {
+		char *sfx = xasprintf(INCR_EXT "%s", compression_ext(c));
+		size_t sl = strlen(sfx);
+		bool yes = l > sl && !strcmp(file + l - sl, sfx);
+
+		free(sfx);
+		if (yes)
+			return true;
+	}
+	return false;
 }
 
 bool archive_name_parse(const char *cfg_name, const char *file, time_t *t)
 {
-	static const char *const exts[] = { ".tar.zst", ".tar.gz", ".tar" };
+	static const char *const exts[] = {
+		".tar.zst", ".tar.gz", ".tar",
+		INCR_EXT ".tar.zst", INCR_EXT ".tar.gz", INCR_EXT ".tar",
+	};
 	size_t nl = strlen(cfg_name);
 	struct tm tm = { 0 };
 	const char *p;
@@ -120,6 +147,7 @@ int catalog_scan(const struct config *cfg, struct catalog *cat,
 		a->name = xstrdup(de->d_name);
 		a->time = t;
 		a->size = (uint64_t)st.st_size;
+		a->incr = archive_name_is_incr(de->d_name);
 		a->has_sidecar = path_exists(side);
 		free(side);
 		free(p);

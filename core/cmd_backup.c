@@ -89,7 +89,7 @@ static void record(const struct config *cfg, const struct run_state *st,
 
 int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 {
-	struct run_state st = { 0 };
+	struct run_state st = { .force_full = o->full };
 	struct cairn_error err = { 0, "" };
 	struct lock lk = { -1, NULL };
 	char *logp = NULL;

@@ -87,10 +87,14 @@ int cmd_list(const struct config *cfg, const char *target, bool json)
 				jstr_or_null(json_str(e, "error")));
 			json_object_object_add(o, "where",
 					       json_object_new_string("local"));
+			json_object_object_add(o, "kind",
+				json_object_new_string(a->incr ? "incr" :
+						       "full"));
 			json_object_array_add(arr, o);
 		} else {
-			printf("%-44s %s %10s  %-10s %-20s local\n", a->name,
-			       ts, sz, status, vts);
+			printf("%-44s %s %s %10s  %-10s %-20s local\n",
+			       a->name, a->incr ? "incr" : "full", ts, sz,
+			       status, vts);
 		}
 	}
 	if (arr) {

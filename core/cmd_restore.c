@@ -303,6 +303,9 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 			 "; refusing to restore, live data untouched");
 		goto out;
 	}
+	if (o->from && (rc = incr_fetch_chain(cfg, o->from, archive,
+					      fetch_dir, &err)))
+		goto out;
 	if (o->npaths && (rc = path_components(cfg, archive, &ro, &pc, &comps,
 					       &ncomps, &err)))
 		goto out;

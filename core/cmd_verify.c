@@ -11,7 +11,7 @@ int cmd_verify(const struct config *cfg, const char *which, bool deep)
 	struct cairn_error err = { 0, "" };
 	struct manifest man = { 0 };
 	char *path = NULL;
-	size_t members = 0, dbs = 0;
+	size_t members = 0, dbs = 0, chain = 0;
 	uint64_t indexed = 0;
 	int rc;
 
@@ -22,9 +22,15 @@ int cmd_verify(const struct config *cfg, const char *which, bool deep)
 		rc = verify_index(path, &indexed, &err);
 	if (!rc && deep && !(rc = manifest_load(path, &man, &err)))
 		rc = verify_deep(cfg, path, &man, &members, &dbs, &err);
+	/* An incremental is only as good as the archives it needs. */
+	if (!rc)
+		rc = incr_verify_chain(cfg, path, deep, &chain, &err);
 	verify_record(cfg, path, rc, deep, err.msg);
 	if (rc)
 		goto out;
+	if (chain)
+		printf("%s: %zu older archive%s it needs: OK\n",
+		       base_of(path), chain, chain == 1 ? "" : "s");
 	if (deep)
 		printf("%s: OK (checksums, %zu members against the manifest, "
 		       "%zu SQLite databases pass integrity_check)\n",

@@ -36,6 +36,8 @@ static const char *const cairn_keys[] = {
 	"keep_weekly", "keep_monthly", "keep_yearly", "metrics_file",
 	"safety_net_days",
 	"frame_size",
+	"incremental",
+	"full_every",
 	NULL,
 };
 static const char *const component_keys[] = {
@@ -894,6 +896,25 @@ static int check_shared_paths(struct config *cfg, struct cairn_error *e)
 	return CAIRN_OK;
 }
 
+/* full_every = 7d (a duration) or 7 (a count of backups). */
+static int get_full_every(const struct section *s, struct full_every *fe,
+			  struct cairn_error *e)
+{
+	const struct kv *kv = section_get(s, "full_every");
+
+	fe->secs = 7 * 86400;
+	fe->count = 0;
+	if (!kv)
+		return CAIRN_OK;
+	if (parse_int(kv->val, 1, 100000, &fe->count))
+		return CAIRN_OK;
+	fe->count = 0;
+	if (!parse_duration(kv->val, &fe->secs) || fe->secs < 3600)
+		return bad_value(e, kv, "want a duration of 1h or more "
+				 "(e.g. 7d, 2w) or a count of backups");
+	return CAIRN_OK;
+}
+
 /* [cairn]: names, directories, compression, retention. */
 static int build_top(struct config *cfg, const struct section *top,
 		     struct cairn_error *e)
@@ -914,7 +935,9 @@ static int build_top(struct config *cfg, const struct section *top,
 	    (rc = get_long(top, "threads", 0, 256, &cfg->threads, e)) ||
 	    (rc = get_long(top, "safety_net_days", 0, 36500,
 			   &cfg->safety_net_days, e)) ||
-	    (rc = get_policy(top, &cfg->keep, e)))
+	    (rc = get_policy(top, &cfg->keep, e)) ||
+	    (rc = get_bool(top, "incremental", &cfg->incremental, e)) ||
+	    (rc = get_full_every(top, &cfg->full_every, e)))
 		goto out;
 	cfg->frame_size = 4L << 20;
 	if ((rc = get_size(top, "frame_size", 64L << 10, 1L << 30,

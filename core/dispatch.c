@@ -204,14 +204,23 @@ static int prune_target(const struct config *cfg, const struct target *t,
 		if (!has_side(&rm, rm.names.v[i]))
 			continue;
 		snaps[n].name = rm.names.v[i];
+		snaps[n].incr = archive_name_is_incr(rm.names.v[i]);
+		snaps[n].held = protect && !strcmp(protect, rm.names.v[i]);
 		archive_name_parse(cfg->name, rm.names.v[i], &snaps[n++].time);
 	}
-	retention_select(snaps, n, &t->keep);
+	/* Restore points by the target's policy, and every archive one
+	 * of them needs (its chain, by name). */
+	retention_chains(snaps, n, &t->keep);
+	if (dry_run) {
+		char *where = xasprintf("target %s: ", t->name);
+
+		prune_show_chains(where, snaps, n);
+		free(where);
+	}
 	for (size_t i = 0; i < n; i++) {
 		char *names[4];
 
-		if (snaps[i].keep ||
-		    (protect && !strcmp(protect, snaps[i].name)))
+		if (snaps[i].needed)
 			continue;
 		log_info("target %s: %s %s", t->name,
 			 dry_run ? "would remove" : "removing", snaps[i].name);

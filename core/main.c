@@ -18,7 +18,8 @@ extern char **environ;
 static const char usage_text[] =
 "usage: cairn [-c FILE] [-q|-v] COMMAND [ARGS]\n"
 "\n"
-"  backup   [--target NAME]... [--no-targets]  archive, verify, send to\n"
+"  backup   [--target NAME]... [--no-targets] [--full]\n"
+"                                              archive, verify, send to\n"
 "                                              targets, prune\n"
 "  restore  MODE|--path PATH... [--archive NAME|latest] [--from TARGET]\n"
 "           [--to DIR] [--exact] [--dry-run] [--yes]\n"
@@ -106,7 +107,7 @@ static int bad_option(const char *cmd, int c, char **argv,
 
 enum { OPT_HELP = 1000, OPT_TARGET, OPT_NO_TARGETS, OPT_JSON, OPT_DEEP,
        OPT_MAX_AGE, OPT_DRY_RUN, OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_YES,
-       OPT_TIME, OPT_EXACT, OPT_PATH };
+       OPT_TIME, OPT_EXACT, OPT_PATH, OPT_FULL };
 
 static const struct option cmd_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -123,6 +124,7 @@ static const struct option cmd_opts[] = {
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "exact", no_argument, NULL, OPT_EXACT },
 	{ "path", required_argument, NULL, OPT_PATH },
+	{ "full", no_argument, NULL, OPT_FULL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -220,14 +222,16 @@ static const struct command {
 	const char *missing;
 	const char *help;
 } commands[] = {
-	{ "backup", run_backup, { OPT_TARGET, OPT_NO_TARGETS, OPT_TIME },
+	{ "backup", run_backup, { OPT_TARGET, OPT_NO_TARGETS, OPT_TIME,
+				  OPT_FULL },
 	  NO_OPERAND, NULL,
-	  "usage: cairn backup [--target NAME]... [--no-targets]\n"
+	  "usage: cairn backup [--target NAME]... [--no-targets] [--full]\n"
 	  "Archive every component, verify the archive from disk, send it\n"
 	  "to the enabled targets (or only those named), then apply\n"
 	  "retention locally and on each target.\n"
 	  "  --target NAME  only this target (repeatable)\n"
-	  "  --no-targets   local archive only\n" },
+	  "  --no-targets   local archive only\n"
+	  "  --full         a full archive even when incremental = yes\n" },
 	{ "restore", run_restore, { OPT_ARCHIVE, OPT_FROM, OPT_TO,
 				    OPT_DRY_RUN, OPT_YES, OPT_EXACT,
 				    OPT_PATH },
@@ -404,6 +408,9 @@ static int set_option(const struct command *cmd, int c, struct args *a)
 		a->ro.paths = xrealloc(a->ro.paths, (a->ro.npaths + 1) *
 						    sizeof(char *));
 		a->ro.paths[a->ro.npaths++] = optarg;
+		break;
+	case OPT_FULL:
+		a->bo.full = true;
 		break;
 	case OPT_TIME: {
 		struct tm tm = { 0 };

@@ -11,8 +11,47 @@
 
 #include "cairn.h"
 
-/* Delete archive and sidecars of every archive retention drops;
- * *dropped (if not NULL) counts them. */
+/* Remove one archive and its sidecars from archive_dir. */
+static void drop_archive(const struct config *cfg, const char *name)
+{
+	char *p = path_join(cfg->archive_dir, name);
+	char *s = sidecar_sha(p), *m = sidecar_manifest(p);
+	char *x = xasprintf("%s.index", p);
+
+	/* Sidecar first: an archive without it is never taken for a
+	 * verified one. */
+	unlink(s);
+	if (unlink(p) && errno != ENOENT)
+		log_warn("cannot remove %s: %s", p, strerror(errno));
+	unlink(m);
+	unlink(x);
+	free(p);
+	free(s);
+	free(m);
+	free(x);
+}
+
+/* The chains, when there are any, for the operator to check. */
+void prune_show_chains(const char *where, const struct snap *snaps,
+		       size_t n)
+{
+	struct sbuf b = { 0 };
+	size_t incrs = 0;
+	char *line, *save = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		incrs += snaps[i].incr;
+	if (!incrs)
+		return;
+	retention_describe(snaps, n, &b);
+	for (line = strtok_r(b.s, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		log_info("%s%s", where, line);
+	sb_free(&b);
+}
+
+/* Delete archive and sidecars of every archive no kept restore point
+ * needs; *dropped (if not NULL) counts them. */
 int prune_local(const struct config *cfg, bool dry_run,
 		const char *protect, size_t *dropped, struct cairn_error *err)
 {
@@ -35,41 +74,27 @@ int prune_local(const struct config *cfg, bool dry_run,
 			continue;
 		}
 		snaps[n].name = cat.a[i].name;
-		snaps[n++].time = cat.a[i].time;
-	}
-	retention_select(snaps, n, &cfg->keep);
-	for (size_t i = 0; i < n; i++) {
-		char *p, *s, *m;
-
+		snaps[n].time = cat.a[i].time;
+		snaps[n].incr = cat.a[i].incr;
 		/* The archive this run made, and the one the latest link
-		 * names, are never pruned, whatever the clock said when
-		 * the others were named. */
-		if (snaps[i].keep ||
-		    (protect && !strcmp(protect, snaps[i].name)) ||
-		    (latest && !strcmp(base_of(latest), snaps[i].name)))
+		 * names, are never pruned (nor what they need), whatever
+		 * the clock said when the others were named. */
+		snaps[n++].held =
+			(protect && !strcmp(protect, cat.a[i].name)) ||
+			(latest && !strcmp(base_of(latest), cat.a[i].name));
+	}
+	retention_chains(snaps, n, &cfg->keep);
+	if (dry_run)
+		prune_show_chains("", snaps, n);
+	for (size_t i = 0; i < n; i++) {
+		if (snaps[i].needed)
 			continue;
 		if (dropped)
 			(*dropped)++;
-		p = path_join(cfg->archive_dir, snaps[i].name);
-		s = sidecar_sha(p);
-		m = sidecar_manifest(p);
 		log_info("%s %s", dry_run ? "would remove" : "removing",
 			 snaps[i].name);
-		if (!dry_run) {
-			/* Sidecar first: an archive without it is never
-			 * taken for a verified one. */
-			unlink(s);
-			if (unlink(p) && errno != ENOENT)
-				log_warn("cannot remove %s: %s", p,
-					 strerror(errno));
-			unlink(m);
-			free(m);
-			m = index_sidecar(p); /* seekable archives */
-			unlink(m);
-		}
-		free(p);
-		free(s);
-		free(m);
+		if (!dry_run)
+			drop_archive(cfg, snaps[i].name);
 	}
 	if (!dry_run)
 		fsync_dir(cfg->archive_dir);

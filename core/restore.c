@@ -458,7 +458,7 @@ static int stage_and_plan(struct restore *r, struct cairn_error *err)
 	r->st.unverified = r->st.index != NULL;
 	if (!r->p.o->dry_run)
 		log_info("staging mode %s in %s", r->p.o->mode, r->p.staging);
-	if ((rc = stage_run(&r->st, err)) ||
+	if ((rc = incr_stage(&r->st, err)) ||
 	    (rc = check_components(r, err)) || (rc = plan(r, err)))
 		return rc;
 	return stop_check(err);

@@ -44,9 +44,19 @@ static const struct manifest_entry *find_m(const struct stage *s,
 	return hit ? *hit : NULL;
 }
 
+/* Is member `name` one of s->only (an incremental's older archive:
+ * only the files its INDEX says this archive holds)? */
+static bool only_has(const struct stage *s, const char *name)
+{
+	return !s->only || bsearch(&name, s->only->v, s->only->n,
+				   sizeof(char *), strv_cmp);
+}
+
 /* Which of the components holds member `name` (-1: none). */
 static long owner_of(const struct stage *s, const char *name)
 {
+	if (!only_has(s, name))
+		return -1;
 	for (size_t i = 0; i < s->ncomps; i++) {
 		const struct component *c = s->comps[i];
 

@@ -22,6 +22,7 @@ layers='
 4 inventory.c stage.c backup.c restore.c verify.c prune.c
 4 dispatch.c
 4 members.c
+4 incr.c
 5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
 5 cmd_prune.c
 5 cmd_ls.c cmd_dump.c cmd_diff.c cmd_find.c

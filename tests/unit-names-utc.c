@@ -54,9 +54,9 @@ int main(void)
 	 * keep_daily = 2 keeps both (two UTC days) under any TZ. */
 	for (size_t z = 0; z < ARRAY_SIZE(zones); z++) {
 		struct snap s[3] = {
-			{ "c", at("2026-02-11 02:00:00"), false },
-			{ "b", at("2026-02-10 23:30:00"), false },
-			{ "a", at("2026-02-10 12:00:00"), false },
+			{ .name = "c", .time = at("2026-02-11 02:00:00") },
+			{ .name = "b", .time = at("2026-02-10 23:30:00") },
+			{ .name = "a", .time = at("2026-02-10 12:00:00") },
 		};
 		struct policy p = { .daily = 2 };
 		char what[128];
