@@ -49,6 +49,8 @@ struct component {
 	const char *const *siblings;
 	char *dump, *restore, *file; /* command */
 	long timeout;
+	char *drill;        /* command: restore into a throwaway (drill) */
+	long shrink_alarm;  /* percent; -1: [cairn]'s */
 };
 struct mode {
 	char *name;
@@ -59,6 +61,7 @@ struct target {
 	char *plugin;
 	bool enabled;
 	struct policy keep;
+	bool offsite;       /* counts as the off-site copy (status) */
 	struct section *sec;
 };
 enum hook {
@@ -68,6 +71,7 @@ enum hook {
 	HOOK_PRE_RESTORE,
 	HOOK_POST_RESTORE,
 	HOOK_VERIFY_RESTORE,
+	HOOK_DRILL,
 	HOOK_N
 };
 extern const char *const hook_names[HOOK_N];
@@ -86,6 +90,8 @@ struct config {
 	size_t ntargets;
 	char *hooks[HOOK_N];
 	struct strv inv_names, inv_cmds;
+	long shrink_alarm;  /* percent a count may drop (100: off) */
+	long min_copies;    /* places the newest restore point should be */
 	struct section *secs;
 	size_t nsecs;
 };
@@ -368,11 +374,15 @@ struct run_state {
 	char error[512];
 	struct target_result *targets;
 	size_t ntargets;
+	bool suspicious;  /* the shrink alarm went off (shrink.c) */
+	char shrink[512]; /* what dropped */
 };
 int state_write(const struct config *cfg, const struct run_state *st,
 		struct cairn_error *err);
-int metrics_write(const struct config *cfg, const struct run_state *st,
-		  size_t archives, struct cairn_error *err);
+/* The Prometheus textfile (metrics_file), from the state files. */
+int metrics_write(const struct config *cfg, struct cairn_error *err);
+/* drills.json: the last drill per target ("local": archive_dir). */
+struct json_object *drills_load(const struct config *cfg);
 /* Small JSON state files in state_dir (json-c objects). */
 struct json_object;
 /* The object in path; NULL if it is missing, broken or not an object. */
@@ -390,6 +400,20 @@ struct json_object *json_time(time_t t);
 struct json_object *state_read(const struct config *cfg);
 /* targets.json: each target's last result, merged across runs. */
 struct json_object *targets_load(const struct config *cfg);
+
+/* shrink.c: the shrink alarm, counts against the previous archive's. */
+/* Compare the new archive's counts (stats, per cfg->comps) with those
+ * recorded for the previous one, and record them; on a drop beyond
+ * shrink_alarm, st->suspicious and st->shrink are set and the previous
+ * archive is held. */
+void shrink_check(const struct config *cfg, const struct comp_stats *stats,
+		  struct run_state *st);
+/* The held archives, {NAME: {since, by, reason}}, or NULL if none. */
+struct json_object *shrink_holds(const struct config *cfg);
+/* Must retention keep archive `name` (a shrink alarm holds it)? */
+bool shrink_held(const struct config *cfg, const char *name);
+/* `prune --accept-shrink`: release every held archive. */
+int shrink_accept(const struct config *cfg, struct cairn_error *err);
 
 /* prune.c: local retention and old safety nets. */
 /* Apply retention to archive_dir's verified archives (those with a
@@ -451,6 +475,9 @@ void dispatch_prune(const struct config *cfg, const struct backup_opts *o,
 		    struct run_state *st);
 int prune_targets(const struct config *cfg, bool dry_run);
 int list_target(const struct config *cfg, const char *target, bool json);
+/* status --copies: the complete archives (with a sidecar) t holds. */
+int target_archives(const struct config *cfg, const struct target *t,
+		    struct strv *names, struct cairn_error *err);
 
 /* stage.c: an archive's members extracted into a private dir and
  * checked (manifest, links, SQLite), for restore and verify --deep. */
@@ -671,6 +698,25 @@ struct json_object *verify_entry(struct json_object *o,
 void verify_record(const struct config *cfg, const char *path, int rc,
 		   bool deep, const char *msg);
 
+/* drill.c: test-restore the latest archive into scratch, the proof. */
+struct drill_opts {
+	const char *mode;   /* restore mode ("full": everything) */
+	const char *target; /* NULL: archive_dir's */
+};
+struct drill_result {
+	const char *where;  /* the target's name, or "local" */
+	char *archive;      /* the archive's name, once found */
+	size_t members, dbs, tables, commands;
+	time_t started, finished;
+	double seconds;
+};
+int drill_run(const struct config *cfg, const struct drill_opts *o,
+	      struct drill_result *res, struct cairn_error *err);
+/* The verdict into state_dir/drills.json, atomically. */
+void drill_record(const struct config *cfg, const struct drill_opts *o,
+		  const struct drill_result *res, int rc,
+		  const struct cairn_error *err);
+
 /* restore.c: stage, check, plan and swap a verified archive. */
 struct restore_opts {
 	const char *mode;
@@ -702,7 +748,17 @@ int cmd_verify(const struct config *cfg, const char *which, bool deep);
 int cmd_list(const struct config *cfg, const char *target, bool json);
 
 /* cmd_status.c: `cairn status`. */
-int cmd_status(const struct config *cfg, long max_age, bool json);
+struct status_opts {
+	long max_age;       /* -1: not checked */
+	long max_drill_age; /* -1: not checked */
+	bool copies;        /* the 3-2-1 view (asks the targets) */
+	bool json;
+};
+int cmd_status(const struct config *cfg, const struct status_opts *o);
+
+/* cmd_drill.c: `cairn drill`. */
+int cmd_drill(const struct config *cfg, const struct drill_opts *o,
+	      bool json);
 
 /* cmd_prune.c: `cairn prune`. */
 int cmd_prune(const struct config *cfg, bool dry_run);

@@ -32,6 +32,15 @@ static void run_end_hook(const struct config *cfg,
 	if (run_hook(cfg, st->success ? HOOK_POST_BACKUP : HOOK_ON_FAILURE,
 		     env, &e))
 		log_warn("%s", e.msg);
+	/* A shrink alarm: the archive is good, what it holds may not be. */
+	if (st->success && st->suspicious) {
+		free(env[1]);
+		free(env[2]);
+		env[1] = env_pair("CAIRN_STATUS", "suspicious");
+		env[2] = env_pair("CAIRN_ERROR", st->shrink);
+		if (run_hook(cfg, HOOK_ON_FAILURE, env, &e))
+			log_warn("%s", e.msg);
+	}
 	for (int i = 0; i < 3; i++)
 		free(env[i]);
 }
@@ -71,15 +80,12 @@ static void record(const struct config *cfg, const struct run_state *st,
 		   int exit_code)
 {
 	struct cairn_error e2 = { 0, "" };
-	struct catalog cat = { 0 };
 
 	stop_clear();
 	if (state_write(cfg, st, &e2))
 		log_error("%s", e2.msg);
-	catalog_scan(cfg, &cat, &e2);
-	if (metrics_write(cfg, st, cat.n, &e2))
+	if (metrics_write(cfg, &e2))
 		log_error("%s", e2.msg);
-	catalog_free(&cat);
 	run_end_hook(cfg, st);
 	log_info("backup %s in %.1f s",
 		 exit_code == EXIT_OK ? "succeeded" :

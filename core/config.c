@@ -22,6 +22,7 @@
 const char *const hook_names[HOOK_N] = {
 	"pre_backup", "post_backup", "on_failure",
 	"pre_restore", "post_restore", "verify_restore",
+	"drill",
 };
 
 /* Keys no config file may hold unless only its owner can read it. */
@@ -33,16 +34,22 @@ static const char *const cairn_keys[] = {
 	"name", "source", "archive_dir", "state_dir", "compression",
 	"compression_level", "threads", "keep_last", "keep_daily",
 	"keep_weekly", "keep_monthly", "keep_yearly", "metrics_file",
-	"safety_net_days", NULL,
+	"safety_net_days",
+	"shrink_alarm", "min_copies", /* drills, shrink alarm, copies */
+	NULL,
 };
 static const char *const component_keys[] = {
 	"type", "path", "required", "exclude", "dump", "restore", "file",
-	"timeout", NULL,
+	"timeout",
+	"drill", "shrink_alarm", /* drills, shrink alarm */
+	NULL,
 };
 static const char *const mode_keys[] = { "components", NULL };
 static const char *const target_core_keys[] = {
 	"plugin", "enabled", "keep_last", "keep_daily", "keep_weekly",
-	"keep_monthly", "keep_yearly", NULL,
+	"keep_monthly", "keep_yearly",
+	"offsite", /* status --copies */
+	NULL,
 };
 
 /* Component types: `type = NAME`, how their keys read, and the live
@@ -393,6 +400,7 @@ static const char *const env_reserved[] = {
 	"CONFIG", "PLUGIN_DIR", "ARCHIVE", "STATUS", "ERROR", "MODE",
 	"SAFETY_NET", "TARGET", "SWAP_PAUSE", "STAGE_PAUSE", "RETRY_DELAY",
 	"PUBLISH_PAUSE",
+	"DRILL_DIR",
 	NULL,
 };
 
@@ -580,6 +588,29 @@ static int get_bool(const struct section *s, const char *key, bool *out,
 	return CAIRN_OK;
 }
 
+/* A percentage, "20%" or "20"; "off" or "no" is 100 (a drop can never
+ * exceed it). */
+static int get_percent(const struct section *s, const char *key, long *out,
+		       struct cairn_error *e)
+{
+	const struct kv *kv = section_get(s, key);
+	char buf[32];
+	size_t l;
+
+	if (!kv)
+		return CAIRN_OK;
+	if (!strcmp(kv->val, "off") || !strcmp(kv->val, "no")) {
+		*out = 100;
+		return CAIRN_OK;
+	}
+	l = strlen(kv->val);
+	snprintf(buf, sizeof(buf), "%.*s", (int)(l && kv->val[l - 1] == '%' ?
+		 l - 1 : l), kv->val);
+	if (l >= sizeof(buf) || !parse_int(buf, 0, 100, out))
+		return bad_value(e, kv, "want a percentage 0%..100% or off");
+	return CAIRN_OK;
+}
+
 static int get_policy(const struct section *s, struct policy *p,
 		      struct cairn_error *e)
 {
@@ -649,12 +680,18 @@ static int build_component(const struct section *s, struct component *c,
 	c->name = xstrdup(s->name);
 	c->required = true;
 	c->timeout = 3600;
+	c->shrink_alarm = -1;
 	if (get_type(s, &t, e) || get_bool(s, "required", &c->required, e) ||
-	    get_long(s, "timeout", 1, 7 * 86400, &c->timeout, e))
+	    get_long(s, "timeout", 1, 7 * 86400, &c->timeout, e) ||
+	    get_percent(s, "shrink_alarm", &c->shrink_alarm, e) ||
+	    get_str(s, "drill", &c->drill, false, e))
 		return CAIRN_ECONFIG;
 	c->type = comp_types[t].type;
 	c->siblings = comp_types[t].siblings;
 
+	if (c->drill && !comp_types[t].command)
+		return bad_value(e, section_get(s, "drill"), "only command "
+				 "components take a drill command");
 	if (comp_types[t].command) {
 		if (get_str(s, "dump", &c->dump, true, e) ||
 		    get_str(s, "restore", &c->restore, true, e) ||
@@ -741,6 +778,8 @@ static int build_top(struct config *cfg, const struct section *top,
 	cfg->keep.last = 7;
 	cfg->safety_net_days = 7;
 	cfg->level = -1;
+	cfg->shrink_alarm = 20;
+	cfg->min_copies = 2;
 	if ((rc = get_str(top, "name", &cfg->name, true, e)) ||
 	    (rc = get_str(top, "source", &cfg->source, true, e)) ||
 	    (rc = get_str(top, "archive_dir", &cfg->archive_dir, true, e)) ||
@@ -751,7 +790,9 @@ static int build_top(struct config *cfg, const struct section *top,
 	    (rc = get_long(top, "threads", 0, 256, &cfg->threads, e)) ||
 	    (rc = get_long(top, "safety_net_days", 0, 36500,
 			   &cfg->safety_net_days, e)) ||
-	    (rc = get_policy(top, &cfg->keep, e)))
+	    (rc = get_policy(top, &cfg->keep, e)) ||
+	    (rc = get_percent(top, "shrink_alarm", &cfg->shrink_alarm, e)) ||
+	    (rc = get_long(top, "min_copies", 1, 100, &cfg->min_copies, e)))
 		goto out;
 	if (!ident_ok(cfg->name)) {
 		rc = bad_value(e, section_get(top, "name"),
@@ -829,7 +870,8 @@ static int build_target(struct config *cfg, struct section *s,
 		return cairn_errf(e, CAIRN_ECONFIG, "%s: bad target name '%s'",
 				  s->where, t->name);
 	if ((rc = get_str(s, "plugin", &t->plugin, true, e)) ||
-	    (rc = get_bool(s, "enabled", &t->enabled, e)))
+	    (rc = get_bool(s, "enabled", &t->enabled, e)) ||
+	    (rc = get_bool(s, "offsite", &t->offsite, e)))
 		return rc;
 	return get_policy(s, &t->keep, e);
 }
@@ -997,6 +1039,7 @@ void config_free(struct config *cfg)
 		free(c->dump);
 		free(c->restore);
 		free(c->file);
+		free(c->drill);
 	}
 	for (size_t i = 0; i < cfg->nmodes; i++) {
 		free(cfg->modes[i].name);

@@ -350,7 +350,7 @@ static int prune_target(const struct config *cfg, const struct target *t,
 	for (size_t i = 0; i < n; i++) {
 		char *names[3];
 
-		if (snaps[i].keep ||
+		if (snaps[i].keep || shrink_held(cfg, snaps[i].name) ||
 		    (protect && !strcmp(protect, snaps[i].name)))
 			continue;
 		log_info("target %s: %s %s", t->name,
@@ -551,4 +551,22 @@ out:
 	remote_free(&rm);
 	target_close(&tc);
 	return rc ? EXIT_FAILED : EXIT_OK;
+}
+
+/* status --copies: the complete archives (with a sidecar) t holds. */
+int target_archives(const struct config *cfg, const struct target *t,
+		    struct strv *names, struct cairn_error *err)
+{
+	struct remote rm = { .cfg = cfg };
+	struct target_conn tc = { 0 };
+	int rc;
+
+	if (!(rc = target_open(cfg, t, &tc, err)) &&
+	    !(rc = list_remote(&tc, &rm, err)))
+		for (size_t i = 0; i < rm.names.n; i++)
+			if (has_side(&rm, rm.names.v[i]))
+				strv_push(names, rm.names.v[i]);
+	remote_free(&rm);
+	target_close(&tc);
+	return rc;
 }

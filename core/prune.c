@@ -44,7 +44,7 @@ int prune_local(const struct config *cfg, bool dry_run,
 		/* The archive this run made, and the one the latest link
 		 * names, are never pruned, whatever the clock said when
 		 * the others were named. */
-		if (snaps[i].keep ||
+		if (snaps[i].keep || shrink_held(cfg, snaps[i].name) ||
 		    (protect && !strcmp(protect, snaps[i].name)) ||
 		    (latest && !strcmp(base_of(latest), snaps[i].name)))
 			continue;

@@ -22,6 +22,9 @@ layers='
 4 dispatch.c plugin.c
 5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
 5 cmd_prune.c
+4 shrink.c
+4 drill.c
+5 cmd_drill.c
 6 main.c
 '
 # cmd_plugins (plugin.c) opens targets through dispatch.c, which loads
