@@ -252,6 +252,8 @@ static void status_run(const struct status_opts *o, json_object *j,
 		       json_str(j, "last_success") : "never");
 		if (e)
 			printf("error:        %s\n", e);
+		if (json_str(j, "shrink"))
+			printf("suspicious:   %s\n", json_str(j, "shrink"));
 	}
 	if (!status || strcmp(status, "success"))
 		problem(probs, "the last backup failed");

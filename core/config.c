@@ -400,7 +400,7 @@ static const char *const env_reserved[] = {
 	"CONFIG", "PLUGIN_DIR", "ARCHIVE", "STATUS", "ERROR", "MODE",
 	"SAFETY_NET", "TARGET", "SWAP_PAUSE", "STAGE_PAUSE", "RETRY_DELAY",
 	"PUBLISH_PAUSE",
-	"DRILL_DIR",
+	"DRILL_DIR", "DRILL_FILE",
 	NULL,
 };
 

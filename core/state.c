@@ -334,7 +334,7 @@ static void metrics_run(const struct config *cfg, json_object *last,
 static void metrics_targets(const struct config *cfg, json_object *last,
 			    struct sbuf *b)
 {
-	json_object *all = targets_load(cfg), *dr = drills_load(cfg), *t, *d;
+	json_object *all = targets_load(cfg), *dr = drills_load(cfg), *t;
 	const char *n = cfg->name;
 
 	GAUGE(b, "backup_last_success_timestamp_seconds",
@@ -372,11 +372,9 @@ static void metrics_targets(const struct config *cfg, json_object *last,
 				  (unsigned long long)json_u64(t, "bytes"));
 	GAUGE(b, "drill_last_success_timestamp_seconds",
 	      "End of the last drill that restored the target's copy.");
-	json_object_object_foreach(dr, where, e) {
-		(void)e;
+	json_object_object_foreach(dr, where, d) {
 		if (strcmp(where, "local") && !config_target(cfg, where))
 			continue;
-		d = e;
 		sb_printf(b, "cairn_drill_last_success_timestamp_seconds{name="
 			  "\"%s\",target=\"%s\"} %lld\n", n, where,
 			  (long long)utc_parse(json_str(d, "last_success")));
