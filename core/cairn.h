@@ -64,6 +64,14 @@ struct target {
 	bool offsite;       /* counts as the off-site copy (status) */
 	struct section *sec;
 };
+/* [notify NAME]: where word of a run goes (notify.c). */
+struct notify_def {
+	char *name;
+	char *type;          /* healthchecks, webhook: the plugin's */
+	char *plugin;        /* default "notify" */
+	struct strv events;  /* start success failure suspicious */
+	struct section *sec;
+};
 enum hook {
 	HOOK_PRE_BACKUP,
 	HOOK_POST_BACKUP,
@@ -92,6 +100,8 @@ struct config {
 	struct strv inv_names, inv_cmds;
 	long shrink_alarm;  /* percent a count may drop (100: off) */
 	long min_copies;    /* places the newest restore point should be */
+	struct notify_def *notifies;
+	size_t nnotifies;
 	struct section *secs;
 	size_t nsecs;
 };
@@ -444,11 +454,18 @@ struct plugin {
 	const struct cairn_target_ops *ops;
 };
 const char *plugin_dir(void);
+
 /* Load plugin `name` from the plugin dir, with every ABI check. */
 int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err);
 int plugin_load_path(const char *path, struct plugin *pl,
 		     struct cairn_error *err);
 void plugin_unload(struct plugin *pl);
+/* Notify plugins ([notify NAME]), with the same checks. */
+int plugin_load_notify(const char *name, const struct cairn_notify_ops **ops,
+		       struct cairn_error *err);
+int plugin_load_notify_path(const char *path,
+			    const struct cairn_notify_ops **ops,
+			    struct cairn_error *err);
 /* `cairn plugins` (moves out with the plugin ABI rework). */
 int cmd_plugins(const struct config *cfg);
 
@@ -716,6 +733,21 @@ int drill_run(const struct config *cfg, const struct drill_opts *o,
 void drill_record(const struct config *cfg, const struct drill_opts *o,
 		  const struct drill_result *res, int rc,
 		  const struct cairn_error *err);
+
+/* notify.c: [notify NAME] sections through notify plugins. */
+struct notifier;
+struct notify_set {
+	struct notifier *v;
+	size_t n;
+};
+/* Load each section's plugin and check its keys; a section that fails
+ * is logged and left out (notifications never fail a run). */
+void notify_open(const struct config *cfg, struct notify_set *ns);
+/* Tell every section that wants it (its `events`) of kind (enum
+ * cairn_notify_kind); the core retries, 10 s per attempt. */
+void notify_event(const struct config *cfg, struct notify_set *ns, int kind,
+		  const struct run_state *st, double seconds);
+void notify_close(struct notify_set *ns);
 
 /* restore.c: stage, check, plan and swap a verified archive. */
 struct restore_opts {

@@ -77,7 +77,7 @@ static int backup_steps(const struct config *cfg, const struct backup_opts *o,
 /* last_backup.json, targets.json, metrics, then post_backup or
  * on_failure (which may run now: a second signal stops it too). */
 static void record(const struct config *cfg, const struct run_state *st,
-		   int exit_code)
+		   int exit_code, struct notify_set *ns)
 {
 	struct cairn_error e2 = { 0, "" };
 
@@ -87,6 +87,9 @@ static void record(const struct config *cfg, const struct run_state *st,
 	if (metrics_write(cfg, &e2))
 		log_error("%s", e2.msg);
 	run_end_hook(cfg, st);
+	notify_event(cfg, ns, exit_code != EXIT_OK ? CAIRN_NOTIFY_FAILURE :
+		     st->suspicious ? CAIRN_NOTIFY_SUSPICIOUS :
+		     CAIRN_NOTIFY_SUCCESS, st, st->seconds);
 	log_info("backup %s in %.1f s",
 		 exit_code == EXIT_OK ? "succeeded" :
 		 exit_code == EXIT_TARGET ? "made, a target failed" :
@@ -98,6 +101,7 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 	struct run_state st = { 0 };
 	struct cairn_error err = { 0, "" };
 	struct lock lk = { -1, NULL };
+	struct notify_set ns = { 0 };
 	char *logp = NULL;
 	double t0 = now_mono();
 	int rc, exit_code;
@@ -118,6 +122,8 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 	log_open_file(logp);
 	st.started = o->fake_time ? o->fake_time : time(NULL);
 	log_info("backup of %s started (config %s)", cfg->source, cfg->path);
+	notify_open(cfg, &ns);
+	notify_event(cfg, &ns, CAIRN_NOTIFY_START, &st, 0);
 	/* We hold the lock: whatever a killed run of ours left goes. */
 	leftovers_clean(cfg);
 	rc = backup_steps(cfg, o, &st, &err);
@@ -138,7 +144,8 @@ out:
 			if (st.targets[i].rc && !st.targets[i].skipped)
 				exit_code = EXIT_TARGET;
 	if (rc != CAIRN_ELOCKED && lk.fd >= 0)
-		record(cfg, &st, exit_code);
+		record(cfg, &st, exit_code, &ns);
+	notify_close(&ns);
 	log_close_file();
 	lock_release(&lk);
 	for (size_t i = 0; i < st.ntargets; i++)

@@ -91,6 +91,7 @@ static const struct {
 	{ "cairn", false, NULL },     { "component", true, "type" },
 	{ "mode", true, "components" }, { "target", true, "plugin" },
 	{ "hooks", false, NULL },     { "inventory", false, NULL },
+	{ "notify", true, "type" },
 };
 
 struct parse {
@@ -310,6 +311,8 @@ static bool key_known(const struct section *s, const char *key)
 		return false;
 	case 5:
 		return !strncmp(key, "command.", 8) && key[8];
+	case 6:
+		return true; /* notify.c checks them against the plugin's */
 	}
 	return false;
 }
@@ -876,6 +879,44 @@ static int build_target(struct config *cfg, struct section *s,
 	return get_policy(s, &t->keep, e);
 }
 
+/* [notify NAME]: type, plugin (default "notify"), events; the plugin
+ * reads the rest (notify.c). */
+static int build_notify(struct config *cfg, struct section *s,
+			struct cairn_error *e)
+{
+	struct notify_def *n;
+	char *ev = NULL;
+	int rc;
+
+	cfg->notifies = xrealloc(cfg->notifies, (cfg->nnotifies + 1) *
+						sizeof(*n));
+	n = &cfg->notifies[cfg->nnotifies++];
+	memset(n, 0, sizeof(*n));
+	n->name = xstrdup(s->name);
+	n->sec = s;
+	if ((rc = get_str(s, "type", &n->type, true, e)) ||
+	    (rc = get_str(s, "plugin", &n->plugin, false, e)) ||
+	    (rc = get_str(s, "events", &ev, false, e)))
+		return rc;
+	if (!n->plugin)
+		n->plugin = xstrdup("notify");
+	strv_split(&n->events, ev ? ev : !strcmp(n->type, "healthchecks") ?
+		   "start success failure suspicious" :
+		   "success failure suspicious");
+	free(ev);
+	for (size_t i = 0; i < n->events.n; i++) {
+		char *w = xasprintf(" %s ", n->events.v[i]);
+		bool ok = strstr(" start success failure suspicious ", w);
+
+		free(w);
+		if (!ok)
+			return bad_value(e, section_get(s, "events"), "want "
+					 "start, success, failure or "
+					 "suspicious");
+	}
+	return CAIRN_OK;
+}
+
 /* Every mode names configured components. */
 static int check_modes(struct config *cfg, struct cairn_error *e)
 {
@@ -922,6 +963,8 @@ static int build(struct config *cfg, struct cairn_error *e)
 			rc = build_mode(cfg, s, e);
 		} else if (!strcmp(s->kind, "target")) {
 			rc = build_target(cfg, s, top, e);
+		} else if (!strcmp(s->kind, "notify")) {
+			rc = build_notify(cfg, s, e);
 		}
 		if (rc)
 			return rc;
@@ -1049,6 +1092,13 @@ void config_free(struct config *cfg)
 		free(cfg->targets[i].name);
 		free(cfg->targets[i].plugin);
 	}
+	for (size_t i = 0; i < cfg->nnotifies; i++) {
+		free(cfg->notifies[i].name);
+		free(cfg->notifies[i].type);
+		free(cfg->notifies[i].plugin);
+		strv_free(&cfg->notifies[i].events);
+	}
+	free(cfg->notifies);
 	for (size_t i = 0; i < cfg->nsecs; i++)
 		free_section(&cfg->secs[i]);
 	for (int h = 0; h < HOOK_N; h++)

@@ -23,7 +23,7 @@ layers='
 5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
 5 cmd_prune.c
 4 shrink.c
-4 drill.c
+4 drill.c notify.c
 5 cmd_drill.c
 6 main.c
 '
