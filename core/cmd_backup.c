@@ -116,13 +116,14 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 		log_error("%s", err.msg);
 		return rc_exit(rc);
 	}
+	/* From here every end is recorded, and told. */
+	notify_open(cfg, &ns);
 	if ((rc = restore_recover(cfg, &err)))
 		goto out;
 	logp = path_join(cfg->state_dir, "backup.log");
 	log_open_file(logp);
 	st.started = o->fake_time ? o->fake_time : time(NULL);
 	log_info("backup of %s started (config %s)", cfg->source, cfg->path);
-	notify_open(cfg, &ns);
 	notify_event(cfg, &ns, CAIRN_NOTIFY_START, &st, 0);
 	/* We hold the lock: whatever a killed run of ours left goes. */
 	leftovers_clean(cfg);

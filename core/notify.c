@@ -187,6 +187,10 @@ void notify_event(const struct config *cfg, struct notify_set *ns, int kind,
 	ev.archive = st->archive ? base_of(st->archive) : NULL;
 	ev.error = kind == CAIRN_NOTIFY_SUSPICIOUS ? st->shrink :
 		   *st->error ? st->error : NULL;
+	/* Exit 4: the archive is good, a target is not. */
+	for (size_t i = 0; !ev.error && kind == CAIRN_NOTIFY_FAILURE &&
+			   i < st->ntargets; i++)
+		ev.error = tg[i].error;
 	ev.log_tail = tail;
 	ev.bytes = st->bytes;
 	ev.seconds = seconds;
