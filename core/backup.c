@@ -537,6 +537,8 @@ int backup_archive(const struct config *cfg, struct run_state *st,
 	r.plans = xcalloc(cfg->ncomps, sizeof(*r.plans));
 	r.stats = xcalloc(cfg->ncomps, sizeof(*r.stats));
 	rc = make_archive(&r, st, err);
+	if (!rc)
+		shrink_check(cfg, r.stats, st);
 	free_plans(&r);
 	return rc;
 }

@@ -55,6 +55,8 @@ struct component {
 	const char *const *siblings;
 	char *dump, *restore, *file; /* command */
 	long timeout;
+	char *drill;        /* command: restore into a throwaway (drill) */
+	long shrink_alarm;  /* percent; -1: [cairn]'s */
 };
 struct mode {
 	char *name;
@@ -65,6 +67,15 @@ struct target {
 	char *plugin;
 	bool enabled;
 	struct policy keep;
+	bool offsite;       /* counts as the off-site copy (status) */
+	struct section *sec;
+};
+/* [notify NAME]: where word of a run goes (notify.c). */
+struct notify_def {
+	char *name;
+	char *type;          /* healthchecks, webhook: the plugin's */
+	char *plugin;        /* default "notify" */
+	struct strv events;  /* start success failure suspicious */
 	struct section *sec;
 };
 enum hook {
@@ -74,6 +85,7 @@ enum hook {
 	HOOK_PRE_RESTORE,
 	HOOK_POST_RESTORE,
 	HOOK_VERIFY_RESTORE,
+	HOOK_DRILL,
 	HOOK_N
 };
 extern const char *const hook_names[HOOK_N];
@@ -95,6 +107,10 @@ struct config {
 	size_t ntargets;
 	char *hooks[HOOK_N];
 	struct strv inv_names, inv_cmds;
+	long shrink_alarm;  /* percent a count may drop (100: off) */
+	long min_copies;    /* places the newest restore point should be */
+	struct notify_def *notifies;
+	size_t nnotifies;
 	struct section *secs;
 	size_t nsecs;
 };
@@ -552,11 +568,15 @@ struct run_state {
 	char error[512];
 	struct target_result *targets;
 	size_t ntargets;
+	bool suspicious;  /* the shrink alarm went off (shrink.c) */
+	char shrink[512]; /* what dropped */
 };
 int state_write(const struct config *cfg, const struct run_state *st,
 		struct cairn_error *err);
-int metrics_write(const struct config *cfg, const struct run_state *st,
-		  size_t archives, struct cairn_error *err);
+/* The Prometheus textfile (metrics_file), from the state files. */
+int metrics_write(const struct config *cfg, struct cairn_error *err);
+/* drills.json: the last drill per target ("local": archive_dir). */
+struct json_object *drills_load(const struct config *cfg);
 /* Small JSON state files in state_dir (json-c objects). */
 struct json_object;
 /* The object in path; NULL if it is missing, broken or not an object. */
@@ -574,6 +594,20 @@ struct json_object *json_time(time_t t);
 struct json_object *state_read(const struct config *cfg);
 /* targets.json: each target's last result, merged across runs. */
 struct json_object *targets_load(const struct config *cfg);
+
+/* shrink.c: the shrink alarm, counts against the previous archive's. */
+/* Compare the new archive's counts (stats, per cfg->comps) with those
+ * recorded for the previous one, and record them; on a drop beyond
+ * shrink_alarm, st->suspicious and st->shrink are set and the previous
+ * archive is held. */
+void shrink_check(const struct config *cfg, const struct comp_stats *stats,
+		  struct run_state *st);
+/* The held archives, {NAME: {since, by, reason}}, or NULL if none. */
+struct json_object *shrink_holds(const struct config *cfg);
+/* Must retention keep archive `name` (a shrink alarm holds it)? */
+bool shrink_held(const struct config *cfg, const char *name);
+/* `prune --accept-shrink`: release every held archive. */
+int shrink_accept(const struct config *cfg, struct cairn_error *err);
 
 /* prune.c: local retention and old safety nets. */
 /* Apply retention to archive_dir's verified archives (those with a
@@ -609,6 +643,7 @@ struct plugin {
 	const struct cairn_target_ops *ops;
 };
 const char *plugin_dir(void);
+
 /* Load plugin `name` from the plugin dir, with every ABI check. */
 int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err);
 int plugin_load_path(const char *path, struct plugin *pl,
@@ -617,6 +652,12 @@ void plugin_unload(struct plugin *pl);
 /* Refuse malformed key specs (path names the plugin). */
 int plugin_check_specs(const char *path, const struct cairn_key_spec *specs,
 		       struct cairn_error *err);
+/* Notify plugins ([notify NAME]), with the same checks. */
+int plugin_load_notify(const char *name, const struct cairn_notify_ops **ops,
+		       struct cairn_error *err);
+int plugin_load_notify_path(const char *path,
+			    const struct cairn_notify_ops **ops,
+			    struct cairn_error *err);
 
 /* backend.c: a target's ops behind the core's one retry layer: retries
  * of CAIRN_ERETRY with exponential back-off and jitter on a fresh
@@ -689,6 +730,9 @@ void dispatch_prune(const struct config *cfg, const struct backup_opts *o,
 		    struct run_state *st);
 int prune_targets(const struct config *cfg, bool dry_run);
 int list_target(const struct config *cfg, const char *target, bool json);
+/* status --copies: the complete archives (with a sidecar) t holds. */
+int target_archives(const struct config *cfg, const struct target *t,
+		    struct strv *names, struct cairn_error *err);
 
 /* stage.c: an archive's members extracted into a private dir and
  * checked (manifest, links, SQLite), for restore and verify --deep. */
@@ -1010,6 +1054,40 @@ int members_find(const char *archive, const char *path,
 int members_dump(const char *archive, const struct index_rec *r, int fd,
 		 struct cairn_error *err);
 
+/* drill.c: test-restore the latest archive into scratch, the proof. */
+struct drill_opts {
+	const char *mode;   /* restore mode ("full": everything) */
+	const char *target; /* NULL: archive_dir's */
+};
+struct drill_result {
+	const char *where;  /* the target's name, or "local" */
+	char *archive;      /* the archive's name, once found */
+	size_t members, dbs, tables, commands;
+	time_t started, finished;
+	double seconds;
+};
+int drill_run(const struct config *cfg, const struct drill_opts *o,
+	      struct drill_result *res, struct cairn_error *err);
+/* The verdict into state_dir/drills.json, atomically. */
+void drill_record(const struct config *cfg, const struct drill_opts *o,
+		  const struct drill_result *res, int rc,
+		  const struct cairn_error *err);
+
+/* notify.c: [notify NAME] sections through notify plugins. */
+struct notifier;
+struct notify_set {
+	struct notifier *v;
+	size_t n;
+};
+/* Load each section's plugin and check its keys; a section that fails
+ * is logged and left out (notifications never fail a run). */
+void notify_open(const struct config *cfg, struct notify_set *ns);
+/* Tell every section that wants it (its `events`) of kind (enum
+ * cairn_notify_kind); the core retries, 10 s per attempt. */
+void notify_event(const struct config *cfg, struct notify_set *ns, int kind,
+		  const struct run_state *st, double seconds);
+void notify_close(struct notify_set *ns);
+
 /* restore.c: stage, check, plan and swap a verified archive. */
 struct restore_opts {
 	const char *mode;
@@ -1048,7 +1126,17 @@ int cmd_verify(const struct config *cfg, const char *which, bool deep);
 int cmd_list(const struct config *cfg, const char *target, bool json);
 
 /* cmd_status.c: `cairn status`. */
-int cmd_status(const struct config *cfg, long max_age, bool json);
+struct status_opts {
+	long max_age;       /* -1: not checked */
+	long max_drill_age; /* -1: not checked */
+	bool copies;        /* the 3-2-1 view (asks the targets) */
+	bool json;
+};
+int cmd_status(const struct config *cfg, const struct status_opts *o);
+
+/* cmd_drill.c: `cairn drill`. */
+int cmd_drill(const struct config *cfg, const struct drill_opts *o,
+	      bool json);
 
 /* cmd_prune.c: `cairn prune`. */
 int cmd_prune(const struct config *cfg, bool dry_run);

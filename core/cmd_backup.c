@@ -32,6 +32,15 @@ static void run_end_hook(const struct config *cfg,
 	if (run_hook(cfg, st->success ? HOOK_POST_BACKUP : HOOK_ON_FAILURE,
 		     env, &e))
 		log_warn("%s", e.msg);
+	/* A shrink alarm: the archive is good, what it holds may not be. */
+	if (st->success && st->suspicious) {
+		free(env[1]);
+		free(env[2]);
+		env[1] = env_pair("CAIRN_STATUS", "suspicious");
+		env[2] = env_pair("CAIRN_ERROR", st->shrink);
+		if (run_hook(cfg, HOOK_ON_FAILURE, env, &e))
+			log_warn("%s", e.msg);
+	}
 	for (int i = 0; i < 3; i++)
 		free(env[i]);
 }
@@ -68,19 +77,19 @@ static int backup_steps(const struct config *cfg, const struct backup_opts *o,
 /* last_backup.json, targets.json, metrics, then post_backup or
  * on_failure (which may run now: a second signal stops it too). */
 static void record(const struct config *cfg, const struct run_state *st,
-		   int exit_code)
+		   int exit_code, struct notify_set *ns)
 {
 	struct cairn_error e2 = { 0, "" };
-	struct catalog cat = { 0 };
 
 	stop_clear();
 	if (state_write(cfg, st, &e2))
 		log_error("%s", e2.msg);
-	catalog_scan(cfg, &cat, &e2);
-	if (metrics_write(cfg, st, cat.n, &e2))
+	if (metrics_write(cfg, &e2))
 		log_error("%s", e2.msg);
-	catalog_free(&cat);
 	run_end_hook(cfg, st);
+	notify_event(cfg, ns, exit_code != EXIT_OK ? CAIRN_NOTIFY_FAILURE :
+		     st->suspicious ? CAIRN_NOTIFY_SUSPICIOUS :
+		     CAIRN_NOTIFY_SUCCESS, st, st->seconds);
 	log_info("backup %s in %.1f s",
 		 exit_code == EXIT_OK ? "succeeded" :
 		 exit_code == EXIT_TARGET ? "made, a target failed" :
@@ -92,6 +101,7 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 	struct run_state st = { .force_full = o->full };
 	struct cairn_error err = { 0, "" };
 	struct lock lk = { -1, NULL };
+	struct notify_set ns = { 0 };
 	char *logp = NULL;
 	double t0 = now_mono();
 	int rc, exit_code;
@@ -106,12 +116,15 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 		log_error("%s", err.msg);
 		return rc_exit(rc);
 	}
+	/* From here every end is recorded, and told. */
+	notify_open(cfg, &ns);
 	if ((rc = restore_recover(cfg, &err)))
 		goto out;
 	logp = path_join(cfg->state_dir, "backup.log");
 	log_open_file(logp);
 	st.started = o->fake_time ? o->fake_time : time(NULL);
 	log_info("backup of %s started (config %s)", cfg->source, cfg->path);
+	notify_event(cfg, &ns, CAIRN_NOTIFY_START, &st, 0);
 	/* We hold the lock: whatever a killed run of ours left goes. */
 	leftovers_clean(cfg);
 	rc = backup_steps(cfg, o, &st, &err);
@@ -132,7 +145,8 @@ out:
 			if (st.targets[i].rc && !st.targets[i].skipped)
 				exit_code = EXIT_TARGET;
 	if (rc != CAIRN_ELOCKED && lk.fd >= 0)
-		record(cfg, &st, exit_code);
+		record(cfg, &st, exit_code, &ns);
+	notify_close(&ns);
 	log_close_file();
 	lock_release(&lk);
 	for (size_t i = 0; i < st.ntargets; i++)

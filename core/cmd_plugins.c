@@ -54,12 +54,19 @@ int cmd_plugins(const struct config *cfg)
 	if (names.n)
 		qsort(names.v, names.n, sizeof(*names.v), strv_cmp);
 	for (size_t i = 0; i < names.n; i++) {
-		struct cairn_error err = { 0, "" };
+		struct cairn_error err = { 0, "" }, nerr = { 0, "" };
+		const struct cairn_notify_ops *nops = NULL;
 		struct plugin pl;
 		char *p = path_join(dir, names.v[i]);
 
-		if (plugin_load_path(p, &pl, &err))
+		/* A target plugin, else a notify plugin ([notify]). */
+		if (plugin_load_path(p, &pl, &err) &&
+		    plugin_load_notify_path(p, &nops, &nerr))
 			printf("  %-8s rejected: %s\n", names.v[i], err.msg);
+		else if (nops)
+			printf("  %-8s %-8s ABI %u.%u  %s (notify)\n",
+			       nops->name, nops->version ? nops->version :
+			       "?", nops->abi_major, nops->abi_minor, p);
 		else
 			print_plugin(&pl, p);
 		plugin_unload(&pl);

@@ -23,6 +23,7 @@
 const char *const hook_names[HOOK_N] = {
 	"pre_backup", "post_backup", "on_failure",
 	"pre_restore", "post_restore", "verify_restore",
+	"drill",
 };
 
 /* Keys no config file may hold unless only its owner can read it. */
@@ -38,16 +39,20 @@ static const char *const cairn_keys[] = {
 	"frame_size",
 	"incremental",
 	"full_every",
+	"shrink_alarm", "min_copies", /* drills, shrink alarm, copies */
 	NULL,
 };
 static const char *const component_keys[] = {
 	"type", "path", "required", "exclude", "dump", "restore", "file",
-	"timeout", NULL,
+	"timeout",
+	"drill", "shrink_alarm", /* drills, shrink alarm */
+	NULL,
 };
 static const char *const mode_keys[] = { "components", NULL };
 static const char *const target_core_keys[] = {
 	"plugin", "enabled", "keep_last", "keep_daily", "keep_weekly",
 	"keep_monthly", "keep_yearly", "retries", "retry_delay", "bwlimit",
+	"offsite", /* status --copies */
 	NULL,
 };
 
@@ -90,6 +95,7 @@ static const struct {
 	{ "cairn", false, NULL },     { "component", true, "type" },
 	{ "mode", true, "components" }, { "target", true, "plugin" },
 	{ "hooks", false, NULL },     { "inventory", false, NULL },
+	{ "notify", true, "type" },
 };
 
 struct parse {
@@ -436,6 +442,8 @@ static bool key_known(const struct section *s, const char *key)
 		return false;
 	case 5:
 		return !strncmp(key, "command.", 8) && key[8];
+	case 6:
+		return true; /* notify.c checks them against the plugin's */
 	}
 	return false;
 }
@@ -528,6 +536,7 @@ static const char *const env_reserved[] = {
 	"CONFIG", "PLUGIN_DIR", "ARCHIVE", "STATUS", "ERROR", "MODE",
 	"SAFETY_NET", "TARGET", "SWAP_PAUSE", "STAGE_PAUSE", "RETRY_DELAY",
 	"PUBLISH_PAUSE",
+	"DRILL_DIR", "DRILL_FILE",
 	NULL,
 };
 
@@ -745,6 +754,29 @@ static int get_bool(const struct section *s, const char *key, bool *out,
 	return CAIRN_OK;
 }
 
+/* A percentage, "20%" or "20"; "off" or "no" is 100 (a drop can never
+ * exceed it). */
+static int get_percent(const struct section *s, const char *key, long *out,
+		       struct cairn_error *e)
+{
+	const struct kv *kv = section_get(s, key);
+	char buf[32];
+	size_t l;
+
+	if (!kv)
+		return CAIRN_OK;
+	if (!strcmp(kv->val, "off") || !strcmp(kv->val, "no")) {
+		*out = 100;
+		return CAIRN_OK;
+	}
+	l = strlen(kv->val);
+	snprintf(buf, sizeof(buf), "%.*s", (int)(l && kv->val[l - 1] == '%' ?
+		 l - 1 : l), kv->val);
+	if (l >= sizeof(buf) || !parse_int(buf, 0, 100, out))
+		return bad_value(e, kv, "want a percentage 0%..100% or off");
+	return CAIRN_OK;
+}
+
 static int get_policy(const struct section *s, struct policy *p,
 		      struct cairn_error *e)
 {
@@ -814,12 +846,18 @@ static int build_component(const struct section *s, struct component *c,
 	c->name = xstrdup(s->name);
 	c->required = true;
 	c->timeout = 3600;
+	c->shrink_alarm = -1;
 	if (get_type(s, &t, e) || get_bool(s, "required", &c->required, e) ||
-	    get_long(s, "timeout", 1, 7 * 86400, &c->timeout, e))
+	    get_long(s, "timeout", 1, 7 * 86400, &c->timeout, e) ||
+	    get_percent(s, "shrink_alarm", &c->shrink_alarm, e) ||
+	    get_str(s, "drill", &c->drill, false, e))
 		return CAIRN_ECONFIG;
 	c->type = comp_types[t].type;
 	c->siblings = comp_types[t].siblings;
 
+	if (c->drill && !comp_types[t].command)
+		return bad_value(e, section_get(s, "drill"), "only command "
+				 "components take a drill command");
 	if (comp_types[t].command) {
 		if (get_str(s, "dump", &c->dump, true, e) ||
 		    get_str(s, "restore", &c->restore, true, e) ||
@@ -925,6 +963,8 @@ static int build_top(struct config *cfg, const struct section *top,
 	cfg->keep.last = 7;
 	cfg->safety_net_days = 7;
 	cfg->level = -1;
+	cfg->shrink_alarm = 20;
+	cfg->min_copies = 2;
 	if ((rc = get_str(top, "name", &cfg->name, true, e)) ||
 	    (rc = get_str(top, "source", &cfg->source, true, e)) ||
 	    (rc = get_str(top, "archive_dir", &cfg->archive_dir, true, e)) ||
@@ -937,7 +977,9 @@ static int build_top(struct config *cfg, const struct section *top,
 			   &cfg->safety_net_days, e)) ||
 	    (rc = get_policy(top, &cfg->keep, e)) ||
 	    (rc = get_bool(top, "incremental", &cfg->incremental, e)) ||
-	    (rc = get_full_every(top, &cfg->full_every, e)))
+	    (rc = get_full_every(top, &cfg->full_every, e)) ||
+	    (rc = get_percent(top, "shrink_alarm", &cfg->shrink_alarm, e)) ||
+	    (rc = get_long(top, "min_copies", 1, 100, &cfg->min_copies, e)))
 		goto out;
 	cfg->frame_size = 4L << 20;
 	if ((rc = get_size(top, "frame_size", 64L << 10, 1L << 30,
@@ -1019,9 +1061,48 @@ static int build_target(struct config *cfg, struct section *s,
 		return cairn_errf(e, CAIRN_ECONFIG, "%s: bad target name '%s'",
 				  s->where, t->name);
 	if ((rc = get_str(s, "plugin", &t->plugin, true, e)) ||
-	    (rc = get_bool(s, "enabled", &t->enabled, e)))
+	    (rc = get_bool(s, "enabled", &t->enabled, e)) ||
+	    (rc = get_bool(s, "offsite", &t->offsite, e)))
 		return rc;
 	return get_policy(s, &t->keep, e);
+}
+
+/* [notify NAME]: type, plugin (default "notify"), events; the plugin
+ * reads the rest (notify.c). */
+static int build_notify(struct config *cfg, struct section *s,
+			struct cairn_error *e)
+{
+	struct notify_def *n;
+	char *ev = NULL;
+	int rc;
+
+	cfg->notifies = xrealloc(cfg->notifies, (cfg->nnotifies + 1) *
+						sizeof(*n));
+	n = &cfg->notifies[cfg->nnotifies++];
+	memset(n, 0, sizeof(*n));
+	n->name = xstrdup(s->name);
+	n->sec = s;
+	if ((rc = get_str(s, "type", &n->type, true, e)) ||
+	    (rc = get_str(s, "plugin", &n->plugin, false, e)) ||
+	    (rc = get_str(s, "events", &ev, false, e)))
+		return rc;
+	if (!n->plugin)
+		n->plugin = xstrdup("notify");
+	strv_split(&n->events, ev ? ev : !strcmp(n->type, "healthchecks") ?
+		   "start success failure suspicious" :
+		   "success failure suspicious");
+	free(ev);
+	for (size_t i = 0; i < n->events.n; i++) {
+		char *w = xasprintf(" %s ", n->events.v[i]);
+		bool ok = strstr(" start success failure suspicious ", w);
+
+		free(w);
+		if (!ok)
+			return bad_value(e, section_get(s, "events"), "want "
+					 "start, success, failure or "
+					 "suspicious");
+	}
+	return CAIRN_OK;
 }
 
 /* Every mode names configured components. */
@@ -1070,6 +1151,8 @@ static int build(struct config *cfg, struct cairn_error *e)
 			rc = build_mode(cfg, s, e);
 		} else if (!strcmp(s->kind, "target")) {
 			rc = build_target(cfg, s, top, e);
+		} else if (!strcmp(s->kind, "notify")) {
+			rc = build_notify(cfg, s, e);
 		}
 		if (rc)
 			return rc;
@@ -1187,6 +1270,7 @@ void config_free(struct config *cfg)
 		free(c->dump);
 		free(c->restore);
 		free(c->file);
+		free(c->drill);
 	}
 	for (size_t i = 0; i < cfg->nmodes; i++) {
 		free(cfg->modes[i].name);
@@ -1196,6 +1280,13 @@ void config_free(struct config *cfg)
 		free(cfg->targets[i].name);
 		free(cfg->targets[i].plugin);
 	}
+	for (size_t i = 0; i < cfg->nnotifies; i++) {
+		free(cfg->notifies[i].name);
+		free(cfg->notifies[i].type);
+		free(cfg->notifies[i].plugin);
+		strv_free(&cfg->notifies[i].events);
+	}
+	free(cfg->notifies);
 	for (size_t i = 0; i < cfg->nsecs; i++)
 		free_section(&cfg->secs[i]);
 	for (int h = 0; h < HOOK_N; h++)

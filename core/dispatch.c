@@ -205,7 +205,8 @@ static int prune_target(const struct config *cfg, const struct target *t,
 			continue;
 		snaps[n].name = rm.names.v[i];
 		snaps[n].incr = archive_name_is_incr(rm.names.v[i]);
-		snaps[n].held = protect && !strcmp(protect, rm.names.v[i]);
+		snaps[n].held = (protect && !strcmp(protect, rm.names.v[i])) ||
+				shrink_held(cfg, rm.names.v[i]);
 		archive_name_parse(cfg->name, rm.names.v[i], &snaps[n++].time);
 	}
 	/* Restore points by the target's policy, and every archive one
@@ -415,4 +416,22 @@ out:
 	remote_free(&rm);
 	backend_close(&b);
 	return rc ? EXIT_FAILED : EXIT_OK;
+}
+
+/* status --copies: the complete archives (with a sidecar) t holds. */
+int target_archives(const struct config *cfg, const struct target *t,
+		    struct strv *names, struct cairn_error *err)
+{
+	struct remote rm = { .cfg = cfg };
+	struct backend b;
+	int rc;
+
+	if (!(rc = backend_open(&b, cfg, t, false, err)) &&
+	    !(rc = list_remote(&b, &rm, err)))
+		for (size_t i = 0; i < rm.names.n; i++)
+			if (has_side(&rm, rm.names.v[i]))
+				strv_push(names, rm.names.v[i]);
+	remote_free(&rm);
+	backend_close(&b);
+	return rc;
 }

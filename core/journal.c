@@ -433,6 +433,7 @@ void restore_leftovers(const struct config *cfg)
 	clear_dirs(src, ".cairn-staging.");
 	clear_dirs(cfg->archive_dir, ".cairn-fetch.");
 	clear_dirs(cfg->state_dir, ".cairn-verify.");
+	clear_dirs(cfg->state_dir, ".cairn-drill.");
 out:
 	free(pre);
 	free(parent);

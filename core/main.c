@@ -32,7 +32,9 @@ static const char usage_text[] =
 "  find     PATTERN [--target NAME] [--json]   archives holding paths\n"
 "  verify   [NAME|latest] [--deep]             check checksums\n"
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
-"  prune    [--dry-run]                        retention, old safety nets\n"
+"           [--max-drill-age DURATION] [--copies]\n"
+"  drill    [MODE] [--target NAME] [--json]   test-restore, record proof\n"
+"  prune    [--dry-run] [--accept-shrink]      retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
 "\n"
 "  -c FILE   config file (default $CAIRN_CONFIG, else "
@@ -107,7 +109,8 @@ static int bad_option(const char *cmd, int c, char **argv,
 
 enum { OPT_HELP = 1000, OPT_TARGET, OPT_NO_TARGETS, OPT_JSON, OPT_DEEP,
        OPT_MAX_AGE, OPT_DRY_RUN, OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_YES,
-       OPT_TIME, OPT_EXACT, OPT_PATH, OPT_FULL };
+       OPT_TIME, OPT_EXACT, OPT_PATH, OPT_FULL,
+       OPT_MAX_DRILL_AGE, OPT_COPIES, OPT_ACCEPT_SHRINK /* drills */ };
 
 static const struct option cmd_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -125,6 +128,9 @@ static const struct option cmd_opts[] = {
 	{ "exact", no_argument, NULL, OPT_EXACT },
 	{ "path", required_argument, NULL, OPT_PATH },
 	{ "full", no_argument, NULL, OPT_FULL },
+	{ "max-drill-age", required_argument, NULL, OPT_MAX_DRILL_AGE },
+	{ "copies", no_argument, NULL, OPT_COPIES },
+	{ "accept-shrink", no_argument, NULL, OPT_ACCEPT_SHRINK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -138,6 +144,8 @@ struct args {
 	int nops;
 	bool json, deep, dry_run;
 	long max_age;
+	struct status_opts so; /* status: drills, copies */
+	bool accept_shrink;
 };
 
 static int run_backup(const struct config *cfg, struct args *a)
@@ -195,11 +203,28 @@ static int run_verify(const struct config *cfg, struct args *a)
 
 static int run_status(const struct config *cfg, struct args *a)
 {
-	return cmd_status(cfg, a->max_age, a->json);
+	a->so.max_age = a->max_age;
+	a->so.json = a->json;
+	return cmd_status(cfg, &a->so);
+}
+
+static int run_drill(const struct config *cfg, struct args *a)
+{
+	struct drill_opts o = { a->operand ? a->operand : "full", a->target };
+
+	return cmd_drill(cfg, &o, a->json);
 }
 
 static int run_prune(const struct config *cfg, struct args *a)
 {
+	struct cairn_error err = { 0, "" };
+	int rc;
+
+	if (a->accept_shrink && !a->dry_run &&
+	    (rc = shrink_accept(cfg, &err))) {
+		log_error("%s", err.msg);
+		return rc_exit(rc);
+	}
 	return cmd_prune(cfg, a->dry_run);
 }
 
@@ -265,17 +290,35 @@ static const struct command {
 	  "Check an archive against its .sha256 sidecar; --deep also reads\n"
 	  "every member against MANIFEST.sha256 and integrity-checks SQLite\n"
 	  "members. The result is kept in state_dir/verify.json for list.\n" },
-	{ "status", run_status, { OPT_MAX_AGE, OPT_JSON }, NO_OPERAND, NULL,
-	  "usage: cairn status [--max-age DURATION] [--json]\n"
+	{ "status", run_status, { OPT_MAX_AGE, OPT_JSON, OPT_MAX_DRILL_AGE,
+				  OPT_COPIES }, NO_OPERAND, NULL,
+	  "usage: cairn status [--max-age DURATION] [--max-drill-age DURATION]\n"
+	  "                    [--copies] [--json]\n"
 	  "Show the last run, each enabled target's last result and newest\n"
 	  "copy, and the safety nets restores left. Exit 1 if the last run\n"
 	  "or any target failed, none is recorded, or the last success or a\n"
-	  "target's newest copy is older than DURATION (90m, 26h, 7d).\n" },
-	{ "prune", run_prune, { OPT_DRY_RUN }, NO_OPERAND, NULL,
-	  "usage: cairn prune [--dry-run]\n"
+	  "target's newest copy is older than DURATION (90m, 26h, 7d).\n"
+	  "  --max-drill-age DURATION  also if a drill failed, none is\n"
+	  "                  recorded, or the last good one is older\n"
+	  "  --copies        which targets hold the newest restore points\n"
+	  "                  (asks each target); warns below min_copies or\n"
+	  "                  without an offsite copy\n" },
+	{ "drill", run_drill, { OPT_TARGET, OPT_JSON }, OPTIONAL_OPERAND, NULL,
+	  "usage: cairn drill [MODE] [--target NAME] [--json]\n"
+	  "Test-restore the latest archive (fetched from the target, when\n"
+	  "named) into a private scratch dir: checksums, every member\n"
+	  "against the manifest, SQLite integrity_check and row counts\n"
+	  "against inventory.txt, command components' drill commands, then\n"
+	  "the drill hook with CAIRN_DRILL_DIR. The scratch is removed; the\n"
+	  "result is kept per target in state_dir/drills.json.\n" },
+	{ "prune", run_prune, { OPT_DRY_RUN, OPT_ACCEPT_SHRINK }, NO_OPERAND,
+	  NULL,
+	  "usage: cairn prune [--dry-run] [--accept-shrink]\n"
 	  "Apply retention (keep_last, keep_daily, ...) locally and on every\n"
 	  "enabled target. The newest archive is always kept. Safety nets\n"
-	  "older than safety_net_days (default 7) are removed.\n" },
+	  "older than safety_net_days (default 7) are removed.\n"
+	  "  --accept-shrink  the drop a shrink alarm reported is wanted:\n"
+	  "                   retention may prune the archives it held\n" },
 	{ "ls", run_ls, { OPT_JSON }, MANY_OPERANDS, NULL,
 	  "usage: cairn ls [ARCHIVE|latest] [PATH...] [--json]\n"
 	  "List an archive's members (type, mode, owner, size, mtime,\n"
@@ -412,6 +455,17 @@ static int set_option(const struct command *cmd, int c, struct args *a)
 	case OPT_FULL:
 		a->bo.full = true;
 		break;
+	case OPT_MAX_DRILL_AGE:
+		if (!parse_duration(optarg, &a->so.max_drill_age))
+			return bad_usage(cmd->name, "bad --max-drill-age '%s' "
+					 "(want e.g. 8d)", optarg);
+		break;
+	case OPT_COPIES:
+		a->so.copies = true;
+		break;
+	case OPT_ACCEPT_SHRINK:
+		a->accept_shrink = true;
+		break;
 	case OPT_TIME: {
 		struct tm tm = { 0 };
 		char *end = strptime(optarg, "%Y-%m-%d %H:%M:%S", &tm);
@@ -469,7 +523,7 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	struct config cfg;
 	struct cairn_error err = { 0, "" };
-	struct args a = { .max_age = -1 };
+	struct args a = { .max_age = -1, .so.max_drill_age = -1 };
 	const char *conf = NULL;
 	int rc;
 

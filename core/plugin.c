@@ -243,6 +243,76 @@ int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err)
 	return rc;
 }
 
+/* Notify plugins: CAIRN_NOTIFY_ENTRY, the same file checks. */
+#define NOPS_MIN_SIZE \
+	(offsetof(struct cairn_notify_ops, send) + sizeof(void *))
+
+int plugin_load_notify_path(const char *path,
+			    const struct cairn_notify_ops **out,
+			    struct cairn_error *err)
+{
+	const struct cairn_notify_ops *ops = NULL;
+	cairn_notify_entry_fn entry;
+	char *real = realpath(path, NULL);
+	void *dl;
+	int rc = CAIRN_ECONFIG;
+
+	*out = NULL;
+	if (!real)
+		return errno_err(err, rc, errno, "cannot use plugin %s", path);
+	if ((rc = check_plugin_file(path, real, err)))
+		goto out;
+	rc = CAIRN_ECONFIG;
+	/* Like target plugins, it stays mapped until exit. */
+	if (!(dl = dlopen(real, RTLD_NOW | RTLD_LOCAL)))
+		cairn_errf(err, rc, "cannot load plugin: %s", dlerror());
+	else if (!(entry = (cairn_notify_entry_fn)dlsym(dl,
+							CAIRN_NOTIFY_ENTRY)) ||
+		 !(ops = entry()))
+		cairn_errf(err, rc, "%s: no %s symbol; not a notify plugin",
+			   path, CAIRN_NOTIFY_ENTRY);
+	else if (ops->abi_major != CAIRN_ABI_MAJOR ||
+		 ops->abi_minor > CAIRN_ABI_MINOR)
+		cairn_errf(err, rc, "%s: plugin ABI %u.%u, but cairn speaks "
+			   "ABI %d.%d; rebuild the plugin", path,
+			   ops->abi_major, ops->abi_minor, CAIRN_ABI_MAJOR,
+			   CAIRN_ABI_MINOR);
+	else if (ops->size < NOPS_MIN_SIZE || !ops->name || !ops->types ||
+		 !ops->send)
+		cairn_errf(err, rc, "%s: notify plugin lacks a mandatory "
+			   "operation", path);
+	else
+		rc = CAIRN_OK;
+out:
+	if (!rc)
+		*out = ops;
+	free(real);
+	return rc;
+}
+
+int plugin_load_notify(const char *name, const struct cairn_notify_ops **ops,
+		       struct cairn_error *err)
+{
+	char *path;
+	int rc;
+
+	*ops = NULL;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == '.')
+			return cairn_errf(err, CAIRN_ECONFIG,
+					  "bad plugin name '%s'", name);
+	path = xasprintf("%s/%s.so", plugin_dir(), name);
+	if (!path_exists(path))
+		rc = cairn_errf(err, CAIRN_ECONFIG, "no notify plugin '%s' "
+				"(looked for %s)", name, path);
+	else if (!(rc = plugin_load_notify_path(path, ops, err)) &&
+		 strcmp((*ops)->name, name))
+		rc = cairn_errf(err, CAIRN_ECONFIG, "%s calls itself '%s', "
+				"not '%s'", path, (*ops)->name, name);
+	free(path);
+	return rc;
+}
+
 void plugin_unload(struct plugin *pl)
 {
 	/* ASan reports leaks in unloaded code poorly; the process is

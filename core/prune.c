@@ -78,10 +78,12 @@ int prune_local(const struct config *cfg, bool dry_run,
 		snaps[n].incr = cat.a[i].incr;
 		/* The archive this run made, and the one the latest link
 		 * names, are never pruned (nor what they need), whatever
-		 * the clock said when the others were named. */
+		 * the clock said when the others were named; nor the
+		 * archive a shrink alarm holds. */
 		snaps[n++].held =
 			(protect && !strcmp(protect, cat.a[i].name)) ||
-			(latest && !strcmp(base_of(latest), cat.a[i].name));
+			(latest && !strcmp(base_of(latest), cat.a[i].name)) ||
+			shrink_held(cfg, cat.a[i].name);
 	}
 	retention_chains(snaps, n, &cfg->keep);
 	if (dry_run)

@@ -238,6 +238,10 @@ int state_write(const struct config *cfg, const struct run_state *st,
 	json_object_object_add(j, "targets", tg);
 	json_object_object_add(j, "error", st->success && !*st->error ? NULL :
 			       json_object_new_string(st->error));
+	json_object_object_add(j, "suspicious",
+			       json_object_new_boolean(st->suspicious));
+	json_object_object_add(j, "shrink", st->suspicious ?
+			       json_object_new_string(st->shrink) : NULL);
 	json_object_object_add(j, "version",
 			       json_object_new_string(PACKAGE_VERSION));
 	text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
@@ -253,72 +257,147 @@ int state_write(const struct config *cfg, const struct run_state *st,
 	return rc;
 }
 
-int metrics_write(const struct config *cfg, const struct run_state *st,
-		  size_t archives, struct cairn_error *err)
+/* state_dir/drills.json: the last drill of each target and "local". */
+json_object *drills_load(const struct config *cfg)
+{
+	char *p = path_join(cfg->state_dir, "drills.json");
+	json_object *o = json_read_state(p);
+
+	free(p);
+	return o ? o : json_object_new_object();
+}
+
+static uint64_t json_u64(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ?
+	       json_object_get_uint64(v) : 0;
+}
+
+static double json_dbl(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ?
+	       json_object_get_double(v) : 0;
+}
+
+#define GAUGE(b, name, help) \
+	sb_printf(b, "# HELP cairn_" name " " help "\n" \
+		     "# TYPE cairn_" name " gauge\n")
+
+/* The last run, from last_backup.json (written just before). */
+static void metrics_run(const struct config *cfg, json_object *last,
+			struct sbuf *b)
+{
+	const char *n = cfg->name, *status = json_str(last, "status");
+	json_object *v;
+	long long ok = (long long)utc_parse(json_str(last, "last_success"));
+	bool susp = json_object_object_get_ex(last, "suspicious", &v) &&
+		    json_object_get_boolean(v);
+	struct catalog cat = { 0 };
+	struct cairn_error e = { 0, "" };
+
+	catalog_scan(cfg, &cat, &e);
+	GAUGE(b, "last_run_timestamp_seconds", "End of the last run.");
+	sb_printf(b, "cairn_last_run_timestamp_seconds{name=\"%s\"} %lld\n",
+		  n, (long long)utc_parse(json_str(last, "finished")));
+	GAUGE(b, "last_success_timestamp_seconds", "End of the last success.");
+	sb_printf(b, "cairn_last_success_timestamp_seconds{name=\"%s\"} "
+		  "%lld\n", n, ok);
+	GAUGE(b, "last_run_success", "1 if the last run succeeded.");
+	sb_printf(b, "cairn_last_run_success{name=\"%s\"} %d\n", n,
+		  status && !strcmp(status, "success"));
+	GAUGE(b, "last_run_duration_seconds", "Duration of the last run.");
+	sb_printf(b, "cairn_last_run_duration_seconds{name=\"%s\"} %.3f\n",
+		  n, json_dbl(last, "seconds"));
+	GAUGE(b, "backup_duration_seconds", "Duration of the last backup.");
+	sb_printf(b, "cairn_backup_duration_seconds{name=\"%s\"} %.3f\n",
+		  n, json_dbl(last, "seconds"));
+	GAUGE(b, "last_archive_bytes", "Size of the last archive.");
+	sb_printf(b, "cairn_last_archive_bytes{name=\"%s\"} %llu\n", n,
+		  (unsigned long long)json_u64(last, "bytes"));
+	GAUGE(b, "backup_bytes", "Size of the last backup's archive.");
+	sb_printf(b, "cairn_backup_bytes{name=\"%s\"} %llu\n", n,
+		  (unsigned long long)json_u64(last, "bytes"));
+	GAUGE(b, "backup_suspicious",
+	      "1 if the shrink alarm went off in the last backup.");
+	sb_printf(b, "cairn_backup_suspicious{name=\"%s\"} %d\n", n, susp);
+	GAUGE(b, "archives", "Archives kept in archive_dir.");
+	sb_printf(b, "cairn_archives{name=\"%s\"} %zu\n", n, cat.n);
+	catalog_free(&cat);
+}
+
+/* Per target from targets.json and drills.json: a run with --target X
+ * must not drop Y's series. "local" is archive_dir. */
+static void metrics_targets(const struct config *cfg, json_object *last,
+			    struct sbuf *b)
+{
+	json_object *all = targets_load(cfg), *dr = drills_load(cfg), *t;
+	const char *n = cfg->name;
+
+	GAUGE(b, "backup_last_success_timestamp_seconds",
+	      "End of the last backup that reached the target.");
+	sb_printf(b, "cairn_backup_last_success_timestamp_seconds{name=\"%s\","
+		  "target=\"local\"} %lld\n", n,
+		  (long long)utc_parse(json_str(last, "last_success")));
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		if (json_object_object_get_ex(all, cfg->targets[i].name, &t))
+			sb_printf(b, "cairn_backup_last_success_timestamp_"
+				  "seconds{name=\"%s\",target=\"%s\"} %lld\n",
+				  n, cfg->targets[i].name, (long long)
+				  utc_parse(json_str(t, "last_success")));
+	GAUGE(b, "target_success", "1 if the last upload to a target succeeded.");
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		if (json_object_object_get_ex(all, cfg->targets[i].name, &t) &&
+		    json_str(t, "status"))
+			sb_printf(b, "cairn_target_success{name=\"%s\","
+				  "target=\"%s\"} %d\n", n,
+				  cfg->targets[i].name,
+				  !strcmp(json_str(t, "status"), "success"));
+	GAUGE(b, "target_newest_archive_timestamp_seconds",
+	      "Time of the newest archive a target took.");
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		if (json_object_object_get_ex(all, cfg->targets[i].name, &t))
+			sb_printf(b, "cairn_target_newest_archive_timestamp_"
+				  "seconds{name=\"%s\",target=\"%s\"} %lld\n",
+				  n, cfg->targets[i].name, (long long)
+				  utc_parse(json_str(t, "newest_time")));
+	GAUGE(b, "target_bytes", "Bytes sent to a target in the last run.");
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		if (json_object_object_get_ex(all, cfg->targets[i].name, &t))
+			sb_printf(b, "cairn_target_bytes{name=\"%s\",target="
+				  "\"%s\"} %llu\n", n, cfg->targets[i].name,
+				  (unsigned long long)json_u64(t, "bytes"));
+	GAUGE(b, "drill_last_success_timestamp_seconds",
+	      "End of the last drill that restored the target's copy.");
+	json_object_object_foreach(dr, where, d) {
+		if (strcmp(where, "local") && !config_target(cfg, where))
+			continue;
+		sb_printf(b, "cairn_drill_last_success_timestamp_seconds{name="
+			  "\"%s\",target=\"%s\"} %lld\n", n, where,
+			  (long long)utc_parse(json_str(d, "last_success")));
+	}
+	json_object_put(all);
+	json_object_put(dr);
+}
+#undef GAUGE
+
+int metrics_write(const struct config *cfg, struct cairn_error *err)
 {
 	struct sbuf b = { 0 };
-	json_object *all;
+	json_object *last;
 	int rc;
 
 	if (!cfg->metrics_file)
 		return CAIRN_OK;
-	all = targets_load(cfg);
-#define GAUGE(name, help) \
-	sb_printf(&b, "# HELP cairn_" name " " help "\n" \
-		      "# TYPE cairn_" name " gauge\n")
-	GAUGE("last_run_timestamp_seconds", "End of the last run.");
-	sb_printf(&b, "cairn_last_run_timestamp_seconds{name=\"%s\"} %lld\n",
-		  cfg->name, (long long)st->finished);
-	GAUGE("last_success_timestamp_seconds", "End of the last success.");
-	sb_printf(&b, "cairn_last_success_timestamp_seconds{name=\"%s\"} "
-		  "%lld\n", cfg->name, (long long)last_success(cfg, st));
-	GAUGE("last_run_success", "1 if the last run succeeded.");
-	sb_printf(&b, "cairn_last_run_success{name=\"%s\"} %d\n", cfg->name,
-		  st->success);
-	GAUGE("last_run_duration_seconds", "Duration of the last run.");
-	sb_printf(&b, "cairn_last_run_duration_seconds{name=\"%s\"} %.3f\n",
-		  cfg->name, st->seconds);
-	GAUGE("last_archive_bytes", "Size of the last archive.");
-	sb_printf(&b, "cairn_last_archive_bytes{name=\"%s\"} %llu\n",
-		  cfg->name, (unsigned long long)st->bytes);
-	GAUGE("archives", "Archives kept in archive_dir.");
-	sb_printf(&b, "cairn_archives{name=\"%s\"} %zu\n", cfg->name,
-		  archives);
-	/* Per target from targets.json: a run with --target X must not
-	 * drop Y's series. */
-	GAUGE("target_success", "1 if the last upload to a target succeeded.");
-	for (size_t i = 0; i < cfg->ntargets; i++) {
-		json_object *t = NULL;
-		const char *ts;
-
-		json_object_object_get_ex(all, cfg->targets[i].name, &t);
-		if ((ts = json_str(t, "status")))
-			sb_printf(&b, "cairn_target_success{name=\"%s\","
-				  "target=\"%s\"} %d\n", cfg->name,
-				  cfg->targets[i].name, !strcmp(ts, "success"));
-	}
-	GAUGE("target_newest_archive_timestamp_seconds",
-	      "Time of the newest archive a target took.");
-	for (size_t i = 0; i < cfg->ntargets; i++) {
-		json_object *t = NULL;
-
-		if (json_object_object_get_ex(all, cfg->targets[i].name, &t))
-			sb_printf(&b, "cairn_target_newest_archive_timestamp_"
-				  "seconds{name=\"%s\",target=\"%s\"} "
-				  "%lld\n", cfg->name, cfg->targets[i].name,
-				  (long long)utc_parse(json_str(t,
-							"newest_time")));
-	}
-	GAUGE("target_bytes", "Bytes sent to a target in the last run.");
-	for (size_t i = 0; i < st->ntargets; i++)
-		sb_printf(&b, "cairn_target_bytes{name=\"%s\",target=\"%s\"} "
-			  "%llu\n", cfg->name, st->targets[i].name,
-			  (unsigned long long)st->targets[i].bytes);
-#undef GAUGE
+	last = state_read(cfg);
+	metrics_run(cfg, last, &b);
+	metrics_targets(cfg, last, &b);
 	/* The textfile collector must be able to read it. */
 	rc = write_file_atomic(cfg->metrics_file, b.s, b.len, 0644, err);
-	json_object_put(all);
+	json_object_put(last);
 	sb_free(&b);
 	return rc;
 }
-

@@ -26,6 +26,9 @@ layers='
 5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
 5 cmd_prune.c
 5 cmd_ls.c cmd_dump.c cmd_diff.c cmd_find.c
+4 shrink.c
+4 drill.c notify.c
+5 cmd_drill.c
 6 main.c
 1 plugin.c backend.c
 5 cmd_plugins.c

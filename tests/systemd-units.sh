@@ -18,6 +18,7 @@ userdir=$(dir systemduserunitdir)
 [ -x "$D$bindir/cairn" ] || fail "cairn not installed in $bindir"
 
 units="cairn-backup.service cairn-backup.timer cairn-check.service cairn-check.timer"
+units="$units cairn-drill.service cairn-drill.timer" # wave P: weekly drill
 for d in "$sysdir" "$userdir"; do
 	got=$(cd "$D$d" && ls cairn* | sort | tr '\n' ' ')
 	want=$(printf '%s\n' $units | sort | tr '\n' ' ')
@@ -37,6 +38,10 @@ for d in "$sysdir" "$userdir"; do
 	has "$d/cairn-backup.timer" '^WantedBy=timers\.target$'
 	has "$d/cairn-check.timer" '^OnCalendar=hourly$'
 	has "$d/cairn-check.timer" '^WantedBy=timers\.target$'
+	has "$d/cairn-drill.timer" '^OnCalendar=Sun \*-\*-\* 05:15:00$'
+	has "$d/cairn-drill.timer" '^Persistent=true$'
+	has "$d/cairn-drill.timer" '^WantedBy=timers\.target$'
+	has "$d/cairn-drill.service" '^Type=oneshot$'
 	for s in cairn-backup.service cairn-check.service; do
 		has "$d/$s" '^Type=oneshot$'
 		[ "$(grep -c '^ExecStart=' "$D$d/$s")" = 1 ] ||
@@ -50,6 +55,7 @@ done
 has "$sysdir/cairn-backup.service" "^ExecStart=$bindir/cairn backup\$"
 has "$sysdir/cairn-check.service" \
 	"^ExecStart=$bindir/cairn status --max-age 26h\$"
+has "$sysdir/cairn-drill.service" "^ExecStart=$bindir/cairn drill\$"
 for k in 'ProtectSystem=strict' 'ReadWritePaths=/var/backups' \
 	'ReadWritePaths=-/srv' \
 	'ProtectHome=read-only' 'PrivateTmp=yes' 'ProtectKernelTunables=yes' \
@@ -62,6 +68,7 @@ for k in PrivateDevices ProtectClock PrivateNetwork DeviceAllow \
 	hasnt "$sysdir/cairn-backup.service" "^$k="
 done
 cfg='-c %h/\.config/cairn/cairn\.conf'
+has "$userdir/cairn-drill.service" "^ExecStart=$bindir/cairn $cfg drill\$"
 has "$userdir/cairn-backup.service" "^ExecStart=$bindir/cairn $cfg backup\$"
 has "$userdir/cairn-check.service" \
 	"^ExecStart=$bindir/cairn $cfg status --max-age 26h\$"

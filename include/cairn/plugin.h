@@ -541,6 +541,91 @@ static inline int cairn_errnof(struct cairn_error *err, int code,
 	return cairn_errf(err, code, "%s: %s", what, strerror(errnum));
 }
 
+/*
+ * Notify plugins: where a [notify NAME] section sends word of a run
+ * (healthchecks pings, webhooks). A notify plugin exports
+ * CAIRN_NOTIFY_ENTRY, returning a const struct cairn_notify_ops that
+ * begins, like the target ops, with the ABI version and its own size.
+ * The core owns retries (a few, with back-off) and the timeout, and a
+ * failed notification never fails the run: send() makes one attempt and
+ * returns CAIRN_ERETRY for what is worth another (timeouts, 5xx).
+ * The same rules as above keep old plugins working: members are only
+ * appended, the core never reads past `size`.
+ */
+#define CAIRN_NOTIFY_ENTRY "cairn_notify_plugin"
+
+/* What happened. */
+enum cairn_notify_kind {
+	CAIRN_NOTIFY_START = 0,      /* a backup begins */
+	CAIRN_NOTIFY_SUCCESS = 1,    /* it made, verified and sent an archive */
+	CAIRN_NOTIFY_FAILURE = 2,    /* it failed (or a target did) */
+	CAIRN_NOTIFY_SUSPICIOUS = 3, /* success, but the shrink alarm went off */
+};
+
+/* A [notify NAME] section as the core read it (with CAIRN_NOTIFY_NAME_*
+ * environment overrides). Valid during send(). */
+struct cairn_notify_config {
+	uint32_t size;     /* sizeof(struct cairn_notify_config), core's */
+	const char *name;  /* the section name */
+	const char *type;  /* `type =`, one of the plugin's types */
+	void *core;        /* opaque to plugins */
+	/* Value of `key`, or NULL when unset. */
+	const char *(*get)(const struct cairn_notify_config *cfg,
+			   const char *key);
+	/* Log a line (printf format) under the section's name. */
+	void (*log)(const struct cairn_notify_config *cfg, int level,
+		    const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+};
+
+/* One target's part in the run. */
+struct cairn_notify_target {
+	const char *name;
+	const char *status; /* "success", "failure" or "skipped" */
+	const char *error;  /* or NULL */
+};
+
+/* The event. Strings are valid during send() only. */
+struct cairn_notify_event {
+	uint32_t size;        /* sizeof(struct cairn_notify_event), core's */
+	int kind;             /* enum cairn_notify_kind */
+	const char *status;   /* "start", "success", "failure", "suspicious" */
+	const char *config;   /* the config's `name`, e.g. "mss" */
+	const char *host;     /* this machine's host name */
+	const char *archive;  /* the archive's name, or NULL */
+	const char *error;    /* what failed or dropped, or NULL */
+	const char *log_tail; /* the run's last log lines, or NULL */
+	uint64_t bytes;       /* the archive's size */
+	double seconds;       /* how long the run took so far */
+	const struct cairn_notify_target *targets;
+	size_t ntargets;
+};
+
+struct cairn_notify_ops {
+	uint16_t abi_major; /* CAIRN_ABI_MAJOR the plugin was built with */
+	uint16_t abi_minor; /* CAIRN_ABI_MINOR the plugin was built with */
+	uint32_t size;      /* sizeof(struct cairn_notify_ops) as built */
+	const char *name;   /* plugin name; matches `plugin =` (default
+			       "notify") */
+	const char *version;
+	/* NULL-terminated: the `type =` values it handles, and the keys
+	 * it reads (the core's own, type, plugin and events, not listed). */
+	const char *const *types;
+	const char *const *keys;
+	/* Check a section's keys before the run (NULL: none to check). */
+	int (*check)(const struct cairn_notify_config *cfg,
+		     struct cairn_error *err);
+	/* One attempt to deliver ev, giving up after timeout seconds. */
+	int (*send)(const struct cairn_notify_config *cfg,
+		    const struct cairn_notify_event *ev, long timeout,
+		    struct cairn_error *err);
+};
+
+typedef const struct cairn_notify_ops *(*cairn_notify_entry_fn)(void);
+
+/* Each notify plugin defines exactly this function. */
+const struct cairn_notify_ops *cairn_notify_plugin(void);
+
 #ifdef __cplusplus
 }
 #endif
