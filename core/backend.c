@@ -145,9 +145,11 @@ typedef int (*op_fn)(struct backend *b, void *arg, struct cairn_error *err);
 static int with_retry(struct backend *b, op_fn op, void *arg,
 		      struct cairn_error *err)
 {
+	long first = 1 + b->used;
 	int rc;
 
-	for (long attempt = 1;; attempt++) {
+	b->used = 0;
+	for (long attempt = first;; attempt++) {
 		err->code = 0;
 		err->msg[0] = '\0';
 		if (!(rc = stop_check(err)) && !(rc = handle(b, err)) && op)
@@ -156,6 +158,14 @@ static int with_retry(struct backend *b, op_fn op, void *arg,
 			break;
 	}
 	return rc;
+}
+
+bool backend_retry_after(struct backend *b, int rc, struct cairn_error *err)
+{
+	if (!retry(b, rc, 1, err))
+		return false;
+	b->used = 1;
+	return true;
 }
 
 int backend_open(struct backend *b, const struct config *cfg,

@@ -22,6 +22,7 @@ struct run {
 	const struct config *cfg;
 	struct comp_plan *plans;
 	struct comp_stats *stats;
+	struct archive_tap *tap; /* st->tap */
 	char *staging;    /* private dir for snapshots and dumps */
 	int staging_fd;   /* holds its flock (see leftovers.c) */
 	dev_t skip_dev[3]; /* our own dirs, never archived */
@@ -103,6 +104,10 @@ static int write_archive(struct run *r, int fd, const char *name,
 		goto out;
 	progress_begin(&prog, "backup", total);
 	w.prog = &prog;
+	if (r->tap) {
+		w.tees = r->tap->tees;
+		w.ntees = r->tap->ntees;
+	}
 	for (size_t i = 0; i < cfg->ncomps; i++) {
 		struct comp_plan *p = &r->plans[i];
 
@@ -497,6 +502,8 @@ static int make_archive(struct run *r, struct run_state *st,
 	    (rc = incr_open_index(&r->inc, r->staging, err)) ||
 	    (rc = plan_all(r, err)))
 		goto out;
+	if ((r->tap = st->tap))
+		r->tap->start(r->tap, p.name);
 	log_info("writing %s", p.final);
 	if ((rc = stop_check(err)) ||
 	    (rc = write_archive(r, fd, p.name, st->started, hex, &man_text,

@@ -4,6 +4,7 @@
 #ifndef CAIRN_CORE_H
 #define CAIRN_CORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -570,6 +571,10 @@ struct run_state {
 	size_t ntargets;
 	bool suspicious;  /* the shrink alarm went off (shrink.c) */
 	char shrink[512]; /* what dropped */
+	/* Streaming puts riding on the archive writer (stream.c), or
+	 * NULL; tap is &streams->tap. */
+	struct streams *streams;
+	struct archive_tap *tap;
 };
 int state_write(const struct config *cfg, const struct run_state *st,
 		struct cairn_error *err);
@@ -631,8 +636,18 @@ struct backup_opts {
 	time_t fake_time; /* --time, for tests of retention; 0 = now */
 	bool full;        /* --full: no incremental this run */
 };
+/* Consumers of the compressed stream: start() is called once the
+ * archive's final name is known, before its first byte, and sets tees
+ * (handed to the writer as aw_tee). */
+struct archive_tap {
+	int (*start)(struct archive_tap *tap, const char *name);
+	void *ctx;
+	struct aw_tee *tees;
+	int ntees;
+};
 /* On success st->archive, bytes and sha256 describe the archive, made
- * at st->started (a later second if that name is taken). */
+ * at st->started (a later second if that name is taken); st->tap, when
+ * set, sees every compressed byte as it is written. */
 int backup_archive(const struct config *cfg, struct run_state *st,
 		   struct cairn_error *err);
 
@@ -673,6 +688,7 @@ struct backend {
 	void *h;      /* NULL: (re)open before the next call */
 	bool locked;  /* clean() leftovers on open */
 	bool spent;   /* a resumed transaction used up the retries */
+	long used;    /* attempts made outside: the next op counts on */
 	long retries;
 	double delay; /* seconds before the first retry */
 	int64_t bwlimit;
@@ -704,6 +720,9 @@ int backend_write(struct bput *p, const void *buf, size_t len,
 int backend_commit(struct bput *p, const char *sha256_hex,
 		   struct cairn_error *err);
 void backend_abort(struct bput *p);
+/* A streamed put failed with rc: true (having waited) when the policy
+ * repeats it; that was attempt 1, and the next operation counts on. */
+bool backend_retry_after(struct backend *b, int rc, struct cairn_error *err);
 /* Fetch name into the local file dest (0600). */
 int backend_get_file(struct backend *b, const char *name, const char *dest,
 		     struct cairn_error *err);
@@ -715,6 +734,46 @@ int backend_check(struct backend *b, struct cairn_error *err);
 /* CAIRN_ENOSPC unless files of these sizes fit (when space() answers). */
 int backend_fits(struct backend *b, const uint64_t *sizes, int n,
 		 struct cairn_error *err);
+
+/* stream.c: streaming puts fed by the archive writer, one thread and
+ * one bounded queue per target; committed by dispatch.c. */
+struct chunk;
+struct tstream {
+	const struct config *cfg;
+	const struct target *t;
+	char *name;
+	struct backend b;
+	struct bput put;
+	bool opened;  /* backend_open was called: b needs backend_close */
+	bool open_ok; /* and it succeeded */
+	bool inited, running, eof, failed, dropped;
+	int rc;
+	struct cairn_error err;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct chunk *head, *tail;
+	size_t queued;
+	uint64_t taken;
+};
+struct streams {
+	struct archive_tap tap;
+	struct tstream *s;
+	size_t n;
+	struct aw_tee *tees;
+};
+/* Is t one this run sends to (--target, else enabled)? */
+bool target_selected(const struct backup_opts *o, const struct target *t);
+/* One stream per selected target; they start with tap.start(). */
+struct streams *streams_new(const struct config *cfg,
+			    const struct backup_opts *o);
+/* t's stream, if it started. */
+struct tstream *streams_find(struct streams *ss, const struct target *t);
+/* End of the archive: wait until the target took every byte. CAIRN_OK:
+ * s->put is open with all of it, for backend_commit. */
+int stream_finish(struct tstream *s, struct cairn_error *err);
+/* Abort what was not committed, stop the threads, close the targets. */
+void streams_free(struct streams *ss);
 
 /* dispatch.c: targets, through backend.c. */
 /* Fetch archive `name` (or the newest if NULL/"latest") and sidecars

@@ -55,8 +55,13 @@ static int backup_steps(const struct config *cfg, const struct backup_opts *o,
 
 	if ((rc = stop_check(err)) ||
 	    (rc = run_hook(cfg, HOOK_PRE_BACKUP, env, err)) ||
-	    (rc = stop_check(err)) ||
-	    (rc = backup_archive(cfg, st, err)))
+	    (rc = stop_check(err)))
+		return rc;
+	if (!o->no_targets) { /* the upload overlaps archiving */
+		st->streams = streams_new(cfg, o);
+		st->tap = &st->streams->tap;
+	}
+	if ((rc = backup_archive(cfg, st, err)))
 		return rc;
 	fmt_bytes(st->bytes, sz);
 	log_info("archive %s verified (%s, sha256 %.16s…)",
@@ -128,6 +133,9 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 	/* We hold the lock: whatever a killed run of ours left goes. */
 	leftovers_clean(cfg);
 	rc = backup_steps(cfg, o, &st, &err);
+	streams_free(st.streams); /* aborts what was not committed */
+	st.streams = NULL;
+	st.tap = NULL;
 out:
 	/* The stop, not what it broke (a killed hook or dump), is why. */
 	if (rc && stop_signal())

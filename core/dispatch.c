@@ -20,16 +20,6 @@
 
 #include "cairn.h"
 
-static bool selected(const struct backup_opts *o, const struct target *t)
-{
-	if (!o || !o->ntargets)
-		return t->enabled;
-	for (size_t i = 0; i < o->ntargets; i++)
-		if (!strcmp(o->targets[i], t->name))
-			return true;
-	return false;
-}
-
 /* A send that failed part way: remove every name of it, sidecars first,
  * so the target holds no archive without its sidecars (which would fill
  * it, and never be pruned since retention runs after a good send). */
@@ -93,17 +83,104 @@ out:
 	return rc;
 }
 
+/* The archive streamed whole: its sidecars must fit (the archive's bytes
+ * are on the target already), then commit it under the archive's sha256
+ * and send the sidecars after it. */
+static int commit_stream(struct tstream *s, const char *archive,
+			 const char *hex, uint64_t *bytes,
+			 struct cairn_error *err)
+{
+	char *side[3] = { xstrdup(archive), sidecar_manifest(archive),
+			  sidecar_sha(archive) };
+	uint64_t size[2];
+	int rc = CAIRN_OK, i;
+
+	*bytes = 0;
+	for (i = 0; i < 2; i++) {
+		struct stat st;
+
+		if (stat(side[i + 1], &st)) {
+			rc = errno_err(err, 0, errno, "cannot read %s",
+				       side[i + 1]);
+			goto out;
+		}
+		size[i] = (uint64_t)st.st_size;
+	}
+	if ((rc = backend_fits(&s->b, size, 2, err)) ||
+	    (rc = stop_check(err)))
+		goto out;
+	if ((rc = backend_commit(&s->put, hex, err)))
+		goto out;
+	log_info("target %s: %s committed, streamed as it was written",
+		 s->t->name, base_of(archive));
+	*bytes = s->put.done;
+	for (i = 1; i < 3; i++) {
+		if ((rc = stop_check(err)) ||
+		    (rc = backend_put_file(&s->b, side[i], err)))
+			break;
+		*bytes += size[i - 1];
+	}
+	if (rc)
+		unput(&s->b, side, 3);
+out:
+	backend_abort(&s->put);
+	for (i = 0; i < 3; i++)
+		free(side[i]);
+	return rc;
+}
+
+/* A target that streamed while the archive was written: commit, or, if
+ * the stream failed, send the finished file through the retry layer:
+ * the stream was its first attempt, so only CAIRN_ERETRY is repeated
+ * (and CAIRN_ENOSPC, so that the space check says how much is missing);
+ * a stream dropped for stalling the writer is sent afresh. An open that
+ * failed (after its retries) is the target's failure. */
+static int send_streamed(struct tstream *s, const char *archive,
+			 const char *hex, uint64_t *bytes,
+			 struct cairn_error *err)
+{
+	struct cairn_error e = { 0, "" };
+	int rc = stream_finish(s, &e);
+
+	if (!s->open_ok) {
+		*err = e;
+		return rc;
+	}
+	if (!rc) {
+		rc = commit_stream(s, archive, hex, bytes, err);
+		if (!rc || rc == CAIRN_ENOSPC || stop_signal())
+			return rc;
+		e = *err;
+	}
+	if (stop_signal())
+		return stop_check(err);
+	if (s->dropped || rc == CAIRN_ENOSPC) {
+		log_warn("target %s: streaming failed (%s); sending %s",
+			 s->t->name, e.msg, base_of(archive));
+	} else if (!backend_retry_after(&s->b, rc, &e)) {
+		*err = e;
+		return stop_signal() ? stop_check(err) : rc;
+	}
+	return put_archive(&s->b, archive, bytes, err);
+}
+
 static int send_to(const struct config *cfg, const struct target *t,
-		   const char *archive, struct target_result *r)
+		   const struct run_state *st, struct target_result *r)
 {
 	struct cairn_error err = { 0, "" };
+	struct tstream *s = streams_find(st->streams, t);
 	double t0 = now_mono();
 	struct backend b;
 	int rc;
 
-	if (!(rc = backend_open(&b, cfg, t, true, &err)))
-		rc = put_archive(&b, archive, &r->bytes, &err);
-	backend_close(&b);
+	if (s) {
+		rc = send_streamed(s, st->archive, st->sha256, &r->bytes,
+				   &err);
+	} else {
+		if (!(rc = backend_open(&b, cfg, t, true, &err)))
+			rc = put_archive(&b, st->archive, &r->bytes, &err);
+		backend_close(&b);
+	}
 	if (rc && stop_signal())
 		stop_check(&err);
 	r->rc = rc;
@@ -123,13 +200,13 @@ void dispatch_all(const struct config *cfg, const struct backup_opts *o,
 		struct target_result *r = &st->targets[st->ntargets];
 		char sz[32];
 
-		if (!selected(o, t))
+		if (!target_selected(o, t))
 			continue;
 		st->ntargets++;
 		r->name = xstrdup(t->name);
 		log_info("target %s: sending %s", t->name,
 			 base_of(st->archive));
-		if (send_to(cfg, t, st->archive, r)) {
+		if (send_to(cfg, t, st, r)) {
 			log_error("target %s failed: %s", t->name, r->error);
 			continue;
 		}

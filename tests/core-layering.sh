@@ -32,6 +32,7 @@ layers='
 6 main.c
 1 plugin.c backend.c
 5 cmd_plugins.c
+4 stream.c
 '
 allowed_edges=''
 

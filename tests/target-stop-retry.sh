@@ -1,6 +1,8 @@
 #!/bin/bash
 # SIGTERM while the core waits to retry a target: no further attempt, the
-# target fails as interrupted and the run ends.
+# target fails as interrupted and the run ends. (The target is opened as
+# the archive is written, to stream to it: the signal comes once the
+# archive is verified, while the core still waits to retry.)
 . "$TOP_SRCDIR/tests/lib.sh"
 
 dataset "$T/src" 2
@@ -16,7 +18,8 @@ env CAIRN_RETRY_DELAY=5 CAIRN_TARGET_NAS_PLUGIN=ssh \
 	"$CAIRN" -c "$T/c.conf" backup >"$T/run.out" 2>&1 &
 pid=$!
 for i in $(seq 1 600); do
-	grep -q 'retrying (2 of 3)' "$T/run.out" && break
+	grep -q 'retrying (2 of 3)' "$T/run.out" &&
+		grep -q 'archive .* verified' "$T/run.out" && break
 	sleep 0.05
 done
 grep -q 'retrying (2 of 3)' "$T/run.out" ||
