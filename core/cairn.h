@@ -24,6 +24,7 @@ struct kv {
 	char *key;
 	char *val;
 	char *where; /* "FILE:LINE" or the environment variable's name */
+	bool loose;  /* from a file group or others can read */
 };
 struct section {
 	char *kind; /* "cairn", "component", "target", ... */
@@ -100,12 +101,42 @@ const struct component *config_component(const struct config *cfg,
 					 const char *name);
 const struct target *config_target(const struct config *cfg,
 				   const char *name);
-/* Keys whose values are never logged and need a private config file. */
-bool config_key_is_secret(const char *key);
-/* Is every key of target t one the core or the plugin reads? */
+/* Keys whose values are never logged and need a private config file:
+ * the core's own, and a plugin's SECRET ones (specs may be NULL). */
+bool config_key_is_secret(const struct cairn_key_spec *specs,
+			  const char *key);
+bool config_is_core_target_key(const char *key);
+const struct cairn_key_spec *config_spec_find(
+	const struct cairn_key_spec *specs, const char *key);
+/* Parse text as a value of type (enum cairn_key_type): *num for BOOL,
+ * INT, SIZE, DURATION; *str (malloc'd) the text, a PATH expanded. */
+int config_parse_typed(uint32_t type, const char *text, int64_t *num,
+		       char **str);
+/* A target's keys checked against the core's and the plugin's specs
+ * (unknown keys, types, ranges, REQUIRED, SECRET in a loose file) and
+ * resolved with defaults. */
+struct tkey {
+	const struct cairn_key_spec *spec;
+	char *text;
+	int64_t num;
+	const char *where;
+};
+struct target_keys {
+	const struct target *t;
+	const struct cairn_key_spec *specs;
+	struct tkey *v;
+	size_t n;
+};
 int config_check_target_keys(const struct target *t,
-			     const char *const *plugin_keys,
-			     struct cairn_error *e);
+			     const struct cairn_key_spec *specs,
+			     struct target_keys *tk, struct cairn_error *e);
+void config_target_keys_free(struct target_keys *tk);
+/* The resolved key (core keys retries, retry_delay, bwlimit too). */
+const struct tkey *config_tkey(const struct target_keys *tk,
+			       const char *key);
+/* The ABI accessor over tk, valid while tk is. */
+void config_target_api(struct target_keys *tk,
+		       struct cairn_target_config *c);
 /* The name of a component type, as `type =` spells it. */
 const char *config_type_name(enum comp_type t);
 /* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
@@ -541,19 +572,68 @@ int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err);
 int plugin_load_path(const char *path, struct plugin *pl,
 		     struct cairn_error *err);
 void plugin_unload(struct plugin *pl);
-/* `cairn plugins` (moves out with the plugin ABI rework). */
-int cmd_plugins(const struct config *cfg);
+/* Refuse malformed key specs (path names the plugin). */
+int plugin_check_specs(const char *path, const struct cairn_key_spec *specs,
+		       struct cairn_error *err);
 
-/* dispatch.c: targets. An open target, retries owned here. */
-struct target_conn {
+/* backend.c: a target's ops behind the core's one retry layer: retries
+ * of CAIRN_ERETRY with exponential back-off and jitter on a fresh
+ * handle, rate limit, progress, verification after a put. */
+struct backend {
+	const struct config *cfg;
 	const struct target *t;
 	struct plugin pl;
-	struct cairn_target_config tc;
-	void *h;
+	struct target_keys keys;
+	struct cairn_host host;
+	struct cairn_target_config api;
+	struct cairn_target_props props;
+	void *h;      /* NULL: (re)open before the next call */
+	bool locked;  /* clean() leftovers on open */
+	bool spent;   /* a resumed transaction used up the retries */
+	long retries;
+	double delay; /* seconds before the first retry */
+	int64_t bwlimit;
 };
-int target_open(const struct config *cfg, const struct target *t,
-		struct target_conn *tc, struct cairn_error *err);
-void target_close(struct target_conn *tc);
+int backend_open(struct backend *b, const struct config *cfg,
+		 const struct target *t, bool locked,
+		 struct cairn_error *err);
+void backend_close(struct backend *b);
+/* Send the local file path as its base name (a whole put, repeated on
+ * a fresh handle after CAIRN_ERETRY). */
+int backend_put_file(struct backend *b, const char *path,
+		     struct cairn_error *err);
+/* A streaming put: backend_begin (retried on a fresh handle), then
+ * backend_write any number of times, then backend_commit (verified by
+ * stat) or backend_abort. Writes and the commit are retried in place
+ * only when the plugin keeps transactions (CAIRN_PROP_RESUMABLE); any
+ * other failure aborts the transaction, and later calls fail. */
+struct bput {
+	struct backend *b;
+	struct cairn_txn *txn; /* NULL once ended */
+	const char *name;      /* the caller's, kept while the put is */
+	uint64_t size, done;
+	double t0;
+};
+int backend_begin(struct backend *b, const char *name, uint64_t size,
+		  struct bput *p, struct cairn_error *err);
+int backend_write(struct bput *p, const void *buf, size_t len,
+		  struct cairn_error *err);
+int backend_commit(struct bput *p, const char *sha256_hex,
+		   struct cairn_error *err);
+void backend_abort(struct bput *p);
+/* Fetch name into the local file dest (0600). */
+int backend_get_file(struct backend *b, const char *name, const char *dest,
+		     struct cairn_error *err);
+int backend_list(struct backend *b, cairn_list_cb cb, void *ctx,
+		 struct cairn_error *err);
+int backend_del(struct backend *b, const char *name,
+		struct cairn_error *err);
+int backend_check(struct backend *b, struct cairn_error *err);
+/* CAIRN_ENOSPC unless files of these sizes fit (when space() answers). */
+int backend_fits(struct backend *b, const uint64_t *sizes, int n,
+		 struct cairn_error *err);
+
+/* dispatch.c: targets, through backend.c. */
 /* Fetch archive `name` (or the newest if NULL/"latest") and sidecars
  * from a target into dir; *path is the local archive. */
 int target_fetch(const struct config *cfg, const char *target,
@@ -897,5 +977,8 @@ int cmd_diff(const struct config *cfg, char **ops, int nops, bool json);
 /* cmd_find.c: `cairn find`. */
 int cmd_find(const struct config *cfg, char **ops, int nops,
 	     const char *target, bool json);
+
+/* cmd_plugins.c: `cairn plugins`. */
+int cmd_plugins(const struct config *cfg);
 
 #endif

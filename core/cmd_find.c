@@ -72,14 +72,14 @@ static int fetch_indexes(const struct config *cfg, const char *target,
 {
 	const struct target *t = config_target(cfg, target);
 	struct remote_ix rx = { .cfg = cfg };
-	struct target_conn tc = { 0 };
+	struct backend b = { 0 };
 	int rc;
 
 	if (!t)
 		return cairn_errf(err, CAIRN_ECONFIG, "no target '%s' "
 				  "configured", target);
-	if ((rc = target_open(cfg, t, &tc, err)) ||
-	    (rc = tc.pl.ops->list(tc.h, collect, &rx, err)))
+	if ((rc = backend_open(&b, cfg, t, false, err)) ||
+	    (rc = backend_list(&b, collect, &rx, err)))
 		goto out;
 	if (rx.names.n)
 		qsort(rx.names.v, rx.names.n, sizeof(char *), strv_cmp);
@@ -91,7 +91,7 @@ static int fetch_indexes(const struct config *cfg, const char *target,
 		for (int k = 0; k < 3 && !rc; k++) {
 			char *dest = path_join(dir, side[k]);
 
-			rc = tc.pl.ops->get(tc.h, side[k], dest, err);
+			rc = backend_get_file(&b, side[k], dest, err);
 			free(dest);
 		}
 		if (!rc) /* its index: found without the archive */
@@ -103,7 +103,7 @@ static int fetch_indexes(const struct config *cfg, const char *target,
 	}
 out:
 	strv_free(&rx.names);
-	target_close(&tc);
+	backend_close(&b);
 	return rc;
 }
 
