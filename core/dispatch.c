@@ -417,7 +417,6 @@ int target_fetch(const struct config *cfg, const char *target,
 	log_info("target %s: fetching %s", target, pick);
 	{
 		char *side = sidecar_sha(pick), *man = sidecar_manifest(pick);
-
 		char *ix = index_sidecar(pick);
 
 		rc = get_one(&b, side, dir, err);

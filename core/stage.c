@@ -799,6 +799,10 @@ static int fall_back(struct stage *s, int rc, bool *want, size_t *left,
 	stage_index(s, want, left, early_ok);
 	rc = s->unverified ? verify_sidecar_part(s->archive, ix, err)
 			   : CAIRN_OK;
+	if (rc)
+		snprintf(err->msg + strlen(err->msg),
+			 sizeof(err->msg) - strlen(err->msg),
+			 "; refusing to restore, live data untouched");
 	free(ix);
 	return rc;
 }

@@ -59,7 +59,7 @@ for comp in zstd gzip; do
 	rm -rf "$T/r2"
 	expect_rc 1 "$CAIRN" -c "$T/$comp.conf" restore full --to "$T/r2"
 	out_has "does not match its checksum"
-	out_has "nothing was restored"
+	out_has "live data untouched|nothing was restored"
 	[ ! -e "$T/r2/Sounds" ] || fail "a failed restore left files"
 	cp "$T/good" "$arch"
 

@@ -46,10 +46,11 @@ done
 for a in $(archives "$REMOTE"); do
 	[ -f "$REMOTE/$a.sha256" ] || fail "$a: no .sha256 on the target"
 	[ -f "$REMOTE/$a.manifest" ] || fail "$a: no .manifest on the target"
+	[ -f "$REMOTE/$a.index" ] || fail "$a: no .index on the target"
 	(cd "$REMOTE" && sha256sum -c --quiet "$a.sha256") ||
 		fail "$a: checksum on the target"
 done
-[ "$(ls -A "$REMOTE" | wc -l)" = 6 ] || {
+[ "$(ls -A "$REMOTE" | wc -l)" = 8 ] || {
 	ls -la "$REMOTE"
 	fail "remote holds other files than 2 archives and their sidecars"
 }
