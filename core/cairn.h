@@ -190,6 +190,15 @@ struct snap {
  * always kept. Returns the number kept. */
 size_t retention_select(struct snap *snaps, size_t n,
 			const struct policy *p);
+/* The same, and rules[i] (may be NULL) gets bit r set for each rule r
+ * (last, daily, weekly, monthly, yearly) that keeps snaps[i]. */
+size_t retention_select_tiers(struct snap *snaps, size_t n,
+			      const struct policy *p, unsigned *rules);
+/* Until when a kept snap must stay locked, given the rules that keep it
+ * and each rule's lock period in seconds (lock_last, lock_daily, ...,
+ * lock_yearly); 0: no lock (pruned, or no period set). */
+time_t retention_lock_until(const struct snap *s, unsigned rules,
+			    const long lock[5]);
 
 /* snapshot.c: SQLite through its online backup API. */
 struct db_check {

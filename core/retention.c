@@ -47,6 +47,12 @@ static long period(int rule, time_t t, size_t index)
 
 size_t retention_select(struct snap *snaps, size_t n, const struct policy *p)
 {
+	return retention_select_tiers(snaps, n, p, NULL);
+}
+
+size_t retention_select_tiers(struct snap *snaps, size_t n,
+			      const struct policy *p, unsigned *rules)
+{
 	long count[5] = { p->last, p->daily, p->weekly, p->monthly,
 			  p->yearly };
 	long last[5] = { -1, -1, -1, -1, -1 };
@@ -55,6 +61,8 @@ size_t retention_select(struct snap *snaps, size_t n, const struct policy *p)
 	qsort(snaps, n, sizeof(*snaps), newest_first);
 	for (size_t i = 0; i < n; i++) {
 		snaps[i].keep = i == 0;
+		if (rules)
+			rules[i] = 0;
 		for (int r = 0; r < 5; r++) {
 			long v;
 
@@ -63,6 +71,8 @@ size_t retention_select(struct snap *snaps, size_t n, const struct policy *p)
 			v = period(r, snaps[i].time, i);
 			if (v != last[r]) {
 				snaps[i].keep = true;
+				if (rules)
+					rules[i] |= 1u << r;
 				last[r] = v;
 				count[r]--;
 			}
@@ -70,4 +80,24 @@ size_t retention_select(struct snap *snaps, size_t n, const struct policy *p)
 		kept += snaps[i].keep;
 	}
 	return kept;
+}
+
+/*
+ * Object Lock per tier: an archive stays locked as long as the longest
+ * tier that keeps it (a monthly as long as lock_monthly), counted from the
+ * archive's time. The newest archive, kept by no rule, counts as a last.
+ */
+time_t retention_lock_until(const struct snap *s, unsigned rules,
+			    const long lock[5])
+{
+	long most = 0;
+
+	if (!s->keep)
+		return 0;
+	if (!rules)
+		rules = 1u;
+	for (int r = 0; r < 5; r++)
+		if ((rules & (1u << r)) && lock[r] > most)
+			most = lock[r];
+	return most > 0 ? s->time + most : 0;
 }
