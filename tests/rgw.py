@@ -11,6 +11,8 @@
                                                 exit 3 when refused (403)
     rgw.py ENDPOINT AK SK policy BUCKET FILE    put a bucket policy
     rgw.py ENDPOINT AK SK put BUCKET KEY FILE   one PUT, exit 3 when refused
+    rgw.py ENDPOINT AK SK abort BUCKET KEY UPLOAD-ID
+    rgw.py ENDPOINT AK SK etag BUCKET KEY       the ETag HEAD reports
     rgw.py ENDPOINT AK SK putmany BUCKET PFX N  N small objects PFXf0001...
 
 Path-style only (RGW has no rgw_dns_name by default); region us-east-1.
@@ -121,6 +123,10 @@ def main():
         with open(a[2], 'rb') as f:
             body = f.read()
         refused(lambda: c.put_object(Bucket=a[0], Key=a[1], Body=body))
+    elif cmd == 'abort':
+        c.abort_multipart_upload(Bucket=a[0], Key=a[1], UploadId=a[2])
+    elif cmd == 'etag':
+        print(c.head_object(Bucket=a[0], Key=a[1])['ETag'].strip('"'))
     elif cmd == 'putmany':
         for i in range(1, int(a[2]) + 1):
             c.put_object(Bucket=a[0], Key='%sf%04d' % (a[1], i),
