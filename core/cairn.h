@@ -196,9 +196,10 @@ size_t retention_select_tiers(struct snap *snaps, size_t n,
 			      const struct policy *p, unsigned *rules);
 /* Until when a kept snap must stay locked, given the rules that keep it
  * and each rule's lock period in seconds (lock_last, lock_daily, ...,
- * lock_yearly); 0: no lock (pruned, or no period set). */
+ * lock_yearly): a tier counts once its period is over at `now`, before
+ * that the snap counts as a last; 0: no lock (pruned, or no period). */
 time_t retention_lock_until(const struct snap *s, unsigned rules,
-			    const long lock[5]);
+			    const long lock[5], time_t now);
 
 /* snapshot.c: SQLite through its online backup API. */
 struct db_check {

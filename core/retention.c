@@ -85,19 +85,21 @@ size_t retention_select_tiers(struct snap *snaps, size_t n,
 /*
  * Object Lock per tier: an archive stays locked as long as the longest
  * tier that keeps it (a monthly as long as lock_monthly), counted from the
- * archive's time. The newest archive, kept by no rule, counts as a last.
+ * archive's time. A tier counts once its period is over: until the month
+ * ends, the month's newest archive changes every day, and locking each for
+ * lock_monthly would keep every daily that long. Until then (and for the
+ * newest, kept by no rule) the archive counts as a last.
  */
 time_t retention_lock_until(const struct snap *s, unsigned rules,
-			    const long lock[5])
+			    const long lock[5], time_t now)
 {
-	long most = 0;
+	long most = lock[0];
 
 	if (!s->keep)
 		return 0;
-	if (!rules)
-		rules = 1u;
-	for (int r = 0; r < 5; r++)
-		if ((rules & (1u << r)) && lock[r] > most)
+	for (int r = 1; r < 5; r++)
+		if ((rules & (1u << r)) && lock[r] > most &&
+		    period(r, s->time, 0) != period(r, now, 0))
 			most = lock[r];
 	return most > 0 ? s->time + most : 0;
 }
