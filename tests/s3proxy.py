@@ -17,9 +17,9 @@ body against its x-amz-content-sha256 before any of it goes upstream
 --log appends one line per request: METHOD PATH?QUERY STATUS inflight=N,
 where N is how many part uploads (PUT ...partNumber=) were in flight.
 --fault-file, when the file exists, is read on every request: each line is
-`METHOD SUBSTRING ACTION`; the first line whose method matches (or `*`) and
-whose SUBSTRING occurs in the path and query applies ACTION instead of
-forwarding: an HTTP status (500, 503: an S3 error reply), `200err` (an
+`METHOD SUBSTRING ACTION [TIMES]`; the first line whose method matches (or
+`*`) and whose SUBSTRING occurs in the path and query applies ACTION
+instead of forwarding (at most TIMES times when given): an HTTP status (500, 503: an S3 error reply), `200err` (an
 <Error> document with status 200, as CompleteMultipartUpload may send),
 `close` (drop the connection) or `hang` (hold the request until the file
 is removed; a file FILE.held is created so a test can see that it is held).
@@ -106,6 +106,7 @@ class Proxy(http.server.ThreadingHTTPServer):
         self.args = args
         self.lock = threading.Lock()
         self.inflight = 0
+        self.faults = {}  # fault line -> times applied
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -153,9 +154,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(path) as f:
             for line in f:
                 w = line.split()
-                if len(w) == 3 and w[0] in ('*', self.command) \
-                        and w[1] in self.path:
-                    return w[2]
+                if len(w) not in (3, 4) or w[0] not in ('*', self.command) \
+                        or w[1] not in self.path:
+                    continue
+                if len(w) == 4:
+                    with self.server.lock:
+                        used = self.server.faults.get(line, 0)
+                        if used >= int(w[3]):
+                            continue
+                        self.server.faults[line] = used + 1
+                return w[2]
         return None
 
     def check_signature(self):
