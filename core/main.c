@@ -106,7 +106,8 @@ static int bad_option(const char *cmd, int c, char **argv,
 
 enum { OPT_HELP = 1000, OPT_TARGET, OPT_NO_TARGETS, OPT_JSON, OPT_DEEP,
        OPT_MAX_AGE, OPT_DRY_RUN, OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_YES,
-       OPT_TIME, OPT_EXACT, OPT_PATH };
+       OPT_TIME, OPT_EXACT, OPT_PATH,
+       OPT_ALL_HOSTS };
 
 static const struct option cmd_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -123,6 +124,7 @@ static const struct option cmd_opts[] = {
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "exact", no_argument, NULL, OPT_EXACT },
 	{ "path", required_argument, NULL, OPT_PATH },
+	{ "all-hosts", no_argument, NULL, OPT_ALL_HOSTS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -136,6 +138,7 @@ struct args {
 	int nops;
 	bool json, deep, dry_run;
 	long max_age;
+	bool all_hosts; /* list --all-hosts */
 };
 
 static int run_backup(const struct config *cfg, struct args *a)
@@ -183,6 +186,10 @@ static int run_find(const struct config *cfg, struct args *a)
 
 static int run_list(const struct config *cfg, struct args *a)
 {
+	if (a->all_hosts && !a->target)
+		return bad_usage("list", "--all-hosts needs --target");
+	if (a->all_hosts)
+		return list_target_hosts(cfg, a->target, a->json);
 	return cmd_list(cfg, a->target, a->json);
 }
 
@@ -250,8 +257,9 @@ static const struct command {
 	  "  --dry-run       count what would be added, replaced, kept and\n"
 	  "                  removed (-v: each path)\n"
 	  "  --yes           do not ask (required without a terminal)\n" },
-	{ "list", run_list, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,
-	  "usage: cairn list [--target NAME] [--json]\n"
+	{ "list", run_list, { OPT_TARGET, OPT_JSON, OPT_ALL_HOSTS },
+	  NO_OPERAND, NULL,
+	  "usage: cairn list [--target NAME [--all-hosts]] [--json]\n"
 	  "List archives in archive_dir (name, time, size, status, when it\n"
 	  "last passed a check, where), or those a target holds. Status is\n"
 	  "verified, incomplete (no sidecar) or CORRUPT (the last verify\n"
@@ -404,6 +412,9 @@ static int set_option(const struct command *cmd, int c, struct args *a)
 		a->ro.paths = xrealloc(a->ro.paths, (a->ro.npaths + 1) *
 						    sizeof(char *));
 		a->ro.paths[a->ro.npaths++] = optarg;
+		break;
+	case OPT_ALL_HOSTS:
+		a->all_hosts = true;
 		break;
 	case OPT_TIME: {
 		struct tm tm = { 0 };

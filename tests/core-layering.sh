@@ -27,6 +27,7 @@ layers='
 5 cmd_ls.c cmd_dump.c cmd_diff.c cmd_find.c
 6 main.c
 1 plugin.c backend.c
+1 objlock.c
 5 cmd_plugins.c
 '
 allowed_edges=''
