@@ -1,8 +1,8 @@
 #!/bin/bash
 # S3 upload throughput: the s3 plugin (parallel multipart, via plugin-tool)
-# against `s3cmd put`, same archive, same s3rver on loopback, in one run.
+# against `s3cmd put`, same archive, same Ceph RGW on loopback (tests/s3-peer.sh), in one run.
 # Each path is measured for both tools alike:
-#   direct  both straight to s3rver
+#   direct  both straight to RGW
 #   proxy   both through tests/s3proxy.py (SigV4 and payload checks)
 #   link    both through the proxy capped at RATE MiB/s per connection,
 #           as one connection to S3 is (an emulated link, not loopback)
@@ -10,12 +10,11 @@
 #   bench/s3-upload.sh [RUNS]    (default 3 runs of each tool per path)
 #
 # Env: TOP_BUILDDIR (default: the source tree), PARALLEL (4), PART_SIZE
-# (16M), MB (dataset size, 388), RATE (50), PATHS ("direct proxy link"),
-# S3_DATA (s3rver's directory; default a tmpfs one when /dev/shm has room,
-# so the disk's writeback does not blur the figures). The dataset and its
-# archive are cached in bench/out/, figures go to bench/out/s3-upload.txt.
-# Needs: a built plugins/s3.la and tests/plugin-tool, s3cmd, zstd, node and
-# `npm ci --prefix tests/s3`, python3-botocore.
+# (16M), MB (dataset size, 388), RATE (50), PATHS ("direct proxy link").
+# The dataset and its archive are cached in bench/out/, figures go to
+# bench/out/s3-upload.txt. Needs: a built plugins/s3.la and
+# tests/plugin-tool, s3cmd, zstd, ceph-mon/ceph-osd/radosgw,
+# python3-botocore.
 set -eu
 TOP_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 TOP_BUILDDIR=${TOP_BUILDDIR:-$TOP_SRCDIR}
@@ -30,18 +29,8 @@ PLUGIN_TOOL=${PLUGIN_TOOL:-$TOP_BUILDDIR/tests/plugin-tool}
 SO=${SO:-$TOP_BUILDDIR/plugins/.libs/s3.so}
 MAKE_DATASET=${MAKE_DATASET:-$TOP_SRCDIR/../shared/bench/make-dataset}
 [ -f "$MAKE_DATASET" ] || MAKE_DATASET=/work/shared/bench/make-dataset
-if [ -z "${S3_DATA:-}" ] &&
-	[ "$(df -Pm /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')" -gt 4096 ]; then
-	S3_DATA=$(mktemp -d /dev/shm/cairn-s3bench.XXXXXX)
-	trap 'rm -rf "$S3_DATA"' EXIT
-fi
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/s3-peer.sh"
-# lib.sh and s3-peer.sh replaced the trap: the tmpfs directory goes too.
-case "${S3_DATA:-}" in
-/dev/shm/cairn-s3bench.*)
-	trap 'st=$?; s3_peer_stop; rm -rf "$S3_DATA" "$T"; exit $st' EXIT ;;
-esac
 [ -x "$PLUGIN_TOOL" ] && [ -f "$SO" ] ||
 	fail "build plugins/s3.la and tests/plugin-tool first"
 command -v s3cmd >/dev/null || fail "s3cmd is missing"
@@ -87,9 +76,13 @@ s3cmd_put() {
 # What the store holds must be the archive; then it goes, to keep the
 # store (maybe tmpfs) small.
 check_and_drop() {
-	local obj="$S3_DATA/$S3_BUCKET/bench/$1._S3rver_object"
+	local obj="$T/check.obj"
+	"$PLUGIN_TOOL" "$SO" endpoint="$S3_DIRECT" bucket="$S3_BUCKET" \
+		prefix=bench access_key="$S3_ACCESS" secret_key="$S3_SECRET" \
+		get "$1" "$obj" >/dev/null 2>&1 || fail "cannot read $1 back"
 	[ "$(sha256sum "$obj" | cut -d' ' -f1)" = "$hash" ] ||
 		fail "$1: stored object differs from the archive"
+	rm -f "$obj"
 	"$PLUGIN_TOOL" "$SO" endpoint="$S3_DIRECT" bucket="$S3_BUCKET" \
 		prefix=bench access_key="$S3_ACCESS" secret_key="$S3_SECRET" \
 		del "$1" 2>/dev/null || fail "cannot delete $1"

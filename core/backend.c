@@ -262,7 +262,7 @@ static int txn_commit(struct bput *p, const char *hex,
 		      struct cairn_error *err)
 {
 	struct backend *b = p->b;
-	struct cairn_object obj = { sizeof(obj), p->name, 0, 0 };
+	struct cairn_object obj = { sizeof(obj), p->name, 0, 0, NULL };
 	int rc;
 
 	for (long attempt = 1;; attempt++) {
@@ -506,12 +506,14 @@ struct lst {
 static int list_cb(void *ctx, const struct cairn_object *o)
 {
 	struct lst *l = ctx;
-	struct cairn_object c = { sizeof(c), o->name, 0, 0 };
+	struct cairn_object c = { sizeof(c), o->name, 0, 0, NULL };
 
 	if (CAIRN_HAS(o, struct cairn_object, bytes))
 		c.bytes = o->bytes;
 	if (CAIRN_HAS(o, struct cairn_object, mtime))
 		c.mtime = o->mtime;
+	if (CAIRN_HAS(o, struct cairn_object, host))
+		c.host = o->host;
 	if (!c.name || c.name[0] == '.' || strchr(c.name, '/'))
 		return 0;
 	return l->cb(l->ctx, &c);
@@ -538,6 +540,34 @@ static int del_op(struct backend *b, void *arg, struct cairn_error *err)
 int backend_del(struct backend *b, const char *name, struct cairn_error *err)
 {
 	return with_retry(b, del_op, (void *)name, err);
+}
+
+struct retain_arg {
+	const char *name;
+	int64_t until;
+};
+
+static int retain_op(struct backend *b, void *arg, struct cairn_error *err)
+{
+	const struct retain_arg *a = arg;
+
+	return b->pl.ops->retain(b->h, a->name, a->until, err);
+}
+
+bool backend_lockable(const struct backend *b)
+{
+	return b->pl.ops && b->pl.ops->retain &&
+	       (b->props.flags & CAIRN_PROP_OBJECT_LOCK);
+}
+
+int backend_retain(struct backend *b, const char *name, int64_t until,
+		   struct cairn_error *err)
+{
+	struct retain_arg a = { name, until };
+
+	if (!backend_lockable(b))
+		return CAIRN_OK;
+	return with_retry(b, retain_op, &a, err);
 }
 
 static int check_op(struct backend *b, void *arg, struct cairn_error *err)

@@ -165,6 +165,10 @@ const char *config_type_name(enum comp_type t);
 /* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
  * KEY of [cairn]. */
 const struct kv *section_get(const struct section *sec, const char *key);
+/* Set a key of target t for this run, as the command line would (e.g.
+ * s3's all_hosts for `list --all-hosts`); where names the source. */
+void config_target_set(const struct target *t, const char *key,
+		       const char *val, const char *where);
 /* The components of restore mode `mode` ('full': all), each once;
  * *comps is malloc'd. */
 int restore_components(const struct config *cfg, const char *mode,
@@ -275,6 +279,16 @@ bool chain_want_full(const struct snap *s, size_t n, time_t now,
 /* The chains of s (newest first, after retention_chains), oldest first:
  * each archive kept or removed and why, for `prune --dry-run`. */
 void retention_describe(const struct snap *s, size_t n, struct sbuf *out);
+/* The same, and rules[i] (may be NULL) gets bit r set for each rule r
+ * (last, daily, weekly, monthly, yearly) that keeps snaps[i]. */
+size_t retention_select_tiers(struct snap *snaps, size_t n,
+			      const struct policy *p, unsigned *rules);
+/* Until when a kept snap must stay locked, given the rules that keep it
+ * and each rule's lock period in seconds (lock_last, lock_daily, ...,
+ * lock_yearly): a tier counts once its period is over at `now`, before
+ * that the snap counts as a last; 0: no lock (pruned, or no period). */
+time_t retention_lock_until(const struct snap *s, unsigned rules,
+			    const long lock[5], time_t now);
 
 /* snapshot.c: SQLite through its online backup API. */
 struct db_check {
@@ -731,6 +745,13 @@ int backend_list(struct backend *b, cairn_list_cb cb, void *ctx,
 int backend_del(struct backend *b, const char *name,
 		struct cairn_error *err);
 int backend_check(struct backend *b, struct cairn_error *err);
+/* The target keeps objects under Object Lock (retain() works). */
+bool backend_lockable(const struct backend *b);
+/* Lock name until `until` (an object not put yet: its put gets the
+ * lock); CAIRN_OK without doing anything when the target has no lock. */
+int backend_retain(struct backend *b, const char *name, int64_t until,
+		   struct cairn_error *err);
+
 /* CAIRN_ENOSPC unless files of these sizes fit (when space() answers). */
 int backend_fits(struct backend *b, const uint64_t *sizes, int n,
 		 struct cairn_error *err);
@@ -774,6 +795,15 @@ struct tstream *streams_find(struct streams *ss, const struct target *t);
 int stream_finish(struct tstream *s, struct cairn_error *err);
 /* Abort what was not committed, stop the threads, close the targets. */
 void streams_free(struct streams *ss);
+/* objlock.c: Object Lock per retention tier (lock_last ... lock_yearly). */
+/* The target's lock periods in seconds, 0 where unset. */
+void objlock_periods(const struct backend *b, long lock[5]);
+/* Until when a new archive of time `at` is locked: lock_last, or the
+ * longest period when lock_last is unset; 0 without a lock. */
+time_t objlock_put_until(const struct backend *b, time_t at);
+/* Lock an archive and its sidecars until `until` (only ever longer). */
+int objlock_hold(struct backend *b, const char *archive, time_t until,
+		 struct cairn_error *err);
 
 /* dispatch.c: targets, through backend.c. */
 /* Fetch archive `name` (or the newest if NULL/"latest") and sidecars
@@ -792,6 +822,10 @@ int list_target(const struct config *cfg, const char *target, bool json);
 /* status --copies: the complete archives (with a sidecar) t holds. */
 int target_archives(const struct config *cfg, const struct target *t,
 		    struct strv *names, struct cairn_error *err);
+/* `cairn list --target NAME --all-hosts`: every host's archives of this
+ * config under a %h prefix, with their host. */
+int list_target_hosts(const struct config *cfg, const char *target,
+		      bool json);
 
 /* stage.c: an archive's members extracted into a private dir and
  * checked (manifest, links, SQLite), for restore and verify --deep. */

@@ -53,6 +53,7 @@ static const char *const target_core_keys[] = {
 	"plugin", "enabled", "keep_last", "keep_daily", "keep_weekly",
 	"keep_monthly", "keep_yearly", "retries", "retry_delay", "bwlimit",
 	"offsite", /* status --copies */
+	"lock_last", "lock_daily", "lock_weekly", "lock_monthly", "lock_yearly",
 	NULL,
 };
 
@@ -322,6 +323,12 @@ static void set_kv(struct section *s, const char *key, const char *val,
 	kv->val = xstrdup(val);
 	kv->where = xstrdup(where);
 	kv->loose = false;
+}
+
+void config_target_set(const struct target *t, const char *key,
+		       const char *val, const char *where)
+{
+	set_kv(t->sec, key, val, where, false);
 }
 
 static void perr(struct parse *p, const char *fmt, ...)
@@ -1331,6 +1338,18 @@ static const struct cairn_key_spec core_specs[] = {
 			"first back-off; doubled each retry, with jitter"),
 	CAIRN_KEY("bwlimit", CAIRN_KEY_SIZE, NULL, 0,
 		  "bytes per second a send may use; unset: no limit"),
+	/* Object Lock per tier (a plugin with retain(), e.g. s3's
+	 * object_lock): how long an archive kept by the tier stays locked. */
+	CAIRN_KEY("lock_last", CAIRN_KEY_DURATION, NULL, 0,
+		  "Object Lock of every new archive, e.g. 7d"),
+	CAIRN_KEY("lock_daily", CAIRN_KEY_DURATION, NULL, 0,
+		  "Object Lock of an archive kept as a daily"),
+	CAIRN_KEY("lock_weekly", CAIRN_KEY_DURATION, NULL, 0,
+		  "Object Lock of an archive kept as a weekly"),
+	CAIRN_KEY("lock_monthly", CAIRN_KEY_DURATION, NULL, 0,
+		  "Object Lock of an archive kept as a monthly"),
+	CAIRN_KEY("lock_yearly", CAIRN_KEY_DURATION, NULL, 0,
+		  "Object Lock of an archive kept as a yearly"),
 	CAIRN_KEY_END,
 };
 

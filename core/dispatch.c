@@ -49,6 +49,7 @@ static int put_archive(struct backend *b, const char *archive,
 	char *side[4] = { xstrdup(archive), sidecar_manifest(archive),
 			  index_sidecar(archive), sidecar_sha(archive) };
 	uint64_t size[4];
+	time_t at = 0, until;
 	int rc = CAIRN_OK, i, n = 4;
 
 	*bytes = 0;
@@ -69,9 +70,17 @@ static int put_archive(struct backend *b, const char *archive,
 	}
 	if ((rc = backend_fits(b, size, n, err)))
 		goto out;
+	archive_name_parse(b->cfg->name, base_of(archive), &at);
+	until = objlock_put_until(b, at);
 	for (i = 0; i < n; i++) {
+		/* Locked from its put on (the lock is armed first), and
+		 * again after it, in case a retry's fresh handle lost it. */
 		if ((rc = stop_check(err)) ||
-		    (rc = backend_put_file(b, side[i], err)))
+		    (until && (rc = backend_retain(b, base_of(side[i]), until,
+						   err))) ||
+		    (rc = backend_put_file(b, side[i], err)) ||
+		    (until && (rc = backend_retain(b, base_of(side[i]), until,
+						   err))))
 			break;
 		*bytes += size[i];
 	}
@@ -260,6 +269,24 @@ static void remote_free(struct remote *rm)
 	strv_free(&rm->sides);
 }
 
+/* A kept archive's lock, extended to its tier's period; a failure is
+ * worth a warning, not the run. */
+static void hold_tier(struct backend *b, const struct snap *s,
+		      unsigned rules)
+{
+	struct cairn_error e = { 0, "" };
+	long lock[5];
+	time_t until;
+
+	if (!backend_lockable(b))
+		return;
+	objlock_periods(b, lock);
+	until = retention_lock_until(s, rules, lock, time(NULL));
+	if (until && objlock_hold(b, s->name, until, &e))
+		log_warn("target %s: cannot extend the lock of %s: %s",
+			 b->t->name, s->name, e.msg);
+}
+
 /* Retention on one target. Only complete archives (with a sidecar)
  * count; `protect`, the archive this run sent, is never removed. */
 static int prune_target(const struct config *cfg, const struct target *t,
@@ -269,6 +296,8 @@ static int prune_target(const struct config *cfg, const struct target *t,
 	struct remote rm = { .cfg = cfg };
 	struct backend b;
 	struct snap *snaps = NULL;
+	unsigned *rules = NULL;
+	bool held = false;
 	size_t n = 0;
 	int rc;
 
@@ -287,8 +316,11 @@ static int prune_target(const struct config *cfg, const struct target *t,
 		archive_name_parse(cfg->name, rm.names.v[i], &snaps[n++].time);
 	}
 	/* Restore points by the target's policy, and every archive one
-	 * of them needs (its chain, by name). */
+	 * of them needs (its chain, by name); rules: the tiers keeping
+	 * each, for Object Lock. */
 	retention_chains(snaps, n, &t->keep);
+	rules = xcalloc(n ? n : 1, sizeof(*rules));
+	retention_select_tiers(snaps, n, &t->keep, rules);
 	if (dry_run) {
 		char *where = xasprintf("target %s: ", t->name);
 
@@ -298,6 +330,8 @@ static int prune_target(const struct config *cfg, const struct target *t,
 	for (size_t i = 0; i < n; i++) {
 		char *names[4];
 
+		if (snaps[i].keep && !dry_run)
+			hold_tier(&b, &snaps[i], rules[i]);
 		if (snaps[i].needed)
 			continue;
 		log_info("target %s: %s %s", t->name,
@@ -309,17 +343,26 @@ static int prune_target(const struct config *cfg, const struct target *t,
 		names[2] = sidecar_manifest(snaps[i].name);
 		names[3] = index_sidecar(snaps[i].name);
 		for (int k = 0; k < 4; k++) {
-			int r = backend_del(&b, names[k], err);
+			int r = rc || held ? CAIRN_OK
+					   : backend_del(&b, names[k], err);
 
-			if (r && r != CAIRN_ENOTFOUND && !rc)
+			/* Object Lock refused: the next prune tries again;
+			 * no failure of the run. */
+			if (r == CAIRN_EPERM && backend_lockable(&b)) {
+				log_info("target %s: %s", t->name, err->msg);
+				held = true;
+			} else if (r && r != CAIRN_ENOTFOUND && !rc) {
 				rc = r;
+			}
 			free(names[k]);
 		}
+		held = false;
 		if (rc)
 			goto out;
 	}
 	rc = CAIRN_OK;
 out:
+	free(rules);
 	free(snaps);
 	remote_free(&rm);
 	backend_close(&b);
@@ -510,4 +553,98 @@ int target_archives(const struct config *cfg, const struct target *t,
 	remote_free(&rm);
 	backend_close(&b);
 	return rc;
+}
+
+/* ---- list --all-hosts -------------------------------------------- */
+
+struct hosts {
+	const struct config *cfg;
+	struct strv names; /* "HOST\tNAME" of archives */
+	struct strv sides; /* "HOST\tNAME" of .sha256 sidecars */
+};
+
+static int collect_host(void *ctx, const struct cairn_object *o)
+{
+	struct hosts *hs = ctx;
+	const char *host = CAIRN_HAS(o, struct cairn_object, host) &&
+				   o->host ? o->host : "";
+	size_t l = strlen(o->name);
+
+	char *hn = NULL;
+
+	if (archive_name_parse(hs->cfg->name, o->name, NULL)) {
+		hn = xasprintf("%s\t%s", host, o->name);
+		strv_push(&hs->names, hn);
+	} else if (l > 7 && !strcmp(o->name + l - 7, ".sha256")) {
+		hn = xasprintf("%s\t%.*s", host, (int)(l - 7), o->name);
+		strv_push(&hs->sides, hn);
+	}
+	free(hn);
+	return 0;
+}
+
+static void print_host(json_object *arr, const char *hn, bool ok,
+		       const char *target)
+{
+	const char *tab = strchr(hn, '\t');
+	char *host = xasprintf("%.*s", (int)(tab - hn), hn);
+
+	if (arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "host", json_object_new_string(host));
+		json_object_object_add(o, "name",
+				       json_object_new_string(tab + 1));
+		json_object_object_add(o, "status", json_object_new_string(
+					ok ? "complete" : "incomplete"));
+		json_object_object_add(o, "where",
+				       json_object_new_string(target));
+		json_object_array_add(arr, o);
+	} else {
+		printf("%-16s %-44s %-10s %s\n", host, tab + 1,
+		       ok ? "complete" : "incomplete", target);
+	}
+	free(host);
+}
+
+int list_target_hosts(const struct config *cfg, const char *target,
+		      bool json)
+{
+	const struct target *t = config_target(cfg, target);
+	struct hosts hs = { .cfg = cfg };
+	struct cairn_error err = { 0, "" };
+	struct backend b = { 0 };
+	json_object *arr = NULL;
+	int rc;
+
+	if (!t) {
+		log_error("no target '%s' configured", target);
+		return EXIT_USAGE;
+	}
+	config_target_set(t, "all_hosts", "yes", "--all-hosts");
+	if ((rc = backend_open(&b, cfg, t, false, &err)) ||
+	    (rc = backend_list(&b, collect_host, &hs, &err))) {
+		log_error("target %s: %s", target, err.msg);
+		goto out;
+	}
+	arr = json ? json_object_new_array() : NULL;
+	if (hs.names.n)
+		qsort(hs.names.v, hs.names.n, sizeof(char *), strv_cmp);
+	for (size_t i = 0; i < hs.names.n; i++) {
+		bool ok = false;
+
+		for (size_t k = 0; k < hs.sides.n && !ok; k++)
+			ok = !strcmp(hs.sides.v[k], hs.names.v[i]);
+		print_host(arr, hs.names.v[i], ok, target);
+	}
+	if (arr)
+		printf("%s\n", json_object_to_json_string_ext(arr,
+		       JSON_C_TO_STRING_PRETTY |
+		       JSON_C_TO_STRING_NOSLASHESCAPE));
+out:
+	json_object_put(arr);
+	strv_free(&hs.names);
+	strv_free(&hs.sides);
+	backend_close(&b);
+	return rc ? EXIT_FAILED : EXIT_OK;
 }

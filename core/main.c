@@ -110,7 +110,8 @@ static int bad_option(const char *cmd, int c, char **argv,
 enum { OPT_HELP = 1000, OPT_TARGET, OPT_NO_TARGETS, OPT_JSON, OPT_DEEP,
        OPT_MAX_AGE, OPT_DRY_RUN, OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_YES,
        OPT_TIME, OPT_EXACT, OPT_PATH, OPT_FULL,
-       OPT_MAX_DRILL_AGE, OPT_COPIES, OPT_ACCEPT_SHRINK /* drills */ };
+       OPT_MAX_DRILL_AGE, OPT_COPIES, OPT_ACCEPT_SHRINK, /* drills */
+       OPT_ALL_HOSTS };
 
 static const struct option cmd_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -131,6 +132,7 @@ static const struct option cmd_opts[] = {
 	{ "max-drill-age", required_argument, NULL, OPT_MAX_DRILL_AGE },
 	{ "copies", no_argument, NULL, OPT_COPIES },
 	{ "accept-shrink", no_argument, NULL, OPT_ACCEPT_SHRINK },
+	{ "all-hosts", no_argument, NULL, OPT_ALL_HOSTS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -146,6 +148,7 @@ struct args {
 	long max_age;
 	struct status_opts so; /* status: drills, copies */
 	bool accept_shrink;
+	bool all_hosts; /* list --all-hosts */
 };
 
 static int run_backup(const struct config *cfg, struct args *a)
@@ -193,6 +196,10 @@ static int run_find(const struct config *cfg, struct args *a)
 
 static int run_list(const struct config *cfg, struct args *a)
 {
+	if (a->all_hosts && !a->target)
+		return bad_usage("list", "--all-hosts needs --target");
+	if (a->all_hosts)
+		return list_target_hosts(cfg, a->target, a->json);
 	return cmd_list(cfg, a->target, a->json);
 }
 
@@ -279,8 +286,9 @@ static const struct command {
 	  "  --dry-run       count what would be added, replaced, kept and\n"
 	  "                  removed (-v: each path)\n"
 	  "  --yes           do not ask (required without a terminal)\n" },
-	{ "list", run_list, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,
-	  "usage: cairn list [--target NAME] [--json]\n"
+	{ "list", run_list, { OPT_TARGET, OPT_JSON, OPT_ALL_HOSTS },
+	  NO_OPERAND, NULL,
+	  "usage: cairn list [--target NAME [--all-hosts]] [--json]\n"
 	  "List archives in archive_dir (name, time, size, status, when it\n"
 	  "last passed a check, where), or those a target holds. Status is\n"
 	  "verified, incomplete (no sidecar) or CORRUPT (the last verify\n"
@@ -465,6 +473,9 @@ static int set_option(const struct command *cmd, int c, struct args *a)
 		break;
 	case OPT_ACCEPT_SHRINK:
 		a->accept_shrink = true;
+		break;
+	case OPT_ALL_HOSTS:
+		a->all_hosts = true;
 		break;
 	case OPT_TIME: {
 		struct tm tm = { 0 };

@@ -50,6 +50,12 @@ static long period(int rule, time_t t, size_t index)
 
 size_t retention_select(struct snap *snaps, size_t n, const struct policy *p)
 {
+	return retention_select_tiers(snaps, n, p, NULL);
+}
+
+size_t retention_select_tiers(struct snap *snaps, size_t n,
+			      const struct policy *p, unsigned *rules)
+{
 	long count[5] = { p->last, p->daily, p->weekly, p->monthly,
 			  p->yearly };
 	long last[5] = { -1, -1, -1, -1, -1 };
@@ -58,6 +64,8 @@ size_t retention_select(struct snap *snaps, size_t n, const struct policy *p)
 	qsort(snaps, n, sizeof(*snaps), newest_first);
 	for (size_t i = 0; i < n; i++) {
 		snaps[i].keep = i == 0;
+		if (rules)
+			rules[i] = 0;
 		for (int r = 0; r < 5; r++) {
 			long v;
 
@@ -66,6 +74,8 @@ size_t retention_select(struct snap *snaps, size_t n, const struct policy *p)
 			v = period(r, snaps[i].time, i);
 			if (v != last[r]) {
 				snaps[i].keep = true;
+				if (rules)
+					rules[i] |= 1u << r;
 				last[r] = v;
 				count[r]--;
 			}
@@ -208,4 +218,26 @@ void retention_describe(const struct snap *s, size_t n, struct sbuf *out)
 		}
 		end = start;
 	}
+}
+
+/*
+ * Object Lock per tier: an archive stays locked as long as the longest
+ * tier that keeps it (a monthly as long as lock_monthly), counted from the
+ * archive's time. A tier counts once its period is over: until the month
+ * ends, the month's newest archive changes every day, and locking each for
+ * lock_monthly would keep every daily that long. Until then (and for the
+ * newest, kept by no rule) the archive counts as a last.
+ */
+time_t retention_lock_until(const struct snap *s, unsigned rules,
+			    const long lock[5], time_t now)
+{
+	long most = lock[0];
+
+	if (!s->keep)
+		return 0;
+	for (int r = 1; r < 5; r++)
+		if ((rules & (1u << r)) && lock[r] > most &&
+		    period(r, s->time, 0) != period(r, now, 0))
+			most = lock[r];
+	return most > 0 ? s->time + most : 0;
 }

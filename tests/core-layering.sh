@@ -31,6 +31,7 @@ layers='
 5 cmd_drill.c
 6 main.c
 1 plugin.c backend.c
+1 objlock.c
 5 cmd_plugins.c
 4 stream.c
 '

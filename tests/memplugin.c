@@ -248,7 +248,7 @@ static int m_list(void *h, cairn_list_cb cb, void *ctx,
 	(void)h;
 	(void)err;
 	for (struct obj *o = store; o; o = o->next) {
-		struct cairn_object c = { sizeof(c), o->name, o->len, 0 };
+		struct cairn_object c = { sizeof(c), o->name, o->len, 0, NULL };
 
 		if (cb(ctx, &c))
 			break;

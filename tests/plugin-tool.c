@@ -281,6 +281,9 @@ static int cmd_put(struct ctx *c, const char *path, const char *name)
 	EVP_DigestFinal_ex(sha, md, &mdlen);
 	hex_of(md, hex);
 	rc = ops->commit(txn, hex, &c->err);
+	/* A resumable transaction outlives CAIRN_ERETRY: one try here. */
+	if (rc == CAIRN_ERETRY && (c->props.flags & CAIRN_PROP_RESUMABLE))
+		ops->abort(txn);
 out:
 	EVP_MD_CTX_free(sha);
 	close(fd);
@@ -409,7 +412,10 @@ static int put_mem(struct ctx *c, const char *name, const unsigned char *d,
 		return CAIRN_OK;
 	}
 	sha256_buf(d, len, hex);
-	return ops->commit(txn, hex, &c->err);
+	rc = ops->commit(txn, hex, &c->err);
+	if (rc == CAIRN_ERETRY && (c->props.flags & CAIRN_PROP_RESUMABLE))
+		ops->abort(txn);
+	return rc;
 }
 
 static int stat_of(struct ctx *c, const char *name, struct cairn_object *o)

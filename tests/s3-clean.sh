@@ -56,7 +56,7 @@ grep -c '\.tar\.zst$' <(remote) | grep -qx 1 || fail "backup not on the store"
 
 note "SIGTERM during a slow upload: stopped, aborted, nothing left"
 SLOW_PORT=$(free_port)
-s3_proxy_start "$SLOW_PORT" --rate 1 --data-dir "$S3_DATA"
+s3_proxy_start "$SLOW_PORT" --rate 1
 before=$(remote)
 env CAIRN_TARGET_S3_ENDPOINT="http://127.0.0.1:$SLOW_PORT" \
 	"$CAIRN" -c "$T/c.conf" backup >"$T/run.out" 2>&1 &

@@ -2,8 +2,8 @@
 # s3 target through the core: backups with the target's own retention,
 # list --target, restore --from after the local archives are gone, a wrong
 # secret (exit 4, local archive kept), and a config file holding secret_key
-# that others can read (exit 2). The peer is s3rver behind the
-# SigV4-checking proxy (tests/s3-peer.sh).
+# that others can read (exit 2). The peer is Ceph RGW behind the
+# fault-injecting proxy (tests/s3-peer.sh).
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/s3-peer.sh"
 
@@ -29,7 +29,7 @@ keep_last = 2
 EOC
 chmod 600 "$T/c.conf"
 
-# remote NAME...: what the bucket holds under mss/, via s3rver directly.
+# remote NAME...: what the bucket holds under mss/, via RGW directly.
 remote() {
 	"$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/s3.so" endpoint="$S3_DIRECT" \
 		bucket="$S3_BUCKET" prefix=mss/ access_key="$S3_ACCESS" \

@@ -1,29 +1,40 @@
 # An S3 peer for the s3 tests and benchmark; sourced after tests/lib.sh.
-# s3rver (npm, pinned in tests/s3: `npm ci --prefix tests/s3`) keeps the
-# objects; tests/s3proxy.py in front of it checks every SigV4 signature and
-# payload hash, since s3rver accepts any signature.
+# The store is Ceph's RADOS Gateway (tests/rgw/start: mon + osd + radosgw
+# on 127.0.0.1, ~20 s to start), which checks every SigV4 signature, has
+# multipart, versioning and Object Lock. ONE RGW serves every s3 test of a
+# run: the first test starts it under a lock, each test registers its pid,
+# and when the last one leaves, a reaper stops it RGW_LINGER seconds later
+# unless another test came (tests/rgw/reap; tests/s3-rgw-stop.sh, ordered
+# after the s3 tests, stops it at the end of the suite). Each test has a
+# bucket of its own. tests/s3proxy.py in front of RGW adds what a real
+# store cannot do on demand: injected faults, a held request, a slow link,
+# a request log, TLS with a test certificate, a session token.
 #
-#   s3_peer_start [PROXY-ARGS...]  start both; sets S3_ENDPOINT (the proxy,
-#                       which also answers ListMultipartUploads and
-#                       AbortMultipartUpload from s3rver's data),
-#                       S3_DIRECT (s3rver itself), S3_PORT, S3_DIRECT_PORT,
-#                       S3_BUCKET, S3_DATA, S3_PROXY_LOG, S3_FAULT
-#   s3_peer_stop        stop both (data stays); s3_peer_start again reuses
-#                       the ports and the data
-#   s3_proxy_start PORT ARGS...   one more proxy in front of the same s3rver
-#   s3cmd_conf FILE HOST:PORT     an s3cmd config for the peer (plain http,
-#                       path-style)
-# S3_DATA may name the data directory (default $T/s3rver).
-# Skips (77) only when tests/s3/node_modules is missing.
+#   s3_peer_start [PROXY-ARGS...]  RGW (shared) and a proxy; sets
+#                       S3_ENDPOINT (the proxy), S3_DIRECT (RGW itself),
+#                       S3_PORT, S3_DIRECT_PORT, S3_BUCKET, S3_PROXY_LOG,
+#                       S3_FAULT, S3_ACCESS, S3_SECRET
+#   s3_peer_stop        stop this test's proxies (RGW and the data stay);
+#                       s3_peer_start again reuses the port
+#   s3_proxy_start PORT ARGS...   one more proxy in front of RGW
+#   s3_mkbucket NAME [lock|versioned]   another bucket
+#   s3_uploads [BUCKET] "KEY UPLOAD-ID" of every unfinished multipart upload
+#                       (ListMultipartUploads, by a second client)
+#   s3_rgw ARGS...      tests/rgw.py (botocore) on RGW with the test keys
+#   s3cmd_conf FILE HOST:PORT     an s3cmd config for the peer
+# Without radosgw installed the test skips (77), which CI=true fails.
 
-S3_MODULES="$TOP_SRCDIR/tests/s3/node_modules"
-S3_ACCESS=S3RVER # s3rver's one account
-S3_SECRET=S3RVER
-S3_BUCKET=${S3_BUCKET:-cairn-test}
-S3_DATA=${S3_DATA:-"$T/s3rver"}
+S3_ACCESS=AK
+S3_SECRET=SK
+RGW_HOME=${RGW_HOME:-${TOP_BUILDDIR:-/tmp}/tests/.rgw}
+RGW_LINGER=${RGW_LINGER:-60}
+# Bucket names: 3-63 of [a-z0-9-]; one per test run.
+S3_BUCKET=${S3_BUCKET:-$(basename "$0" .sh | tr -c 'a-z0-9\n' - |
+	cut -c1-40)-$$}
 S3_PROXY_LOG="$T/s3proxy.log"
 S3_FAULT="$T/s3fault"
 S3_PIDS=()
+S3_HELD=
 
 # s3_wait_port PORT: bounded wait until something listens there.
 s3_wait_port() {
@@ -35,35 +46,99 @@ s3_wait_port() {
 	return 1
 }
 
+rgw_lock() { exec 9>"$RGW_HOME.lock" && flock 9; }
+rgw_unlock() { flock -u 9; exec 9>&-; }
+
+# rgw_alive: the shared RGW answers (any HTTP reply will do).
+rgw_alive() {
+	[ -f "$RGW_HOME/env" ] || return 1
+	curl -s -o /dev/null -m 5 "$(sed -n 's/^S3_ENDPOINT=//p' \
+		"$RGW_HOME/env")/"
+}
+
+rgw_start() {
+	local i port
+	# One that no longer answers: stop what is left of it.
+	[ ! -f "$RGW_HOME/pids" ] ||
+		"$TOP_SRCDIR/tests/rgw/stop" "$RGW_HOME" >/dev/null 2>&1 9>&-
+	rm -rf "$RGW_HOME"
+	for i in 1 2 3; do
+		port=$(free_port)
+		RGW_CONF_EXTRA="rgw_dns_name = s3.localhost" \
+			"$TOP_SRCDIR/tests/rgw/start" "$RGW_HOME" "$port" \
+			>"$T/rgw.out" 2>&1 9>&- && return 0
+		# The mon's port (PORT+1) may have been taken: another try.
+		rm -rf "$RGW_HOME"
+	done
+	cat "$T/rgw.out" >&2
+	return 1
+}
+
+# rgw_acquire: use the shared RGW, starting it if none runs.
+rgw_acquire() {
+	local u
+	mkdir -p "$RGW_HOME.users"
+	rgw_lock
+	rm -f "$RGW_HOME.idle"
+	for u in "$RGW_HOME.users"/*; do
+		[ -e "$u" ] || continue
+		kill -0 "${u##*/}" 2>/dev/null || rm -f "$u"
+	done
+	if ! rgw_alive; then
+		rgw_start || { rgw_unlock; fail "RGW did not start"; }
+	fi
+	: >"$RGW_HOME.users/$$"
+	S3_HELD=1
+	rgw_unlock
+	S3_DIRECT=$(sed -n 's/^S3_ENDPOINT=//p' "$RGW_HOME/env")
+	S3_DIRECT_PORT=${S3_DIRECT##*:}
+}
+
+# rgw_release: the last test to leave has the reaper stop RGW later.
+rgw_release() {
+	local tok
+	[ -n "$S3_HELD" ] || return 0
+	S3_HELD=
+	rgw_lock
+	rm -f "$RGW_HOME.users/$$"
+	if [ -z "$(ls "$RGW_HOME.users")" ]; then
+		tok="$$.$RANDOM"
+		echo "$tok" >"$RGW_HOME.idle"
+		setsid "$TOP_SRCDIR/tests/rgw/reap" "$RGW_HOME" "$tok" \
+			"$RGW_LINGER" </dev/null >/dev/null 2>&1 9>&- &
+	fi
+	rgw_unlock
+}
+
+s3_rgw() {
+	"$S3_PYTHON" "$TOP_SRCDIR/tests/rgw.py" "$S3_DIRECT" "$S3_ACCESS" \
+		"$S3_SECRET" "$@"
+}
+
+s3_mkbucket() {
+	s3_rgw mkbucket "$@" 2>"$T/mkbucket.err" ||
+		grep -q BucketAlreadyOwnedByYou "$T/mkbucket.err" ||
+		{ cat "$T/mkbucket.err" >&2; fail "could not create bucket $1"; }
+}
+
 s3_proxy_start() {
 	local port=$1
 	shift
 	"$S3_PYTHON" "$TOP_SRCDIR/tests/s3proxy.py" --port "$port" \
-		--upstream "127.0.0.1:$S3_DIRECT_PORT" "$@" \
+		--upstream "127.0.0.1:$S3_DIRECT_PORT" \
+		--access-key "$S3_ACCESS" --secret "$S3_SECRET" "$@" \
 		>>"$T/s3proxy.out" 2>&1 &
 	S3_PIDS+=($!)
 	s3_wait_port "$port" || { cat "$T/s3proxy.out" >&2; fail "s3proxy did not start"; }
 }
 
 s3_peer_start() {
-	mkdir -p "$S3_DATA"
-	S3_DIRECT_PORT=${S3_DIRECT_PORT:-$(free_port)}
+	[ -n "$S3_HELD" ] || rgw_acquire
+	s3_mkbucket "$S3_BUCKET"
 	S3_PORT=${S3_PORT:-$(free_port)}
-	# --openssl-legacy-provider: s3rver's continuation tokens use a cipher
-	# that OpenSSL 3 keeps there; without it paged listings fail.
-	# --service-endpoint localhost: BUCKET.s3.localhost is virtual-host
-	# style (curl resolves *.localhost to loopback by itself).
-	NODE_OPTIONS=--openssl-legacy-provider node \
-		"$S3_MODULES/s3rver/bin/s3rver.js" -d "$S3_DATA" \
-		-a 127.0.0.1 -p "$S3_DIRECT_PORT" -s \
-		--service-endpoint localhost \
-		--configure-bucket "$S3_BUCKET" >>"$T/s3rver.out" 2>&1 &
-	S3_PIDS+=($!)
-	s3_wait_port "$S3_DIRECT_PORT" || { cat "$T/s3rver.out" >&2; fail "s3rver did not start"; }
 	s3_proxy_start "$S3_PORT" --log "$S3_PROXY_LOG" \
-		--fault-file "$S3_FAULT" --data-dir "$S3_DATA" "$@"
+		--fault-file "$S3_FAULT" "$@"
 	S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
-	S3_DIRECT="http://127.0.0.1:$S3_DIRECT_PORT"
 }
 
 s3_peer_stop() {
@@ -77,15 +152,7 @@ s3_peer_stop() {
 	S3_PIDS=()
 }
 
-# s3_uploads: "KEY UPLOAD-ID" of every unfinished multipart upload s3rver
-# holds, read from its data directory (what the store keeps and bills).
-s3_uploads() {
-	local k
-	for k in "$S3_DATA/$S3_BUCKET"/._S3rver_uploads/*/key; do
-		[ -f "$k" ] || continue
-		printf '%s %s\n' "$(cat "$k")" "$(basename "$(dirname "$k")")"
-	done
-}
+s3_uploads() { s3_rgw uploads "${1:-$S3_BUCKET}"; }
 
 # s3_initiate KEY: start a multipart upload of KEY through the proxy (a
 # signed request, as a killed run would have made) and upload one part.
@@ -119,12 +186,12 @@ check_ssl_certificate = True
 EOC
 }
 
-# Stop the peer on every exit, then lib.sh's cleanup.
-trap 'st=$?; s3_peer_stop; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
+# Stop the proxies and leave RGW on every exit, then lib.sh's cleanup.
+trap 'st=$?; s3_peer_stop; rgw_release; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; exit $st' EXIT
 
-[ -f "$S3_MODULES/s3rver/bin/s3rver.js" ] ||
-	skip "no $S3_MODULES: run npm ci --prefix tests/s3"
-command -v node >/dev/null || fail "node is missing (apt-get install nodejs)"
+command -v radosgw >/dev/null ||
+	skip "radosgw is missing (apt-get install --no-install-recommends ceph-mon ceph-osd radosgw ceph-common)"
+command -v flock >/dev/null || fail "flock is missing (util-linux)"
 
 # The proxy signs with Debian's python3-botocore: prefer the system python.
 S3_PYTHON=

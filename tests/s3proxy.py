@@ -1,36 +1,33 @@
 #!/usr/bin/env python3
-"""s3proxy: a SigV4-checking reverse proxy in front of s3rver, for tests.
+"""s3proxy: a fault-injecting, SigV4-checking proxy in front of RGW, for tests.
 
-s3rver accepts any SigV4 signature, so a client that signs wrongly (wrong
-secret, query not canonical, a signed header it never sends, a payload hash
-that does not match the body) would pass against it and fail on AWS. This
-proxy recomputes every request's signature with botocore's reference signer
-and the known secret, rejects mismatches the way S3 does (403
-SignatureDoesNotMatch and friends, as S3 XML), checks each body against its
-x-amz-content-sha256 before any of it reaches s3rver (bodies are spooled,
-to disk past 32 MiB), and streams replies back.
+The store (Ceph RGW, tests/rgw/) checks signatures itself; this proxy adds
+what a real store cannot be made to do on demand: injected errors, a held
+request, a slow link, a log of every request, TLS with a test certificate
+and a session token. It also recomputes every request's signature with
+botocore's reference signer (a second opinion next to RGW's), checks each
+body against its x-amz-content-sha256 before any of it goes upstream
+(bodies are spooled, to disk past 32 MiB), and streams replies back.
 
     s3proxy.py --port P --upstream HOST:PORT [--access-key K] [--secret S]
                [--region R] [--session-token T] [--log FILE]
-               [--fault-file FILE] [--rate MIBPS] [--data-dir DIR]
+               [--fault-file FILE] [--rate MIBPS]
+               [--tls-cert CRT --tls-key KEY]
 
 --log appends one line per request: METHOD PATH?QUERY STATUS inflight=N,
 where N is how many part uploads (PUT ...partNumber=) were in flight.
 --fault-file, when the file exists, is read on every request: each line is
-`METHOD SUBSTRING ACTION`; the first line whose method matches (or `*`) and
-whose SUBSTRING occurs in the path and query applies ACTION instead of
-forwarding: an HTTP status (500, 503: an S3 error reply), `200err` (an
+`METHOD SUBSTRING ACTION [TIMES]`; the first line whose method matches (or
+`*`) and whose SUBSTRING occurs in the path and query applies ACTION
+instead of forwarding (at most TIMES times when given): an HTTP status (500, 503: an S3 error reply), `200err` (an
 <Error> document with status 200, as CompleteMultipartUpload may send),
 `close` (drop the connection) or `hang` (hold the request until the file
 is removed; a file FILE.held is created so a test can see that it is held).
 --rate caps each request body's speed as it comes in from the client, as
 one connection to S3 is capped (for the benchmark's emulated-link run, and
 for tests that stop a run mid-upload).
---data-dir names s3rver's directory: the proxy then answers what s3rver
-lacks from it, as S3 does: ListMultipartUploads (GET /BUCKET?uploads,
-with prefix, max-uploads and the markers) and AbortMultipartUpload
-(DELETE /BUCKET/KEY?uploadId=ID), and refuses parts of an upload that is
-gone (404 NoSuchUpload). Path-style requests only.
+--session-token: requests must carry this x-amz-security-token; RGW here
+has no STS, so the proxy drops the token and signs the request again.
 Needs python3 and Debian's python3-botocore.
 """
 import argparse
@@ -40,7 +37,7 @@ import hmac
 import http.client
 import http.server
 import os
-import shutil
+import ssl
 import sys
 import tempfile
 import threading
@@ -109,6 +106,7 @@ class Proxy(http.server.ThreadingHTTPServer):
         self.args = args
         self.lock = threading.Lock()
         self.inflight = 0
+        self.faults = {}  # fault line -> times applied
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -156,9 +154,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(path) as f:
             for line in f:
                 w = line.split()
-                if len(w) == 3 and w[0] in ('*', self.command) \
-                        and w[1] in self.path:
-                    return w[2]
+                if len(w) not in (3, 4) or w[0] not in ('*', self.command) \
+                        or w[1] not in self.path:
+                    continue
+                if len(w) == 4:
+                    with self.server.lock:
+                        used = self.server.faults.get(line, 0)
+                        if used >= int(w[3]):
+                            continue
+                        self.server.faults[line] = used + 1
+                return w[2]
         return None
 
     def check_signature(self):
@@ -208,6 +213,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise Reject(403, 'InvalidToken',
                          'The provided token is malformed or otherwise '
                          'invalid.')
+        want = self.sign(dict(self.headers.items()), signed, amzdate)
+        if not hmac.compare_digest(want, sig):
+            raise Reject(403, 'SignatureDoesNotMatch',
+                         'The request signature we calculated does not '
+                         'match the signature you provided. Check your key '
+                         'and signing method.')
+
+    def sign(self, headers, signed, amzdate):
+        """The signature of this request over HEADERS, as S3 computes it."""
+        a = self.server.args
         # S3 canonicalises what it received: decoded, then RFC 3986
         # encoded again, query pairs sorted.
         u = urllib.parse.urlsplit(self.path)
@@ -220,17 +235,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                urllib.parse.unquote(v)))
         req = AWSRequest(method=self.command,
                          url='http://' + self.headers['host'] + path,
-                         headers=dict(self.headers.items()), params=params)
+                         headers=headers, params=params)
         req.context['timestamp'] = amzdate
         signer = ExactSigner(Credentials(a.access_key, a.secret), a.region,
                              signed)
         canonical = signer.canonical_request(req)
-        want = signer.signature(signer.string_to_sign(req, canonical), req)
-        if not hmac.compare_digest(want, sig):
-            raise Reject(403, 'SignatureDoesNotMatch',
-                         'The request signature we calculated does not '
-                         'match the signature you provided. Check your key '
-                         'and signing method.')
+        return signer.signature(signer.string_to_sign(req, canonical), req)
+
+    def upstream_headers(self):
+        h = [(k, v) for k, v in self.headers.items()
+             if k.lower() not in HOP_BY_HOP]
+        if not self.server.args.session_token:
+            return h
+        # RGW here has no STS: the token checked above is dropped and the
+        # request signed again without it, with the same key.
+        cred, signed, _ = parse_auth(self.headers['Authorization'])
+        signed = [n for n in signed if n != 'x-amz-security-token']
+        h = [(k, v) for k, v in h
+             if k.lower() not in ('authorization', 'x-amz-security-token')]
+        sig = self.sign(dict(h), signed, self.headers['x-amz-date'])
+        h.append(('Authorization', 'AWS4-HMAC-SHA256 Credential=' +
+                  '/'.join(cred) + ', SignedHeaders=' + ';'.join(signed) +
+                  ', Signature=' + sig))
+        return h
 
     def handle_any(self):
         act = self.fault()
@@ -265,112 +292,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.drain(length)
             self.send_error_xml(r.status, r.code, r.message, close=expect)
             return
-        if self.server.args.data_dir and self.emulate(length, expect):
-            return
         if expect:
             self.send_response_only(100)
             self.end_headers()
         self.forward(length)
-
-    # ---- what s3rver lacks, from its data directory ----
-
-    def uploads_dir(self, bucket):
-        return os.path.join(self.server.args.data_dir, bucket,
-                            '._S3rver_uploads')
-
-    def upload_key(self, bucket, upload_id):
-        if not upload_id or '/' in upload_id or upload_id.startswith('.'):
-            return None
-        try:
-            with open(os.path.join(self.uploads_dir(bucket), upload_id,
-                                   'key')) as f:
-                return f.read()
-        except OSError:
-            return None
-
-    def send_xml(self, status, body):
-        data = ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode()
-        self.send_response(status)
-        self.send_header('Content-Type', 'application/xml')
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        self.log_line(status)
-
-    def emulate(self, length, expect):
-        """Answer the request here when s3rver cannot; True if done."""
-        if '.s3.localhost' in self.headers.get('host', ''):
-            return False  # virtual-host style: not emulated
-        u = urllib.parse.urlsplit(self.path)
-        q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
-        parts = urllib.parse.unquote(u.path).lstrip('/').split('/', 1)
-        bucket, key = parts[0], parts[1] if len(parts) > 1 else ''
-        if self.command == 'GET' and not key and 'uploads' in q:
-            self.list_uploads(bucket, q)
-        elif self.command == 'DELETE' and key and 'uploadId' in q:
-            if self.upload_key(bucket, q['uploadId']) != key:
-                self.send_error_xml(404, 'NoSuchUpload',
-                                    'The specified upload does not exist.')
-                return True
-            shutil.rmtree(os.path.join(self.uploads_dir(bucket),
-                                       q['uploadId']), ignore_errors=True)
-            self.send_response(204)
-            self.send_header('Content-Length', '0')
-            self.end_headers()
-            self.log_line(204)
-        elif self.command == 'PUT' and key and 'uploadId' in q and \
-                self.upload_key(bucket, q['uploadId']) != key:
-            if not expect:
-                self.drain(length)
-            self.send_error_xml(404, 'NoSuchUpload',
-                                'The specified upload does not exist.',
-                                close=expect)
-        else:
-            return False
-        return True
-
-    def list_uploads(self, bucket, q):
-        prefix = q.get('prefix', '')
-        kmark = q.get('key-marker', '')
-        imark = q.get('upload-id-marker', '')
-        most = int(q.get('max-uploads') or 1000)
-        found = []
-        try:
-            ids = os.listdir(self.uploads_dir(bucket))
-        except OSError:
-            ids = []
-        for uid in ids:
-            key = self.upload_key(bucket, uid)
-            if key is None or not key.startswith(prefix):
-                continue
-            if kmark and (key < kmark or (key == kmark and uid <= imark)):
-                continue
-            t = os.stat(os.path.join(self.uploads_dir(bucket), uid)).st_mtime
-            found.append((key, uid, t))
-        found.sort()
-        page, more = found[:most], len(found) > most
-        out = ['<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/'
-               'doc/2006-03-01/">',
-               f'<Bucket>{escape(bucket)}</Bucket>',
-               f'<KeyMarker>{escape(kmark)}</KeyMarker>',
-               f'<UploadIdMarker>{escape(imark)}</UploadIdMarker>',
-               f'<Prefix>{escape(prefix)}</Prefix>',
-               f'<MaxUploads>{most}</MaxUploads>',
-               f'<IsTruncated>{"true" if more else "false"}</IsTruncated>']
-        if more:
-            out.append(f'<NextKeyMarker>{escape(page[-1][0])}'
-                       '</NextKeyMarker>')
-            out.append(f'<NextUploadIdMarker>{escape(page[-1][1])}'
-                       '</NextUploadIdMarker>')
-        for key, uid, t in page:
-            when = datetime.datetime.utcfromtimestamp(t).strftime(
-                '%Y-%m-%dT%H:%M:%S.000Z')
-            out.append(f'<Upload><Key>{escape(key)}</Key>'
-                       f'<UploadId>{escape(uid)}</UploadId>'
-                       f'<Initiated>{when}</Initiated>'
-                       '<StorageClass>STANDARD</StorageClass></Upload>')
-        out.append('</ListMultipartUploadsResult>')
-        self.send_xml(200, ''.join(out))
 
     def drain(self, n):
         while n > 0:
@@ -390,21 +315,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             with srv.lock:
                 srv.inflight -= part
-        # A part that was on its way when its upload was aborted: s3rver
-        # stored it in a fresh directory; S3 would drop it.
-        if part and srv.args.data_dir:
-            u = urllib.parse.urlsplit(self.path)
-            q = dict(urllib.parse.parse_qsl(u.query))
-            bucket = urllib.parse.unquote(u.path).lstrip('/').split('/')[0]
-            uid = q.get('uploadId', '')
-            if uid and '/' not in uid and not uid.startswith('.') and \
-                    self.upload_key(bucket, uid) is None:
-                shutil.rmtree(os.path.join(self.uploads_dir(bucket), uid),
-                              ignore_errors=True)
 
     def relay(self, length, inflight):
         # The body is spooled and checked before any of it goes upstream:
-        # s3rver would store a truncated body as a whole object.
+        # the store must never see a truncated body.
         declared = self.headers.get('x-amz-content-sha256', '').lower()
         h = hashlib.sha256()
         left = length
@@ -439,9 +353,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             try:
                 up.putrequest(self.command, self.path, skip_host=True,
                               skip_accept_encoding=True)
-                for k, v in self.headers.items():
-                    if k.lower() not in HOP_BY_HOP:
-                        up.putheader(k, v)
+                for k, v in self.upstream_headers():
+                    up.putheader(k, v)
                 up.endheaders()
                 for b in iter(lambda: spool.read(CHUNK), b''):
                     up.send(b)
@@ -478,20 +391,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--port', type=int, required=True)
-    p.add_argument('--upstream', required=True, help='HOST:PORT of s3rver')
-    p.add_argument('--access-key', default='S3RVER')
-    p.add_argument('--secret', default='S3RVER')
+    p.add_argument('--upstream', required=True, help='HOST:PORT of the store')
+    p.add_argument('--access-key', default='AK')
+    p.add_argument('--secret', default='SK')
     p.add_argument('--region', default='us-east-1')
     p.add_argument('--session-token')
     p.add_argument('--log')
     p.add_argument('--fault-file')
     p.add_argument('--rate', type=float, default=0,
                    help='MiB/s per request body, like one S3 connection')
-    p.add_argument('--data-dir',
-                   help="s3rver's data dir: emulate multipart listing and "
-                   'abort')
+    p.add_argument('--tls-cert', help='serve HTTPS with this certificate')
+    p.add_argument('--tls-key', help='and this key')
     args = p.parse_args()
     srv = Proxy(args)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print(f's3proxy on 127.0.0.1:{args.port} -> {args.upstream}',
           file=sys.stderr, flush=True)
     srv.serve_forever()

@@ -34,7 +34,8 @@
  * History: 1.0 first ABI. 1.1 stopped(), send_bytes, clean(). 2.0 every
  * struct sized; host services; typed key specs (the core validates
  * values); transactional streaming put; ranged get into a sink; stat();
- * properties, space(), retain(); resumable transactions.
+ * properties, space(), retain(); resumable transactions. 2.1
+ * cairn_object.host (a listing of every host's folder).
  *
  * Division of work. The core owns retries (of CAIRN_ERETRY only, on a
  * fresh handle), back-off, rate limiting, progress, verification after a
@@ -73,7 +74,7 @@ extern "C" {
 #endif
 
 #define CAIRN_ABI_MAJOR 2
-#define CAIRN_ABI_MINOR 0
+#define CAIRN_ABI_MINOR 1
 
 /* The one symbol every plugin exports. */
 #define CAIRN_PLUGIN_ENTRY "cairn_target_plugin"
@@ -309,6 +310,10 @@ struct cairn_object {
 	const char *name; /* base name; in list(), valid during the callback */
 	uint64_t bytes;   /* length of the object */
 	int64_t mtime;    /* seconds since the epoch, or 0 when unknown */
+	/* since 2.1: in list(), the host folder the object is in when the
+	 * target lists every host's (s3 all_hosts with a %h prefix), valid
+	 * during the callback; NULL otherwise. */
+	const char *host;
 };
 
 /* Return non-zero from a list callback to stop the listing (list() then

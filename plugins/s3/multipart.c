@@ -8,8 +8,13 @@
  * included, the upload is aborted so no orphan parts stay billed (and the
  * next run's clean() aborts those a killed run left).
  *
- * One attempt per part: the ABI has the core retry a CAIRN_ERETRY on a
- * fresh handle, after abort(), so a failed part fails the transaction.
+ * Resumable (CAIRN_PROP_RESUMABLE): a part that fails transiently keeps
+ * its buffer in its slot, and the transaction goes on taking bytes; the
+ * next write() or commit() returns CAIRN_ERETRY before taking anything,
+ * and once the core has backed off and calls again, that part alone is
+ * sent again (and waited for) first. So a failed part costs one part,
+ * never the whole upload. A plugin does one attempt per call: the
+ * back-off and the count of tries are the core's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,7 +31,8 @@ struct slot {
 	struct s3_req req;
 	unsigned char *buf;
 	size_t len;
-	int part; /* 1-based; 0 when free */
+	int part;    /* 1-based; 0 when free */
+	bool failed; /* sent and failed transiently: to be sent again */
 };
 
 struct cairn_txn {
@@ -43,6 +49,12 @@ struct cairn_txn {
 	char **etags;
 	int netags;
 	EVP_MD_CTX *whole;   /* SHA-256 of every byte written */
+	int64_t lock_until;  /* Object Lock retain-until, 0: none */
+	int nslots;          /* parallel in flight, and failed ones kept */
+	bool told;           /* CAIRN_ERETRY returned for the failed parts */
+	bool hashed;
+	char hex[65];        /* SHA-256 of everything, once commit() asked */
+	struct cairn_error failure; /* why the first failed part failed */
 	CURLM *multi;
 	struct slot *slots;
 };
@@ -52,9 +64,9 @@ static int initiate(struct cairn_txn *t, struct cairn_error *err)
 	struct s3 *s = t->s;
 	struct s3_req r = { 0 };
 	static const char *const kv[] = { "uploads", "" };
-	char sc[96], *query = s3_query(1, kv);
-	const char *extra[3] = { "Content-Type: application/octet-stream" };
-	int rc;
+	char sc[96], mode[64], date[96], *query = s3_query(1, kv);
+	const char *extra[5] = { "Content-Type: application/octet-stream" };
+	int rc, n = 1;
 
 	if (!query)
 		return s3_oom(err);
@@ -62,7 +74,12 @@ static int initiate(struct cairn_txn *t, struct cairn_error *err)
 	if (s->storage_class) {
 		snprintf(sc, sizeof(sc), "x-amz-storage-class: %s",
 			 s->storage_class);
-		extra[1] = sc;
+		extra[n++] = sc;
+	}
+	/* The lock goes with the upload: the object is born locked. */
+	if (s3_lock_headers(s, t->lock_until, mode, date)) {
+		extra[n++] = mode;
+		extra[n++] = date;
 	}
 	rc = s3_req_init(s, &r, "POST", t->key, query, S3_EMPTY_SHA256,
 			 extra, err);
@@ -109,6 +126,14 @@ static void md5_etag(const unsigned char *p, size_t n, char *out,
 	snprintf(out, outsz, "\"%s\"", hex);
 }
 
+static bool has_failed(const struct cairn_txn *t)
+{
+	for (int i = 0; i < t->nslots; i++)
+		if (t->slots[i].failed)
+			return true;
+	return false;
+}
+
 static int finish_part(struct cairn_txn *t, struct slot *sl, CURLcode cc,
 		       struct cairn_error *err)
 {
@@ -117,6 +142,15 @@ static int finish_part(struct cairn_txn *t, struct slot *sl, CURLcode cc,
 	curl_multi_remove_handle(t->multi, sl->req.h);
 	t->inflight--;
 	rc = s3_req_result(t->s, &sl->req, cc, err);
+	if (rc == CAIRN_ERETRY) {
+		if (!has_failed(t))
+			t->failure = *err;
+		s3_log(t->s, CAIRN_LOG_INFO, "s3: part %d of %s failed, to "
+		       "be sent again: %s", sl->part, t->key, err->msg);
+		s3_req_free(&sl->req);
+		sl->failed = true;
+		return CAIRN_OK;
+	}
 	if (!rc && !sl->req.etag[0])
 		md5_etag(sl->buf, sl->len, sl->req.etag,
 			 sizeof(sl->req.etag));
@@ -168,13 +202,77 @@ static int drain(struct cairn_txn *t, int most, struct cairn_error *err)
 	}
 }
 
+/* Put sl's buffer on the wire as part sl->part. */
+static int start_part(struct cairn_txn *t, struct slot *sl,
+		      struct cairn_error *err)
+{
+	char sha[65], md5[64], *query;
+	const char *md5x[2] = { md5, NULL };
+	int rc;
+
+	s3_sha256_hex(sl->buf, sl->len, sha);
+	if (!(query = upload_query(t, sl->part)))
+		return s3_oom(err);
+	sl->failed = false;
+	sl->req.body = sl->buf;
+	sl->req.body_len = sl->len;
+	sl->req.stoppable = true;
+	if (t->lock_until)
+		s3_content_md5(sl->buf, sl->len, md5);
+	rc = s3_req_init(t->s, &sl->req, "PUT", t->key, query, sha,
+			 t->lock_until ? md5x : NULL, err);
+	free(query);
+	if (!rc) {
+		curl_easy_setopt(sl->req.h, CURLOPT_PRIVATE, sl);
+		if (curl_multi_add_handle(t->multi, sl->req.h))
+			rc = cairn_errf(err, CAIRN_EFAIL, "s3: curl multi "
+					"failed");
+	}
+	if (rc) {
+		s3_req_free(&sl->req);
+		sl->failed = true; /* its bytes stay to be sent again */
+		return rc;
+	}
+	t->inflight++;
+	return pump(t, err);
+}
+
+/*
+ * On entry to write() and commit(): parts that failed are sent again
+ * (after the core's back-off: the first time, CAIRN_ERETRY is returned
+ * and nothing done) and waited for; CAIRN_ERETRY again while one fails.
+ */
+static int resend_failed(struct cairn_txn *t, struct cairn_error *err)
+{
+	int rc = CAIRN_OK;
+
+	if (!has_failed(t))
+		return CAIRN_OK;
+	if (!t->told) {
+		t->told = true;
+		*err = t->failure;
+		return CAIRN_ERETRY;
+	}
+	for (int i = 0; !rc && i < t->nslots; i++)
+		if (t->slots[i].failed)
+			rc = start_part(t, &t->slots[i], err);
+	if (!rc)
+		rc = drain(t, 0, err);
+	if (!rc && has_failed(t)) {
+		*err = t->failure;
+		rc = CAIRN_ERETRY;
+	}
+	if (!rc)
+		t->told = false;
+	return rc;
+}
+
 /* Send the filled buffer as the next part: its slot's buffer becomes the
  * one to fill. */
 static int ship(struct cairn_txn *t, struct cairn_error *err)
 {
 	struct slot *sl = NULL;
 	unsigned char *buf;
-	char sha[65], *query;
 	int rc;
 
 	if (!t->upload_id && (rc = initiate(t, err)))
@@ -186,9 +284,14 @@ static int ship(struct cairn_txn *t, struct cairn_error *err)
 				  (unsigned long long)(t->psize / S3_MIB));
 	if ((rc = drain(t, t->s->parallel - 1, err)))
 		return rc;
-	for (int i = 0; i < t->s->parallel && !sl; i++)
+	for (int i = 0; i < t->nslots && !sl; i++)
 		if (!t->slots[i].part)
 			sl = &t->slots[i];
+	/* Every slot in flight or failed: too many failures at once. */
+	if (!sl)
+		return cairn_errf(err, CAIRN_EFAIL, "s3: upload of s3://%s/%s:"
+				  " %s", t->s->bucket, t->key,
+				  t->failure.msg);
 	if (t->next > t->netags) {
 		int n = t->netags ? 2 * t->netags : 64;
 		char **e = realloc(t->etags, (size_t)n * sizeof(*e));
@@ -204,35 +307,15 @@ static int ship(struct cairn_txn *t, struct cairn_error *err)
 	sl->len = t->fill_len;
 	t->fill = buf;
 	t->fill_len = 0;
-	s3_sha256_hex(sl->buf, sl->len, sha);
-	if (!(query = upload_query(t, t->next)))
-		return s3_oom(err);
-	sl->req.body = sl->buf;
-	sl->req.body_len = sl->len;
-	sl->req.stoppable = true;
-	rc = s3_req_init(t->s, &sl->req, "PUT", t->key, query, sha, NULL,
-			 err);
-	free(query);
-	if (!rc) {
-		curl_easy_setopt(sl->req.h, CURLOPT_PRIVATE, sl);
-		if (curl_multi_add_handle(t->multi, sl->req.h))
-			rc = cairn_errf(err, CAIRN_EFAIL, "s3: curl multi "
-					"failed");
-	}
-	if (rc) {
-		s3_req_free(&sl->req);
-		return rc;
-	}
 	sl->part = t->next++;
-	t->inflight++;
-	return pump(t, err);
+	return start_part(t, sl, err);
 }
 
 static void txn_free(struct cairn_txn *t)
 {
 	if (t->slots) {
-		for (int i = 0; i < t->s->parallel; i++) {
-			if (t->slots[i].part)
+		for (int i = 0; i < t->nslots; i++) {
+			if (t->slots[i].part && !t->slots[i].failed)
 				curl_multi_remove_handle(t->multi,
 							 t->slots[i].req.h);
 			s3_req_free(&t->slots[i].req);
@@ -262,6 +345,7 @@ int s3_begin(void *handle, const char *name, uint64_t size,
 		return s3_oom(err);
 	t->s = s;
 	t->size = size;
+	t->lock_until = s3_take_armed(s, name);
 	t->psize = s->part_size;
 	t->next = 1;
 	if (!(t->key = s3_object_key(s, name, err))) {
@@ -287,7 +371,9 @@ int s3_begin(void *handle, const char *name, uint64_t size,
 		       "for %s", (unsigned long long)(t->psize / S3_MIB),
 		       name);
 	}
-	t->slots = calloc((size_t)s->parallel, sizeof(*t->slots));
+	/* parallel in flight, as many failed ones kept, and the spare. */
+	t->nslots = 2 * s->parallel + 2;
+	t->slots = calloc((size_t)t->nslots, sizeof(*t->slots));
 	t->whole = EVP_MD_CTX_new();
 	t->multi = curl_multi_init();
 	if (!t->slots || !t->whole || !t->multi ||
@@ -307,6 +393,13 @@ int s3_write(struct cairn_txn *t, const void *buf, size_t len,
 	const unsigned char *p = buf;
 	int rc;
 
+	if ((rc = resend_failed(t, err)))
+		return rc;
+	/* Start the upload before taking bytes: a CAIRN_ERETRY from it
+	 * then leaves buf untaken, as a resumed write() needs. */
+	if (!t->upload_id && t->fill_len + len > t->psize &&
+	    (rc = initiate(t, err)))
+		return rc;
 	if (t->size != CAIRN_SIZE_UNKNOWN && len > t->size - t->written)
 		return cairn_errf(err, CAIRN_EFAIL, "s3: s3://%s/%s: more "
 				  "than the %llu bytes declared",
@@ -341,15 +434,22 @@ static int put_single(struct cairn_txn *t, const char *sha,
 	struct s3 *s = t->s;
 	struct s3_req r = { 0 };
 	char ctype[] = "Content-Type: application/octet-stream";
-	char meta[96], sc[96];
-	const char *extra[4] = { ctype, meta, NULL, NULL };
-	int rc;
+	char meta[96], sc[96], mode[64], date[96], md5[64];
+	const char *extra[7] = { ctype, meta, NULL };
+	int rc, n = 2;
 
 	snprintf(meta, sizeof(meta), "x-amz-meta-sha256: %s", sha);
 	if (s->storage_class) {
 		snprintf(sc, sizeof(sc), "x-amz-storage-class: %s",
 			 s->storage_class);
-		extra[2] = sc;
+		extra[n++] = sc;
+	}
+	/* A locked put needs an integrity header (S3 refuses it without). */
+	if (s3_lock_headers(s, t->lock_until, mode, date)) {
+		s3_content_md5(t->fill, t->fill_len, md5);
+		extra[n++] = mode;
+		extra[n++] = date;
+		extra[n++] = md5;
 	}
 	r.body = t->fill;
 	r.body_len = t->fill_len;
@@ -359,6 +459,25 @@ static int put_single(struct cairn_txn *t, const char *sha,
 		rc = s3_req_run(s, &r, err);
 	s3_req_free(&r);
 	return rc;
+}
+
+/* Whether the upload is gone (ListParts: 404 NoSuchUpload). Ceph RGW
+ * answers the completion of an aborted upload with 500 "already in
+ * progress" rather than 404, which would be retried for ever. */
+static bool upload_gone(struct cairn_txn *t)
+{
+	const char *kv[] = { "max-parts", "1", "uploadId", t->upload_id };
+	struct cairn_error e = { 0, "" };
+	struct s3_req r = { 0 };
+	char *query = s3_query(2, kv);
+	int rc = CAIRN_EFAIL;
+
+	if (query && !s3_req_init(t->s, &r, "GET", t->key, query,
+				  S3_EMPTY_SHA256, NULL, &e))
+		rc = s3_req_run(t->s, &r, &e);
+	s3_req_free(&r);
+	free(query);
+	return rc == CAIRN_ENOTFOUND;
 }
 
 /* A 200 reply to CompleteMultipartUpload may still hold an <Error>; its
@@ -393,6 +512,10 @@ static int complete(struct cairn_txn *t, struct cairn_error *err)
 							  : CAIRN_EFAIL,
 				"s3 POST %s: CompleteMultipartUpload failed: "
 				"%s: %s", r.what, code, msg);
+	if (rc == CAIRN_ERETRY && upload_gone(t))
+		rc = cairn_errf(err, CAIRN_EFAIL, "s3: multipart upload of "
+				"%s no longer exists (aborted by another "
+				"client or a lifecycle rule)", r.what);
 out:
 	s3_req_free(&r);
 	free(body);
@@ -447,8 +570,8 @@ void s3_abort(struct cairn_txn *t)
 	if (!t)
 		return;
 	/* Parts in flight first: the abort must not race them. */
-	for (int i = 0; t->slots && i < t->s->parallel; i++) {
-		if (!t->slots[i].part)
+	for (int i = 0; t->slots && i < t->nslots; i++) {
+		if (!t->slots[i].part || t->slots[i].failed)
 			continue;
 		curl_multi_remove_handle(t->multi, t->slots[i].req.h);
 		s3_req_free(&t->slots[i].req);
@@ -463,7 +586,6 @@ int s3_commit(struct cairn_txn *t, const char *sha256_hex,
 	      struct cairn_error *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	char hex[65];
 	int rc = CAIRN_EFAIL;
 
 	if (t->size != CAIRN_SIZE_UNKNOWN && t->written != t->size) {
@@ -473,24 +595,38 @@ int s3_commit(struct cairn_txn *t, const char *sha256_hex,
 			   (unsigned long long)t->size);
 		goto out;
 	}
-	EVP_DigestFinal_ex(t->whole, md, NULL);
-	s3_hex(md, hex);
-	if (sha256_hex && strcasecmp(hex, sha256_hex)) {
+	/* A commit again after CAIRN_ERETRY: the hash is already known. */
+	if (!t->hashed) {
+		EVP_DigestFinal_ex(t->whole, md, NULL);
+		s3_hex(md, t->hex);
+		t->hashed = true;
+	}
+	if (sha256_hex && strcasecmp(t->hex, sha256_hex)) {
 		rc = cairn_errf(err, CAIRN_EINTEGRITY, "s3: s3://%s/%s: the "
 				"bytes sent do not match sha256 %.64s",
 				t->s->bucket, t->key, sha256_hex);
 		goto out;
 	}
 	if (!t->upload_id) {
-		rc = put_single(t, hex, err);
+		rc = put_single(t, t->hex, err);
 		goto out;
 	}
-	rc = t->fill_len ? ship(t, err) : CAIRN_OK;
+	rc = resend_failed(t, err);
+	if (!rc && t->fill_len)
+		rc = ship(t, err);
 	if (!rc)
 		rc = drain(t, 0, err);
+	if (!rc && has_failed(t)) {
+		t->told = true;
+		*err = t->failure;
+		rc = CAIRN_ERETRY;
+	}
 	if (!rc)
 		rc = complete(t, err);
 out:
+	/* Resumable: the transaction stays for the core's next commit(). */
+	if (rc == CAIRN_ERETRY)
+		return rc;
 	if (rc)
 		s3_abort(t);
 	else

@@ -46,6 +46,10 @@ static const struct cairn_key_spec s3_keys[] = {
 		  "secret access key (else AWS_SECRET_ACCESS_KEY)"),
 	CAIRN_KEY("session_token", CAIRN_KEY_STRING, NULL, CAIRN_KEY_SECRET,
 		  "STS session token (else AWS_SESSION_TOKEN)"),
+	CAIRN_KEY("all_hosts", CAIRN_KEY_BOOL, "no", 0,
+		  "list every host's folder of a %h prefix (list --all-hosts)"),
+	CAIRN_KEY("object_lock", CAIRN_KEY_STRING, NULL, 0,
+		  "governance or compliance: Object Lock on every object"),
 	CAIRN_KEY("storage_class", CAIRN_KEY_STRING, NULL, 0,
 		  "x-amz-storage-class, e.g. STANDARD_IA"),
 	CAIRN_KEY_RANGE("part_size", CAIRN_KEY_SIZE, "16M", 0,
@@ -212,6 +216,21 @@ static size_t on_write(char *p, size_t sz, size_t n, void *ud)
 	return len;
 }
 
+/* The trimmed value of header line p when it is `name` (with colon). */
+static void header_value(const char *p, size_t len, const char *name,
+			 char *out, size_t outsz)
+{
+	size_t i = strlen(name), j = len;
+
+	if (len <= i || strncasecmp(p, name, i))
+		return;
+	while (i < j && isspace((unsigned char)p[i]))
+		i++;
+	while (j > i && isspace((unsigned char)p[j - 1]))
+		j--;
+	snprintf(out, outsz, "%.*s", (int)(j - i), p + i);
+}
+
 static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 {
 	struct s3_req *r = ud;
@@ -227,6 +246,10 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 		snprintf(r->etag, sizeof(r->etag), "%.*s", (int)(j - i),
 			 p + i);
 	}
+	header_value(p, len, "x-amz-object-lock-mode:", r->lock_mode,
+		     sizeof(r->lock_mode));
+	header_value(p, len, "x-amz-object-lock-retain-until-date:",
+		     r->lock_until, sizeof(r->lock_until));
 	return len;
 }
 
@@ -694,6 +717,69 @@ static char *norm_prefix(const char *p)
 	return out;
 }
 
+/* prefix with %h (short host name), %n (the config's name) and %%
+ * expanded, as a folder: one template serves every host of a fleet. */
+static char *expand(struct s3 *s, const char *p)
+{
+	char host[256] = "", *out;
+	const char *name = s->cfg->get_str(s->cfg, "cairn.name");
+	size_t n = 0, cap = strlen(p) + 1;
+
+	if (gethostname(host, sizeof(host) - 1) == 0)
+		host[strcspn(host, ".")] = '\0';
+	cap += strlen(host) * 8 + (name ? strlen(name) : 0) * 8;
+	if (!(out = malloc(cap)))
+		return NULL;
+	for (; *p; p++) {
+		const char *add = NULL;
+
+		if (p[0] == '%' && p[1] == 'h')
+			add = host;
+		else if (p[0] == '%' && p[1] == 'n')
+			add = name ? name : "";
+		else if (p[0] == '%' && p[1] == '%')
+			add = "%";
+		if (add) {
+			size_t l = strlen(add);
+
+			if (n + l + 1 > cap)
+				break;
+			memcpy(out + n, add, l);
+			n += l;
+			p++;
+		} else if (n + 2 <= cap) {
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* The prefix as a folder; with all_hosts, the part before %h (listed
+ * whole) and what follows it, so list() finds every host's folder. */
+static int prefix_config(struct s3 *s, const char *tmpl,
+			 struct cairn_error *err)
+{
+	const char *h = strstr(tmpl, "%h");
+	char *head = NULL, *p;
+
+	if (h && s->cfg->get_bool(s->cfg, "all_hosts")) {
+		if (!(head = strndup(tmpl, (size_t)(h - tmpl))) ||
+		    !(s->host_tail = expand(s, h + 2))) {
+			free(head);
+			return s3_oom(err);
+		}
+		p = expand(s, head);
+		free(head);
+		s->prefix = p;
+		return p ? CAIRN_OK : s3_oom(err);
+	}
+	p = expand(s, tmpl);
+	s->prefix = p ? norm_prefix(p) : NULL;
+	free(p);
+	return s->prefix ? CAIRN_OK : s3_oom(err);
+}
+
 static bool dns_bucket(const char *b)
 {
 	for (; *b; b++) {
@@ -720,11 +806,13 @@ static void s3_free(struct s3 *s)
 	free(s->region);
 	free(s->bucket);
 	free(s->prefix);
+	free(s->host_tail);
 	free(s->access_key);
 	free(s->secret_key);
 	free(s->session_token);
 	free(s->storage_class);
 	free(s->ca_file);
+	free(s->armed);
 	free(s);
 	curl_global_cleanup();
 }
@@ -747,8 +835,10 @@ static int s3_config(struct s3 *s, struct cairn_error *err)
 		return cairn_errf(err, rc, "s3: key 'bucket' %s",
 				  v ? "is not a bucket name" : "missing");
 	s->bucket = strdup(v);
-	s->prefix = norm_prefix(key_or(s, "prefix", ""));
-	if (!s->region || !s->bucket || !s->prefix)
+	if ((rc = prefix_config(s, key_or(s, "prefix", ""), err)))
+		return rc;
+	rc = CAIRN_ECONFIG;
+	if (!s->region || !s->bucket)
 		return s3_oom(err);
 
 	ep = key_or(s, "endpoint", NULL);
@@ -789,6 +879,9 @@ static int s3_config(struct s3 *s, struct cairn_error *err)
 				  s->connect_timeout > 600 ? "connect_timeout"
 							   : "stall_timeout");
 
+	if ((rc = s3_lock_config(s, err)))
+		return rc;
+	rc = CAIRN_ECONFIG;
 	v = key_or(s, "storage_class", NULL);
 	if (v) {
 		for (const char *c = v; *c; c++)
@@ -843,7 +936,9 @@ static int s3_open(const struct cairn_host *host,
 	/* S3 replaces an object whole at PUT or CompleteMultipartUpload. */
 	if (props && CAIRN_HAS(props, struct cairn_target_props, flags))
 		props->flags = CAIRN_PROP_RANGED_GET |
-			       CAIRN_PROP_ATOMIC_COMMIT;
+			       CAIRN_PROP_ATOMIC_COMMIT |
+			       CAIRN_PROP_RESUMABLE |
+			       (s->lock_mode ? CAIRN_PROP_OBJECT_LOCK : 0);
 	if (props && CAIRN_HAS(props, struct cairn_target_props, max_handles))
 		props->max_handles = 8;
 	*handle = s;
@@ -885,9 +980,24 @@ static int list_one(void *ud, const char *key, uint64_t size, int64_t mtime)
 	struct list_ctx *l = ud;
 	size_t plen = strlen(l->s->prefix);
 	struct cairn_object o = { .size = sizeof(o) };
+	char host[256];
 
+	if (l->s->host_tail) {
+		/* all_hosts: PREFIX HOST TAIL NAME */
+		const char *rest = key + plen, *t;
+
+		if (strncmp(key, l->s->prefix, plen) ||
+		    !(t = strstr(rest, l->s->host_tail)) || t == rest ||
+		    (size_t)(t - rest) >= sizeof(host) ||
+		    memchr(rest, '/', (size_t)(t - rest)))
+			return 0;
+		snprintf(host, sizeof(host), "%.*s", (int)(t - rest), rest);
+		o.host = host;
+		plen = (size_t)(t - key) + strlen(l->s->host_tail);
+	}
 	/* Names starting with '.' are no objects of cairn's. */
-	if (strncmp(key, l->s->prefix, plen) || !key[plen] ||
+	if ((!l->s->host_tail && strncmp(key, l->s->prefix, plen)) ||
+	    !key[plen] ||
 	    key[plen] == '.' || strchr(key + plen, '/') ||
 	    strlen(key + plen) > 255)
 		return 0;
@@ -908,7 +1018,8 @@ static int list_pages(struct s3 *s, const char *max_keys, cairn_list_cb cb,
 	do {
 		struct s3_req r = { 0 };
 		const char *kv[] = {
-			"continuation-token", token, "delimiter", "/",
+			"continuation-token", token, "delimiter",
+			s->host_tail ? NULL : "/",
 			"list-type", "2", "max-keys", max_keys,
 			"prefix", s->prefix,
 		};
@@ -964,9 +1075,12 @@ static int s3_check(void *handle, struct cairn_error *err)
 	int rc = list_pages(s, "1", ignore_one, NULL, err);
 
 	if (!rc)
+		rc = s3_check_lock(s, err);
+	if (!rc)
 		cairn_errf(err, CAIRN_OK, "s3://%s/%s at %s://%s: reachable, "
-			   "authenticated", s->bucket, s->prefix, s->scheme,
-			   s->host);
+			   "authenticated%s%s", s->bucket, s->prefix,
+			   s->scheme, s->host, s->lock_mode ? ", Object Lock "
+			   : "", s->lock_mode ? s->lock_mode : "");
 	return rc;
 }
 
@@ -1070,31 +1184,17 @@ out:
 	return rc;
 }
 
-/* S3's DELETE succeeds on a missing key, so look first: the core must
- * learn that a name it asked to delete was not there. */
+/* S3's DELETE succeeds on a missing key, so s3_del_key looks first: the
+ * core must learn that a name it asked to delete was not there. */
 static int s3_del(void *handle, const char *name, struct cairn_error *err)
 {
 	struct s3 *s = handle;
-	struct s3_req r = { 0 };
 	char *key = s3_object_key(s, name, err);
 	int rc;
 
 	if (!key)
 		return err->code;
-	rc = s3_req_init(s, &r, "HEAD", key, NULL, S3_EMPTY_SHA256, NULL,
-			 err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
-	s3_req_free(&r);
-	if (rc == CAIRN_ENOTFOUND)
-		cairn_errf(err, rc, "s3: no object s3://%s/%s", s->bucket,
-			   key);
-	if (!rc)
-		rc = s3_req_init(s, &r, "DELETE", key, NULL, S3_EMPTY_SHA256,
-				 NULL, err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
-	s3_req_free(&r);
+	rc = s3_del_key(s, key, err);
 	free(key);
 	return rc;
 }
@@ -1240,6 +1340,7 @@ static const struct cairn_target_ops s3_ops = {
 	.del = s3_del,
 	.clean = s3_clean,
 	.check = s3_check,
+	.retain = s3_retain,
 };
 
 const struct cairn_target_ops *cairn_target_plugin(void)

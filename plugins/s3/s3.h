@@ -33,6 +33,7 @@ struct s3 {
 	char *region;
 	char *bucket;
 	char *prefix;   /* "" or ends with '/' */
+	char *host_tail; /* all_hosts: what follows %h, e.g. "/" */
 	char *access_key;
 	char *secret_key;
 	char *session_token;
@@ -45,6 +46,10 @@ struct s3 {
 	long connect_timeout;
 	long stall_timeout;
 	CURLSH *share; /* one connection pool for every request */
+	const char *lock_mode; /* "GOVERNANCE", "COMPLIANCE" or NULL */
+	char *armed;           /* retain() of a name not yet put: its lock */
+	int64_t armed_until;
+	int versioned;         /* 0 unknown, 1 no, 2 yes (or suspended) */
 };
 
 struct s3_buf {
@@ -73,6 +78,8 @@ struct s3_req {
 	bool stoppable; /* a long transfer: a stop asked ends it */
 	struct s3_buf resp;
 	char etag[128];
+	char lock_mode[16];  /* x-amz-object-lock-mode of a HEAD */
+	char lock_until[40]; /* x-amz-object-lock-retain-until-date */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -118,5 +125,28 @@ int s3_xml_uploads(const char *buf, size_t len, s3_xml_upload_cb cb,
 		   void *ctx, char **next_key, char **next_id);
 char *s3_xml_upload_id(const char *buf, size_t len);
 unsigned char *s3_xml_complete(char *const *etags, int n, size_t *len);
+int s3_xml_field(const char *buf, size_t len, const char *name, char *out,
+		 size_t outsz);
+typedef void (*s3_xml_version_cb)(void *ctx, const char *key,
+				  const char *version_id);
+int s3_xml_versions(const char *buf, size_t len, s3_xml_version_cb cb,
+		    void *ctx, char **next_key, char **next_vid);
+
+/* lock.c: Object Lock and versioned buckets */
+int s3_lock_config(struct s3 *s, struct cairn_error *err);
+/* The lock headers (mode, retain-until) for a new object retained until
+ * `until`; 0 when until is 0 (no header). */
+int s3_lock_headers(struct s3 *s, int64_t until, char mode[64],
+		    char date[96]);
+void s3_content_md5(const void *p, size_t n, char out[64]);
+int s3_retain(void *handle, const char *name, int64_t until,
+	      struct cairn_error *err);
+/* The armed lock for a put of name, consumed (see s3_retain). */
+int64_t s3_take_armed(struct s3 *s, const char *name);
+int s3_check_lock(struct s3 *s, struct cairn_error *err);
+/* Delete key and, on a versioned bucket, every version of it; EPERM
+ * "locked until DATE" while Object Lock holds it. */
+int s3_del_key(struct s3 *s, const char *key, struct cairn_error *err);
+int64_t s3_parse_time(const char *s);
 
 #endif /* CAIRN_S3_H */

@@ -231,3 +231,66 @@ out:
 	xmlFreeDoc(doc);
 	return res;
 }
+
+/* The text of root's child `name` (e.g. <Status> of a
+ * VersioningConfiguration, <ObjectLockEnabled>), "" when absent. -1 when
+ * buf is no XML document. */
+int s3_xml_field(const char *buf, size_t len, const char *name, char *out,
+		 size_t outsz)
+{
+	xmlDocPtr doc = parse(buf, len);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+
+	if (!root) {
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	copy_text(root, name, out, outsz);
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+/*
+ * One ListObjectVersions page: cb for each <Version> and <DeleteMarker>;
+ * *next_key and *next_vid (malloc'd) are the markers of the next page
+ * when truncated, else NULL. 0, or -1 when buf is not such a listing.
+ */
+int s3_xml_versions(const char *buf, size_t len, s3_xml_version_cb cb,
+		    void *ctx, char **next_key, char **next_vid)
+{
+	xmlDocPtr doc = parse(buf, len);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	char *trunc = NULL;
+	int rc = -1;
+
+	*next_key = *next_vid = NULL;
+	if (!is(root, "ListVersionsResult"))
+		goto out;
+	for (xmlNodePtr n = root->children; n; n = n->next) {
+		char *key, *vid;
+
+		if (!is(n, "Version") && !is(n, "DeleteMarker"))
+			continue;
+		key = child_text(n, "Key");
+		vid = child_text(n, "VersionId");
+		if (key && vid)
+			cb(ctx, key, vid);
+		free(key);
+		free(vid);
+	}
+	trunc = child_text(root, "IsTruncated");
+	if (trunc && !strcmp(trunc, "true")) {
+		*next_key = child_text(root, "NextKeyMarker");
+		*next_vid = child_text(root, "NextVersionIdMarker");
+	}
+	rc = 0;
+out:
+	free(trunc);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int64_t s3_parse_time(const char *s)
+{
+	return parse_time(s);
+}
