@@ -707,4 +707,126 @@ int cmd_status(const struct config *cfg, long max_age, bool json);
 /* cmd_prune.c: `cairn prune`. */
 int cmd_prune(const struct config *cfg, bool dry_run);
 
+
+/* bech32.c: Bech32 for age's keys (age1..., AGE-SECRET-KEY-1...). */
+/* hrp and n bytes of data; upper case for identities. malloc'd. */
+char *bech32_encode(const char *hrp, const uint8_t *data, size_t n,
+		    bool upper);
+/* Decode s (one case) whose prefix must be hrp; -1 on a bad string. */
+int bech32_decode(const char *s, const char *hrp, uint8_t *data,
+		  size_t cap, size_t *n);
+
+/* age.c: the age v1 format (age-encryption.org/v1) on libcrypto. */
+enum {
+	AGE_CHUNK = 65536,               /* payload chunk, plaintext */
+	AGE_TAG = 16,                    /* Poly1305 tag per chunk */
+	AGE_CCHUNK = AGE_CHUNK + AGE_TAG, /* a full ciphertext chunk */
+	AGE_SCRYPT_WORK = 18,            /* log2 N when encrypting */
+	AGE_SCRYPT_MAX_WORK = 22,        /* highest log2 N we decrypt */
+};
+/* Who can read a file we write: X25519 public keys, or one passphrase
+ * (an scrypt stanza is alone in its header). */
+struct age_recipients {
+	uint8_t (*x25519)[32];
+	size_t n;
+	char *passphrase;
+	int work_factor; /* 0: AGE_SCRYPT_WORK */
+};
+/* What we read with: X25519 secret keys and passphrases. */
+struct age_identities {
+	uint8_t (*x25519)[32];
+	size_t n;
+	struct strv passphrases;
+};
+/* An opened payload: its key and where it starts in the file. */
+struct age_stream {
+	uint8_t key[32];
+	uint64_t payload_off; /* header and nonce bytes */
+	void *c;              /* EVP_CIPHER_CTX keyed with key */
+};
+struct age_enc {
+	struct age_stream s;
+	/* where the output goes: the aw_tee write signature */
+	int (*out)(void *ctx, const void *buf, size_t len);
+	void *out_ctx;
+	uint8_t *buf, *cbuf; /* a plaintext chunk, its ciphertext */
+	size_t n;
+	uint64_t k, out_bytes;
+	struct cairn_error err; /* set once a write failed */
+};
+struct age_dec {
+	const struct age_identities *ids;
+	struct age_stream s;
+	int (*out)(void *ctx, const void *buf, size_t len);
+	void *out_ctx;
+	struct sbuf hdr; /* the header while it arrives */
+	bool header_done;
+	uint8_t *cbuf, *pbuf;
+	size_t n;
+	uint64_t k, out_bytes;
+	struct cairn_error err;
+};
+int age_public_key(const uint8_t sk[32], uint8_t pub[32]);
+int age_parse_recipient(const char *s, uint8_t pub[32]);
+char *age_recipient_string(const uint8_t pub[32]);
+int age_parse_identity(const char *s, uint8_t sk[32]);
+char *age_identity_string(const uint8_t sk[32]);
+void age_recipients_add(struct age_recipients *r, const uint8_t pub[32]);
+void age_identities_add(struct age_identities *ids, const uint8_t sk[32]);
+/* Recipients separated by blanks or lines, '#' comments (a config
+ * value, or the text of an `age-keygen -y` file); errors name where. */
+int age_recipients_parse(struct age_recipients *r, const char *text,
+			 const char *where, struct cairn_error *err);
+/* A file only its owner may read (else CAIRN_ECONFIG, as ssh refuses
+ * a loose key); malloc'd and NUL-terminated. */
+char *age_read_secret(const char *path, size_t *len,
+		      struct cairn_error *err);
+/* An identity file in age-keygen's format. */
+int age_identities_load(struct age_identities *ids, const char *path,
+			struct cairn_error *err);
+/* A passphrase file's first line. */
+int age_passphrase_load(char **pass, const char *path,
+			struct cairn_error *err);
+void age_recipients_free(struct age_recipients *r);
+void age_identities_free(struct age_identities *ids);
+/* Streaming encryption: the header goes out at begin, ciphertext as
+ * plaintext is written, the final chunk at finish. age_enc_write fits
+ * struct aw_tee (ctx is the age_enc; its error is in e->err). */
+int age_enc_begin(struct age_enc *e, const struct age_recipients *r,
+		  int (*out)(void *, const void *, size_t), void *ctx,
+		  struct cairn_error *err);
+int age_enc_write(void *ctx, const void *buf, size_t len);
+int age_enc_finish(struct age_enc *e, struct cairn_error *err);
+void age_enc_free(struct age_enc *e);
+/* Streaming decryption: only authenticated plaintext reaches the sink,
+ * and finish fails unless a valid final chunk ended the file. No
+ * identity matching: CAIRN_EAUTH; anything damaged: CAIRN_EINTEGRITY. */
+int age_dec_begin(struct age_dec *d, const struct age_identities *ids,
+		  int (*out)(void *, const void *, size_t), void *ctx);
+int age_dec_write(void *ctx, const void *buf, size_t len);
+int age_dec_finish(struct age_dec *d, struct cairn_error *err);
+void age_dec_free(struct age_dec *d);
+/* Seeking. The header's length (with the payload nonce) at the start of
+ * buf: *hlen is 0 while more bytes are needed. */
+int age_header_len(const void *buf, size_t len, size_t *hlen,
+		   struct cairn_error *err);
+/* Open the header buf[0..len) (len from age_header_len). */
+int age_header_open(struct age_stream *s, const struct age_identities *ids,
+		    const void *buf, size_t len, struct cairn_error *err);
+/* A file of file_size bytes: its plaintext size and chunk count (chunk
+ * k starts at payload_off + k * AGE_CCHUNK, plaintext k * AGE_CHUNK). */
+int age_geometry(const struct age_stream *s, uint64_t file_size,
+		 uint64_t *plain, uint64_t *nchunks, struct cairn_error *err);
+/* Chunk k alone (last: k is the final chunk): n ciphertext bytes to
+ * *ptn <= AGE_CHUNK plaintext bytes, or CAIRN_EINTEGRITY. */
+int age_chunk_open(struct age_stream *s, uint64_t k, bool last,
+		   const uint8_t *ct, size_t n, uint8_t *pt, size_t *ptn,
+		   struct cairn_error *err);
+int age_chunk_seal(struct age_stream *s, uint64_t k, bool last,
+		   const uint8_t *pt, size_t n, uint8_t *ct);
+void age_stream_free(struct age_stream *s);
+
+/* cmd_keygen.c: `cairn keygen`. */
+int cmd_keygen(const char *out, bool json);
+
 #endif

@@ -27,6 +27,8 @@ static const char usage_text[] =
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
 "  prune    [--dry-run]                        retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
+"  keygen   [-o FILE]                          an age identity; prints\n"
+"                                              its recipient\n"
 "\n"
 "  -c FILE   config file (default $CAIRN_CONFIG, else "
 SYSCONFDIR "/cairn/cairn.conf)\n"
@@ -100,7 +102,8 @@ static int bad_option(const char *cmd, int c, char **argv,
 
 enum { OPT_HELP = 1000, OPT_TARGET, OPT_NO_TARGETS, OPT_JSON, OPT_DEEP,
        OPT_MAX_AGE, OPT_DRY_RUN, OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_YES,
-       OPT_TIME, OPT_EXACT };
+       OPT_TIME, OPT_EXACT,
+       OPT_OUTPUT /* keygen's -o */ };
 
 static const struct option cmd_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -116,6 +119,7 @@ static const struct option cmd_opts[] = {
 	{ "yes", no_argument, NULL, OPT_YES },
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "exact", no_argument, NULL, OPT_EXACT },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -127,6 +131,7 @@ struct args {
 	const char *operand; /* restore's MODE, verify's NAME */
 	bool json, deep, dry_run;
 	long max_age;
+	const char *output; /* keygen -o */
 };
 
 static int run_backup(const struct config *cfg, struct args *a)
@@ -164,6 +169,12 @@ static int run_plugins(const struct config *cfg, struct args *a)
 {
 	(void)a;
 	return cmd_plugins(cfg);
+}
+
+static int run_keygen(const struct config *cfg, struct args *a)
+{
+	(void)cfg;
+	return cmd_keygen(a->output, a->json);
 }
 
 enum operand { NO_OPERAND, OPTIONAL_OPERAND, REQUIRED_OPERAND };
@@ -231,6 +242,14 @@ static const struct command {
 	  "usage: cairn plugins\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
+	{ "keygen", run_keygen, { OPT_OUTPUT, OPT_JSON }, NO_OPERAND, NULL,
+	  "usage: cairn keygen [-o FILE] [--json]\n"
+	  "Make an age identity (X25519) in age-keygen's format. With -o it\n"
+	  "goes to FILE (0600, never over an existing file) and the\n"
+	  "recipient (age1...) is printed; without, the identity file is\n"
+	  "printed. Targets with encrypt = age take the recipient; restores\n"
+	  "from them take the file (--identity, identity_file).\n"
+	  "  -o, --output FILE  write the identity to FILE\n" },
 };
 
 static const struct command *find_command(const char *name)
@@ -337,6 +356,9 @@ static int set_option(const struct command *cmd, int c, struct args *a)
 	case OPT_EXACT:
 		a->ro.exact = true;
 		break;
+	case OPT_OUTPUT:
+		a->output = optarg;
+		break;
 	case OPT_TIME: {
 		struct tm tm = { 0 };
 		char *end = strptime(optarg, "%Y-%m-%d %H:%M:%S", &tm);
@@ -358,7 +380,12 @@ static int command_args(const struct command *cmd, int argc, char **argv,
 	int c, li = 0, rc;
 
 	optind = 0; /* glibc: a full re-initialisation */
-	while ((c = getopt_long(argc, argv, ":", cmd_opts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:", cmd_opts, &li)) != -1) {
+		if (c == 'o' && !allowed(cmd, OPT_OUTPUT))
+			return bad_usage(cmd->name, "option -o is not valid "
+					 "here");
+		if (c == 'o')
+			c = OPT_OUTPUT;
 		if (c == OPT_HELP) {
 			fputs(cmd->help, stdout);
 			return EXIT_OK;
@@ -412,6 +439,10 @@ int main(int argc, char **argv)
 	}
 	if ((rc = command_args(cmd, argc - optind, argv + optind, &a)) >= 0)
 		goto out;
+	if (cmd->run == run_keygen) { /* needs no config */
+		rc = cmd->run(NULL, &a);
+		goto out;
+	}
 	if (!conf)
 		conf = getenv("CAIRN_CONFIG");
 	if (!conf)

@@ -23,6 +23,9 @@ layers='
 5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
 5 cmd_prune.c
 6 main.c
+0 bech32.c
+1 age.c
+5 cmd_keygen.c
 '
 # cmd_plugins (plugin.c) opens targets through dispatch.c, which loads
 # plugins through plugin.c; the plugin ABI rework moves cmd_plugins out.
