@@ -60,6 +60,7 @@ struct target {
 	bool enabled;
 	struct policy keep;
 	struct section *sec;
+	struct crypt *crypt; /* encrypt = age and its keys (crypt.c) */
 };
 enum hook {
 	HOOK_PRE_BACKUP,
@@ -88,6 +89,7 @@ struct config {
 	struct strv inv_names, inv_cmds;
 	struct section *secs;
 	size_t nsecs;
+	struct crypt *crypt; /* [cairn]'s encrypt = age (crypt.c) */
 };
 /* Load and validate; on error err->code is CAIRN_ECONFIG and err->msg
  * names FILE:LINE (or the variable) and the key. `env` is environ. */
@@ -825,6 +827,84 @@ int age_chunk_open(struct age_stream *s, uint64_t k, bool last,
 int age_chunk_seal(struct age_stream *s, uint64_t k, bool last,
 		   const uint8_t *pt, size_t n, uint8_t *ct);
 void age_stream_free(struct age_stream *s);
+
+
+/* crypt.c: encrypt = age on a target (or [cairn]): its keys, and the
+ * transforms in front of a put and behind a get, hashing both sides. */
+extern const char *const crypt_keys[]; /* NULL-terminated */
+struct crypt {
+	bool on;                  /* encrypt = age */
+	struct age_recipients r;  /* recipients, recipients_file, or the
+				   * passphrase_file's passphrase */
+	char *identity_file;
+};
+/* The keys of section s (what names it in errors: "[target nas]"):
+ * encrypt = age without any recipient is a config error; a passphrase
+ * file readable by others is refused (CAIRN_ECONFIG). */
+int crypt_load(const struct section *s, const char *what, struct crypt *c,
+	       struct cairn_error *err);
+void crypt_free(struct crypt *c);
+/* Identities to read with: opt (--identity), else $CAIRN_IDENTITY, else
+ * identity_file; and the passphrase, if any. */
+int crypt_identities(const struct crypt *c, const char *opt,
+		     struct age_identities *ids, struct cairn_error *err);
+/* The object name a copy of name has (NAME.age when encrypted). */
+char *crypt_name(const struct crypt *c, const char *name);
+struct crypt_put {
+	struct age_enc enc;
+	void *sha; /* EVP_MD_CTX over the ciphertext */
+	uint64_t bytes;
+	int (*out)(void *ctx, const void *buf, size_t len);
+	void *out_ctx;
+};
+/* Encrypt to r, ciphertext to out (hashed). crypt_put_write fits an
+ * aw_tee (its error is in p->enc.err). */
+int crypt_put_begin(struct crypt_put *p, const struct age_recipients *r,
+		    int (*out)(void *, const void *, size_t), void *ctx,
+		    struct cairn_error *err);
+int crypt_put_write(void *ctx, const void *buf, size_t len);
+int crypt_put_end(struct crypt_put *p, char hex[65],
+		  struct cairn_error *err);
+void crypt_put_free(struct crypt_put *p);
+/* A whole local file through it; hex and bytes of the ciphertext. */
+int crypt_put_file(const char *path, const struct age_recipients *r,
+		   int (*out)(void *, const void *, size_t), void *ctx,
+		   char hex[65], uint64_t *bytes, struct cairn_error *err);
+struct crypt_get {
+	struct age_dec dec;
+	void *csha, *psha; /* ciphertext in, plaintext out */
+	uint64_t cbytes;
+	int fd, werrno;
+};
+/* Decrypt what crypt_get_write is fed (a get's sink) into fd. */
+int crypt_get_begin(struct crypt_get *g, const struct age_identities *ids,
+		    int fd, struct cairn_error *err);
+int crypt_get_write(void *ctx, const void *buf, size_t len);
+/* The file is whole and authentic: both hashes; errors name what. */
+int crypt_get_end(struct crypt_get *g, const char *what, char chex[65],
+		  char phex[65], struct cairn_error *err);
+void crypt_get_free(struct crypt_get *g);
+/* Ranged reads of an encrypted object of `size` bytes through read_at
+ * (exactly len bytes at off): the header and the final chunk are
+ * checked at open, then each chunk a read touches. */
+struct crypt_reader {
+	int (*read_at)(void *ctx, uint64_t off, size_t len, uint8_t *buf,
+		       struct cairn_error *err);
+	void *ctx;
+	uint64_t size, plain, nchunks, cached;
+	struct age_stream s;
+	uint8_t *cbuf, *pbuf;
+	size_t pn;
+};
+int crypt_reader_open(struct crypt_reader *r,
+		      const struct age_identities *ids, uint64_t size,
+		      int (*read_at)(void *, uint64_t, size_t, uint8_t *,
+				     struct cairn_error *),
+		      void *ctx, struct cairn_error *err);
+/* Up to len plaintext bytes at off (*got < len only at the end). */
+int crypt_reader_pread(struct crypt_reader *r, uint64_t off, void *buf,
+		       size_t len, size_t *got, struct cairn_error *err);
+void crypt_reader_close(struct crypt_reader *r);
 
 /* cmd_keygen.c: `cairn keygen`. */
 int cmd_keygen(const char *out, bool json);

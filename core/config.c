@@ -289,7 +289,7 @@ static bool key_known(const struct section *s, const char *key)
 {
 	switch (kind_index(s->kind)) {
 	case 0:
-		return in_list(cairn_keys, key);
+		return in_list(cairn_keys, key) || in_list(crypt_keys, key);
 	case 1:
 		return in_list(component_keys, key);
 	case 2:
@@ -855,6 +855,32 @@ static int check_modes(struct config *cfg, struct cairn_error *e)
 	return CAIRN_OK;
 }
 
+/* encrypt = age and its keys, in [cairn] and each target; a target's
+ * identity_file defaults to [cairn]'s. */
+static int build_crypt(struct config *cfg, const struct section *top,
+		       struct cairn_error *e)
+{
+	int rc;
+
+	cfg->crypt = xcalloc(1, sizeof(*cfg->crypt));
+	if ((rc = crypt_load(top, "[cairn]", cfg->crypt, e)))
+		return rc;
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		struct target *t = &cfg->targets[i];
+		char *what = xasprintf("[target %s]", t->name);
+
+		t->crypt = xcalloc(1, sizeof(*t->crypt));
+		rc = crypt_load(t->sec, what, t->crypt, e);
+		free(what);
+		if (rc)
+			return rc;
+		if (!t->crypt->identity_file && cfg->crypt->identity_file)
+			t->crypt->identity_file =
+				xstrdup(cfg->crypt->identity_file);
+	}
+	return CAIRN_OK;
+}
+
 static int build(struct config *cfg, struct cairn_error *e)
 {
 	struct section *top = find_section(cfg, "cairn", NULL);
@@ -888,6 +914,8 @@ static int build(struct config *cfg, struct cairn_error *e)
 		return cairn_errf(e, CAIRN_ECONFIG,
 				  "%s: no [component NAME] section", cfg->path);
 	if ((rc = check_shared_paths(cfg, e)) || (rc = check_modes(cfg, e)))
+		return rc;
+	if ((rc = build_crypt(cfg, top, e)))
 		return rc;
 	for (int h = 0; h < HOOK_N; h++)
 		if ((rc = get_str(hooks, hook_names[h], &cfg->hooks[h], false,
@@ -1005,6 +1033,9 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		free(cfg->targets[i].name);
 		free(cfg->targets[i].plugin);
+		if (cfg->targets[i].crypt)
+			crypt_free(cfg->targets[i].crypt);
+		free(cfg->targets[i].crypt);
 	}
 	for (size_t i = 0; i < cfg->nsecs; i++)
 		free_section(&cfg->secs[i]);
@@ -1013,6 +1044,9 @@ void config_free(struct config *cfg)
 	strv_free(&cfg->inv_names);
 	strv_free(&cfg->inv_cmds);
 	free(cfg->comps);
+	if (cfg->crypt)
+		crypt_free(cfg->crypt);
+	free(cfg->crypt);
 	free(cfg->modes);
 	free(cfg->targets);
 	free(cfg->secs);
@@ -1051,6 +1085,7 @@ int config_check_target_keys(const struct target *t,
 		const struct kv *kv = &t->sec->kv[i];
 
 		if (in_list(target_core_keys, kv->key) ||
+		    in_list(crypt_keys, kv->key) ||
 		    (plugin_keys && in_list(plugin_keys, kv->key)))
 			continue;
 		return cairn_errf(e, CAIRN_ECONFIG,

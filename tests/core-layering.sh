@@ -24,7 +24,7 @@ layers='
 5 cmd_prune.c
 6 main.c
 0 bech32.c
-1 age.c
+1 age.c crypt.c
 5 cmd_keygen.c
 '
 # cmd_plugins (plugin.c) opens targets through dispatch.c, which loads
