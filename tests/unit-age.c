@@ -266,6 +266,54 @@ static void seek(const uint8_t sk[32], const uint8_t pk[32],
 	age_identities_free(&ids);
 }
 
+static int mem_read_at(void *ctx, uint64_t off, size_t len, uint8_t *buf,
+		       struct cairn_error *err)
+{
+	const struct sbuf *b = ctx;
+
+	if (off + len > b->len)
+		return cairn_errf(err, CAIRN_EFAIL, "read past the end");
+	memcpy(buf, b->s + off, len);
+	return CAIRN_OK;
+}
+
+/* crypt.c's ranged reader: any plaintext range, chunk by chunk; a
+ * truncated object is refused at open (its final chunk is checked). */
+static void reader(const uint8_t sk[32], const uint8_t pk[32],
+		   const uint8_t *pt)
+{
+	static const uint64_t offs[] = { 0, 1, AGE_CHUNK - 3, AGE_CHUNK,
+					 2 * AGE_CHUNK + 77, 3 * AGE_CHUNK };
+	struct age_identities ids = { 0 };
+	struct cairn_error err = { 0, "" };
+	struct crypt_reader r;
+	size_t len = 3 * AGE_CHUNK + 5, got;
+	uint8_t *out = xmalloc(AGE_CHUNK * 2);
+	struct sbuf ct;
+	bool ok = true;
+
+	age_identities_add(&ids, sk);
+	encrypt(pt, len, pk, NULL, &ct);
+	check(!crypt_reader_open(&r, &ids, ct.len, mem_read_at, &ct, &err) &&
+	      r.plain == len, "reader opens", err.msg);
+	for (size_t i = 0; i < ARRAY_SIZE(offs); i++)
+		ok = ok && !crypt_reader_pread(&r, offs[i], out, AGE_CHUNK + 9,
+					       &got, &err) &&
+		     got == (len - offs[i] < AGE_CHUNK + 9 ? len - offs[i]
+							   : AGE_CHUNK + 9) &&
+		     !memcmp(out, pt + offs[i], got);
+	check(ok, "ranged reads across chunk boundaries", err.msg);
+	crypt_reader_close(&r);
+	ct.len -= 5 + AGE_TAG; /* drop the final chunk */
+	check(crypt_reader_open(&r, &ids, ct.len, mem_read_at, &ct, &err) ==
+	      CAIRN_EINTEGRITY, "reader: a dropped final chunk is refused",
+	      err.msg);
+	crypt_reader_close(&r);
+	sb_free(&ct);
+	free(out);
+	age_identities_free(&ids);
+}
+
 static void recipients_text(void)
 {
 	struct age_recipients r = { 0 };
@@ -295,6 +343,7 @@ int main(void)
 	damage(sk, pk, pt);
 	passphrase(pt);
 	seek(sk, pk, pt);
+	reader(sk, pk, pt);
 	free(pt);
 	printf("1..%d\n", ntests);
 	return failures ? 1 : 0;
