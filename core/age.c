@@ -1028,3 +1028,19 @@ void age_dec_free(struct age_dec *d)
 	age_stream_free(&d->s);
 	memset(d, 0, sizeof(*d));
 }
+
+uint64_t age_size(const struct age_recipients *r, uint64_t plain)
+{
+	uint64_t h = sizeof(v1_line) - 1 + r->n * (10 + 43 + 1 + 43 + 1) +
+		     48 + NONCE;
+	uint64_t chunks = plain ? (plain + AGE_CHUNK - 1) / AGE_CHUNK : 1;
+	char wf[16];
+
+	if (r->passphrase)
+		h += 10 + 22 + (uint64_t)snprintf(wf, sizeof(wf), " %d",
+						  r->work_factor ?
+						  r->work_factor :
+						  AGE_SCRYPT_WORK) +
+		     1 + 43 + 1;
+	return h + plain + chunks * AGE_TAG;
+}

@@ -827,6 +827,8 @@ int age_chunk_open(struct age_stream *s, uint64_t k, bool last,
 int age_chunk_seal(struct age_stream *s, uint64_t k, bool last,
 		   const uint8_t *pt, size_t n, uint8_t *ct);
 void age_stream_free(struct age_stream *s);
+/* The exact size of the age file of `plain` bytes for r. */
+uint64_t age_size(const struct age_recipients *r, uint64_t plain);
 
 
 /* crypt.c: encrypt = age on a target (or [cairn]): its keys, and the

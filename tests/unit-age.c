@@ -119,6 +119,14 @@ static void round_trips(const uint8_t sk[32], const uint8_t pk[32],
 			 chunks);
 		check(ct.len > n + chunks * AGE_TAG &&
 		      (ct.len - n - chunks * AGE_TAG) < 300, what, NULL);
+		{
+			struct age_recipients r = { 0 };
+
+			age_recipients_add(&r, pk);
+			check(age_size(&r, n) == ct.len, "age_size is exact",
+			      NULL);
+			age_recipients_free(&r);
+		}
 		sb_free(&ct);
 		sb_free(&back);
 	}
@@ -169,7 +177,7 @@ static void damage(const uint8_t sk[32], const uint8_t pk[32],
 	damaged("header line ends in CR", &c2, &ids, CAIRN_EINTEGRITY);
 	sb_free(&c2);
 	COPY; /* the stanza's share: it opens for nobody */
-	c2.s[35] ^= 1;
+	c2.s[35] = c2.s[35] == 'A' ? 'B' : 'A'; /* still base64 */
 	damaged("flipped stanza byte: no match", &c2, &ids, CAIRN_EAUTH);
 	sb_free(&c2);
 	COPY;
@@ -221,6 +229,9 @@ static void passphrase(const uint8_t *pt)
 	check(!decrypt(&ct, &ids, &back, &err) && back.len == 1000 &&
 	      !memcmp(back.s, pt, 1000), "scrypt round trip", err.msg);
 	check(strstr(ct.s, "-> scrypt ") != NULL, "an scrypt stanza", NULL);
+	check(age_size(&(struct age_recipients){ .passphrase = "x",
+						 .work_factor = 10 }, 1000) ==
+	      ct.len, "age_size with a passphrase is exact", NULL);
 	sb_free(&back);
 	sb_free(&ct);
 	age_identities_free(&ids);
