@@ -840,10 +840,13 @@ struct crypt {
 				   * passphrase_file's passphrase */
 	char *identity_file;
 };
-/* The keys of section s (what names it in errors: "[target nas]"):
- * encrypt = age without any recipient is a config error; a passphrase
- * file readable by others is refused (CAIRN_ECONFIG). */
-int crypt_load(const struct section *s, const char *what, struct crypt *c,
+/* The keys of section s (what names it in errors: "[target nas]");
+ * a target's recipients and identity_file default to dflt's ([cairn],
+ * whose own dflt is NULL). encrypt = age without any recipient is a
+ * config error; a passphrase file readable by others is refused
+ * (CAIRN_ECONFIG). */
+int crypt_load(const struct section *s, const char *what,
+	       const struct crypt *dflt, struct crypt *c,
 	       struct cairn_error *err);
 void crypt_free(struct crypt *c);
 /* Identities to read with: opt (--identity), else $CAIRN_IDENTITY, else

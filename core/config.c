@@ -856,27 +856,24 @@ static int check_modes(struct config *cfg, struct cairn_error *e)
 }
 
 /* encrypt = age and its keys, in [cairn] and each target; a target's
- * identity_file defaults to [cairn]'s. */
+ * keys default to [cairn]'s. */
 static int build_crypt(struct config *cfg, const struct section *top,
 		       struct cairn_error *e)
 {
 	int rc;
 
 	cfg->crypt = xcalloc(1, sizeof(*cfg->crypt));
-	if ((rc = crypt_load(top, "[cairn]", cfg->crypt, e)))
+	if ((rc = crypt_load(top, "[cairn]", NULL, cfg->crypt, e)))
 		return rc;
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		struct target *t = &cfg->targets[i];
 		char *what = xasprintf("[target %s]", t->name);
 
 		t->crypt = xcalloc(1, sizeof(*t->crypt));
-		rc = crypt_load(t->sec, what, t->crypt, e);
+		rc = crypt_load(t->sec, what, cfg->crypt, t->crypt, e);
 		free(what);
 		if (rc)
 			return rc;
-		if (!t->crypt->identity_file && cfg->crypt->identity_file)
-			t->crypt->identity_file =
-				xstrdup(cfg->crypt->identity_file);
 	}
 	return CAIRN_OK;
 }

@@ -58,10 +58,11 @@ static int load_recipients(const struct section *s, struct crypt *c,
 	return rc;
 }
 
-int crypt_load(const struct section *s, const char *what, struct crypt *c,
+int crypt_load(const struct section *s, const char *what,
+	       const struct crypt *dflt, struct crypt *c,
 	       struct cairn_error *err)
 {
-	const char *where, *v = get(s, "encrypt", &where);
+	const char *where, *v = get(s, "encrypt", &where), *ewhere = where;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -76,6 +77,19 @@ int crypt_load(const struct section *s, const char *what, struct crypt *c,
 	if ((v = get(s, "passphrase_file", &where)) &&
 	    (rc = age_passphrase_load(&c->r.passphrase, v, err)))
 		return rc;
+	if (!dflt && c->on)
+		return cairn_errf(err, CAIRN_ECONFIG, "%s: encrypt = age "
+				  "for the local archive is not supported; "
+				  "set it on targets (their recipients "
+				  "default to these)", ewhere);
+	if (dflt && !c->r.n && !c->r.passphrase) { /* [cairn]'s keys */
+		for (size_t i = 0; i < dflt->r.n; i++)
+			age_recipients_add(&c->r, dflt->r.x25519[i]);
+		if (dflt->r.passphrase)
+			c->r.passphrase = xstrdup(dflt->r.passphrase);
+	}
+	if (dflt && !c->identity_file && dflt->identity_file)
+		c->identity_file = xstrdup(dflt->identity_file);
 	if (c->on && !c->r.n && !c->r.passphrase)
 		return cairn_errf(err, CAIRN_ECONFIG, "%s: encrypt = age but "
 				  "no recipients, recipients_file or "

@@ -96,4 +96,17 @@ recipients = $rcpt
 recipients_file = $T/rfile
 EOC
 expect_rc 0 "$CAIRN" -c "$T/t.conf" list
+
+note "[cairn]'s recipients are the targets' default; encrypt there is refused"
+sed -i "/^\[cairn\]/a recipients = $rcpt" "$T/c.conf"
+conf <<EOC
+[target copy]
+plugin = local
+path = $T/copy
+encrypt = age
+EOC
+expect_rc 0 "$CAIRN" -c "$T/t.conf" list
+sed -i "/^\[cairn\]/a encrypt = age" "$T/t.conf"
+expect_rc 2 "$CAIRN" -c "$T/t.conf" list
+out_has "t.conf:[0-9]+: encrypt = age for the local archive is not supported"
 echo PASS
