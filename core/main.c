@@ -1,6 +1,7 @@
 /* cairn: command line. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -103,7 +104,7 @@ static int bad_option(const char *cmd, int c, char **argv,
 enum { OPT_HELP = 1000, OPT_TARGET, OPT_NO_TARGETS, OPT_JSON, OPT_DEEP,
        OPT_MAX_AGE, OPT_DRY_RUN, OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_YES,
        OPT_TIME, OPT_EXACT,
-       OPT_OUTPUT /* keygen's -o */ };
+       OPT_OUTPUT /* keygen's -o */, OPT_IDENTITY };
 
 static const struct option cmd_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -120,6 +121,7 @@ static const struct option cmd_opts[] = {
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "exact", no_argument, NULL, OPT_EXACT },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "identity", required_argument, NULL, OPT_IDENTITY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -198,7 +200,8 @@ static const struct command {
 	  "  --target NAME  only this target (repeatable)\n"
 	  "  --no-targets   local archive only\n" },
 	{ "restore", run_restore, { OPT_ARCHIVE, OPT_FROM, OPT_TO,
-				    OPT_DRY_RUN, OPT_YES, OPT_EXACT },
+				    OPT_DRY_RUN, OPT_YES, OPT_EXACT,
+				    OPT_IDENTITY },
 	  REQUIRED_OPERAND, "which mode? (e.g. db, full; see 'cairn restore "
 	  "--help')",
 	  "usage: cairn restore MODE [--archive NAME|latest] "
@@ -215,7 +218,9 @@ static const struct command {
 	  "                  default merges, keeping files it lacks\n"
 	  "  --dry-run       count what would be added, replaced, kept and\n"
 	  "                  removed (-v: each path)\n"
-	  "  --yes           do not ask (required without a terminal)\n" },
+	  "  --yes           do not ask (required without a terminal)\n"
+	  "  --identity FILE the age identity for a target with encrypt =\n"
+	  "                  age (else CAIRN_IDENTITY, identity_file)\n" },
 	{ "list", run_list, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,
 	  "usage: cairn list [--target NAME] [--json]\n"
 	  "List archives in archive_dir (name, time, size, status, when it\n"
@@ -358,6 +363,11 @@ static int set_option(const struct command *cmd, int c, struct args *a)
 		break;
 	case OPT_OUTPUT:
 		a->output = optarg;
+		break;
+	case OPT_IDENTITY: /* the age identity: CAIRN_IDENTITY, for now */
+		if (setenv("CAIRN_IDENTITY", optarg, 1))
+			return bad_usage(cmd->name, "--identity: %s",
+					 strerror(errno));
 		break;
 	case OPT_TIME: {
 		struct tm tm = { 0 };
