@@ -853,8 +853,12 @@ void crypt_free(struct crypt *c);
  * identity_file; and the passphrase, if any. */
 int crypt_identities(const struct crypt *c, const char *opt,
 		     struct age_identities *ids, struct cairn_error *err);
-/* The object name a copy of name has (NAME.age when encrypted). */
-char *crypt_name(const struct crypt *c, const char *name);
+/* The object a target with c holds for the local file name (freed and
+ * replaced): NAME.age, NAME.manifest.age, NAME.age.sha256 if it
+ * encrypts, else name itself. */
+char *crypt_object(const struct crypt *c, char *name);
+/* The reverse, for listings: the local name an object stands for. */
+char *crypt_plain_name(const char *name);
 struct crypt_put {
 	struct age_enc enc;
 	void *sha; /* EVP_MD_CTX over the ciphertext */

@@ -393,6 +393,7 @@ static const char *const env_reserved[] = {
 	"CONFIG", "PLUGIN_DIR", "ARCHIVE", "STATUS", "ERROR", "MODE",
 	"SAFETY_NET", "TARGET", "SWAP_PAUSE", "STAGE_PAUSE", "RETRY_DELAY",
 	"PUBLISH_PAUSE",
+	"IDENTITY", /* the age identity file (crypt.c) */
 	NULL,
 };
 

@@ -127,9 +127,36 @@ int crypt_identities(const struct crypt *c, const char *opt,
 	return CAIRN_OK;
 }
 
-char *crypt_name(const struct crypt *c, const char *name)
+static bool ends(const char *s, const char *suffix)
 {
-	return c && c->on ? xasprintf("%s.age", name) : xstrdup(name);
+	size_t l = strlen(s), k = strlen(suffix);
+
+	return l > k && !strcmp(s + l - k, suffix);
+}
+
+char *crypt_object(const struct crypt *c, char *name)
+{
+	char *s;
+
+	if (!c || !c->on)
+		return name;
+	if (ends(name, ".sha256")) /* NAME.sha256: NAME.age.sha256 */
+		s = xasprintf("%.*s.age.sha256", (int)strlen(name) - 7, name);
+	else
+		s = xasprintf("%s.age", name);
+	free(name);
+	return s;
+}
+
+char *crypt_plain_name(const char *name)
+{
+	size_t l = strlen(name);
+
+	if (ends(name, ".age.sha256"))
+		return xasprintf("%.*s.sha256", (int)l - 11, name);
+	if (ends(name, ".age"))
+		return xasprintf("%.*s", (int)l - 4, name);
+	return xstrdup(name);
 }
 
 /* ---- put: plaintext in, hashed ciphertext out ---- */
