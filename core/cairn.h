@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -23,6 +24,7 @@ struct kv {
 	char *key;
 	char *val;
 	char *where; /* "FILE:LINE" or the environment variable's name */
+	bool loose;  /* from a file group or others can read */
 };
 struct section {
 	char *kind; /* "cairn", "component", "target", ... */
@@ -100,12 +102,42 @@ const struct component *config_component(const struct config *cfg,
 					 const char *name);
 const struct target *config_target(const struct config *cfg,
 				   const char *name);
-/* Keys whose values are never logged and need a private config file. */
-bool config_key_is_secret(const char *key);
-/* Is every key of target t one the core or the plugin reads? */
+/* Keys whose values are never logged and need a private config file:
+ * the core's own, and a plugin's SECRET ones (specs may be NULL). */
+bool config_key_is_secret(const struct cairn_key_spec *specs,
+			  const char *key);
+bool config_is_core_target_key(const char *key);
+const struct cairn_key_spec *config_spec_find(
+	const struct cairn_key_spec *specs, const char *key);
+/* Parse text as a value of type (enum cairn_key_type): *num for BOOL,
+ * INT, SIZE, DURATION; *str (malloc'd) the text, a PATH expanded. */
+int config_parse_typed(uint32_t type, const char *text, int64_t *num,
+		       char **str);
+/* A target's keys checked against the core's and the plugin's specs
+ * (unknown keys, types, ranges, REQUIRED, SECRET in a loose file) and
+ * resolved with defaults. */
+struct tkey {
+	const struct cairn_key_spec *spec;
+	char *text;
+	int64_t num;
+	const char *where;
+};
+struct target_keys {
+	const struct target *t;
+	const struct cairn_key_spec *specs;
+	struct tkey *v;
+	size_t n;
+};
 int config_check_target_keys(const struct target *t,
-			     const char *const *plugin_keys,
-			     struct cairn_error *e);
+			     const struct cairn_key_spec *specs,
+			     struct target_keys *tk, struct cairn_error *e);
+void config_target_keys_free(struct target_keys *tk);
+/* The resolved key (core keys retries, retry_delay, bwlimit too). */
+const struct tkey *config_tkey(const struct target_keys *tk,
+			       const char *key);
+/* The ABI accessor over tk, valid while tk is. */
+void config_target_api(struct target_keys *tk,
+		       struct cairn_target_config *c);
 /* The name of a component type, as `type =` spells it. */
 const char *config_type_name(enum comp_type t);
 /* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
@@ -305,6 +337,83 @@ int aw_close(struct awriter *w, char hex[65], struct cairn_error *err);
 /* Release everything; safe after a failed open/close. */
 void aw_free(struct awriter *w);
 
+/* index.c: the seekable archive's index (ARCHIVE.index and the member
+ * INDEX), its format documented at the top of index.c and in cairn(5). */
+struct index_rec {
+	char type;           /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link */
+	char *path;          /* member name */
+	uint64_t size;       /* data bytes in the archive (0: dir, links) */
+	mode_t mode;         /* permission bits */
+	uid_t uid;
+	gid_t gid;
+	char *uname, *gname; /* "" if none */
+	int64_t mtime_ns, ctime_ns;
+	uint64_t ino, dev;
+	char sha256[65];     /* data hash (f, h); "" otherwise */
+	char *link;          /* symlink target, hard link's first name */
+	uint64_t hdr_off;    /* first header block, uncompressed stream */
+	uint64_t data_off;   /* first data byte, uncompressed stream */
+	uint64_t frame_off;  /* the member's frame in the archive file */
+	uint64_t frame_len;  /* its compressed length */
+	uint64_t frame_uoff; /* where it starts in the uncompressed stream */
+	char *archive;       /* archive holding the bytes; "": this one */
+};
+/* ARCHIVE.index */
+char *index_sidecar(const char *archive);
+/* Text fields: \\ \t \n \r and \xHH for other control bytes. */
+void index_escape(struct sbuf *b, const char *s);
+bool index_unescape(char *s);
+void index_header(struct sbuf *b, const char *compression,
+		  uint64_t frame_size);
+void index_format(struct sbuf *b, const struct index_rec *r);
+void index_trailer(struct sbuf *b, uint64_t records);
+/* Writing: records go to f as they come. */
+struct index_writer {
+	FILE *f;
+	uint64_t n;
+	bool failed;
+	struct sbuf line;
+};
+void index_writer_open(struct index_writer *w, FILE *f,
+		       const char *compression, uint64_t frame_size);
+void index_writer_add(struct index_writer *w, const struct index_rec *r);
+/* The end line, flushed; an error names `what`. */
+int index_writer_close(struct index_writer *w, const char *what,
+		       struct cairn_error *err);
+/* Reading, one record at a time (constant memory). */
+struct index_reader {
+	FILE *f;
+	bool own;            /* index_open opened f */
+	char *what;          /* for messages */
+	char *line;
+	size_t cap, lineno;
+	uint64_t n;          /* records read */
+	bool ended, failed;
+	char compression[16];
+	uint64_t frame_size;
+	struct index_rec rec; /* the current record; fields into line */
+};
+int index_open(struct index_reader *r, const char *path,
+	       struct cairn_error *err);
+/* Read from f (not closed by index_close). */
+int index_open_fp(struct index_reader *r, FILE *f, const char *what,
+		  struct cairn_error *err);
+/* 1 and *rec (valid until the next call), 0 at a verified end, or
+ * -CAIRN_EINTEGRITY on a bad, truncated or unreadable index. */
+int index_next(struct index_reader *r, const struct index_rec **rec,
+	       struct cairn_error *err);
+void index_close(struct index_reader *r);
+void index_rec_copy(struct index_rec *dst, const struct index_rec *src);
+void index_rec_free(struct index_rec *r);
+/* The record of `member` in an index file: CAIRN_OK, CAIRN_ENOTFOUND
+ * (err names the path and suggests cairn ls) or an integrity error. */
+int index_find(const char *index_path, const char *member,
+	       struct index_rec *out, struct cairn_error *err);
+/* Is path selected by an operator's path, directory or glob? */
+bool index_match(const char *pattern, const char *path);
+/* "file", "dir", "symlink", "hardlink" */
+const char *index_type_name(char type);
+
 /* catalog.c: archives in archive_dir (and state). */
 struct archive_info {
 	char *name; /* file name */
@@ -427,19 +536,68 @@ int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err);
 int plugin_load_path(const char *path, struct plugin *pl,
 		     struct cairn_error *err);
 void plugin_unload(struct plugin *pl);
-/* `cairn plugins` (moves out with the plugin ABI rework). */
-int cmd_plugins(const struct config *cfg);
+/* Refuse malformed key specs (path names the plugin). */
+int plugin_check_specs(const char *path, const struct cairn_key_spec *specs,
+		       struct cairn_error *err);
 
-/* dispatch.c: targets. An open target, retries owned here. */
-struct target_conn {
+/* backend.c: a target's ops behind the core's one retry layer: retries
+ * of CAIRN_ERETRY with exponential back-off and jitter on a fresh
+ * handle, rate limit, progress, verification after a put. */
+struct backend {
+	const struct config *cfg;
 	const struct target *t;
 	struct plugin pl;
-	struct cairn_target_config tc;
-	void *h;
+	struct target_keys keys;
+	struct cairn_host host;
+	struct cairn_target_config api;
+	struct cairn_target_props props;
+	void *h;      /* NULL: (re)open before the next call */
+	bool locked;  /* clean() leftovers on open */
+	bool spent;   /* a resumed transaction used up the retries */
+	long retries;
+	double delay; /* seconds before the first retry */
+	int64_t bwlimit;
 };
-int target_open(const struct config *cfg, const struct target *t,
-		struct target_conn *tc, struct cairn_error *err);
-void target_close(struct target_conn *tc);
+int backend_open(struct backend *b, const struct config *cfg,
+		 const struct target *t, bool locked,
+		 struct cairn_error *err);
+void backend_close(struct backend *b);
+/* Send the local file path as its base name (a whole put, repeated on
+ * a fresh handle after CAIRN_ERETRY). */
+int backend_put_file(struct backend *b, const char *path,
+		     struct cairn_error *err);
+/* A streaming put: backend_begin (retried on a fresh handle), then
+ * backend_write any number of times, then backend_commit (verified by
+ * stat) or backend_abort. Writes and the commit are retried in place
+ * only when the plugin keeps transactions (CAIRN_PROP_RESUMABLE); any
+ * other failure aborts the transaction, and later calls fail. */
+struct bput {
+	struct backend *b;
+	struct cairn_txn *txn; /* NULL once ended */
+	const char *name;      /* the caller's, kept while the put is */
+	uint64_t size, done;
+	double t0;
+};
+int backend_begin(struct backend *b, const char *name, uint64_t size,
+		  struct bput *p, struct cairn_error *err);
+int backend_write(struct bput *p, const void *buf, size_t len,
+		  struct cairn_error *err);
+int backend_commit(struct bput *p, const char *sha256_hex,
+		   struct cairn_error *err);
+void backend_abort(struct bput *p);
+/* Fetch name into the local file dest (0600). */
+int backend_get_file(struct backend *b, const char *name, const char *dest,
+		     struct cairn_error *err);
+int backend_list(struct backend *b, cairn_list_cb cb, void *ctx,
+		 struct cairn_error *err);
+int backend_del(struct backend *b, const char *name,
+		struct cairn_error *err);
+int backend_check(struct backend *b, struct cairn_error *err);
+/* CAIRN_ENOSPC unless files of these sizes fit (when space() answers). */
+int backend_fits(struct backend *b, const uint64_t *sizes, int n,
+		 struct cairn_error *err);
+
+/* dispatch.c: targets, through backend.c. */
 /* Fetch archive `name` (or the newest if NULL/"latest") and sidecars
  * from a target into dir; *path is the local archive. */
 int target_fetch(const struct config *cfg, const char *target,
@@ -917,5 +1075,7 @@ void crypt_reader_close(struct crypt_reader *r);
 
 /* cmd_keygen.c: `cairn keygen`. */
 int cmd_keygen(const char *out, bool json);
+/* cmd_plugins.c: `cairn plugins`. */
+int cmd_plugins(const struct config *cfg);
 
 #endif

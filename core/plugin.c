@@ -20,9 +20,11 @@
 
 #include "cairn.h"
 
-/* Everything ABI 1.0 defined: a smaller struct is not a 1.x plugin. */
+/* Everything ABI 2.0 defined: a smaller struct is not a 2.x plugin. */
 #define OPS_MIN_SIZE \
-	(offsetof(struct cairn_target_ops, check) + sizeof(void *))
+	(offsetof(struct cairn_target_ops, retain) + sizeof(void *))
+#define SPEC_MIN_SIZE \
+	(offsetof(struct cairn_key_spec, help) + sizeof(const char *))
 
 const char *plugin_dir(void)
 {
@@ -82,6 +84,68 @@ out:
 	return rc;
 }
 
+static bool key_name_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_'))
+			return false;
+	return true;
+}
+
+/* Refuse a plugin whose key specs the core could not apply. */
+int plugin_check_specs(const char *path, const struct cairn_key_spec *specs,
+		       struct cairn_error *err)
+{
+	const uint32_t known = CAIRN_KEY_REQUIRED | CAIRN_KEY_SECRET;
+	uint32_t step;
+
+	if (!specs)
+		return CAIRN_OK;
+	step = specs->size;
+	if (step < SPEC_MIN_SIZE)
+		return cairn_errf(err, CAIRN_ECONFIG, "%s: key spec is %u "
+				  "bytes, ABI %d.x needs at least %zu", path,
+				  step, CAIRN_ABI_MAJOR,
+				  (size_t)SPEC_MIN_SIZE);
+	for (const struct cairn_key_spec *k = specs; k->name;
+	     k = (const void *)((const char *)k + step)) {
+		const char *why = NULL;
+		int64_t num;
+		char *str = NULL;
+
+		if (k->size != step)
+			why = "a size differing from the first spec's";
+		else if (!key_name_ok(k->name))
+			why = "a name that is not [a-z0-9_]";
+		else if (config_is_core_target_key(k->name))
+			why = "a name of the core's own target keys";
+		else if (k->type < CAIRN_KEY_STRING ||
+			 k->type > CAIRN_KEY_PATH)
+			why = "an unknown type";
+		else if (k->flags & ~known)
+			why = "an unknown flag";
+		else if ((k->flags & known) && k->def)
+			why = "a default on a REQUIRED or SECRET key";
+		else if (k->def && (config_parse_typed(k->type, k->def, &num,
+						       &str) ||
+				    (k->max > k->min &&
+				     k->type != CAIRN_KEY_STRING &&
+				     k->type != CAIRN_KEY_BOOL &&
+				     k->type != CAIRN_KEY_PATH &&
+				     (num < k->min || num > k->max))))
+			why = "a default that does not parse or lies outside "
+			      "its range";
+		free(str);
+		if (why)
+			return cairn_errf(err, CAIRN_ECONFIG, "%s: key '%s' "
+					  "has %s", path, k->name, why);
+	}
+	return CAIRN_OK;
+}
+
 int plugin_load_path(const char *path, struct plugin *pl,
 		     struct cairn_error *err)
 {
@@ -133,12 +197,15 @@ int plugin_load_path(const char *path, struct plugin *pl,
 			   CAIRN_ABI_MAJOR, (size_t)OPS_MIN_SIZE);
 		goto out;
 	}
-	if (!ops->name || !ops->open || !ops->put || !ops->list ||
-	    !ops->get || !ops->del || !ops->close) {
+	if (!ops->name || !ops->open || !ops->close || !ops->begin ||
+	    !ops->write || !ops->commit || !ops->abort || !ops->get ||
+	    !ops->stat || !ops->list || !ops->del) {
 		cairn_errf(err, rc, "%s: plugin lacks a mandatory operation",
 			   path);
 		goto out;
 	}
+	if ((rc = plugin_check_specs(path, ops->keys, err)))
+		goto out;
 	pl->ops = ops;
 	rc = CAIRN_OK;
 out:
@@ -182,70 +249,4 @@ void plugin_unload(struct plugin *pl)
 	 * short-lived, so plugins stay mapped until exit. */
 	free(pl->path);
 	memset(pl, 0, sizeof(*pl));
-}
-
-int cmd_plugins(const struct config *cfg)
-{
-	const char *dir = plugin_dir();
-	struct strv names = { 0 };
-	struct dirent *de;
-	DIR *d;
-	int rc = EXIT_OK;
-
-	printf("plugins in %s:\n", dir);
-	d = opendir(dir);
-	if (!d) {
-		printf("  cannot read: %s\n", strerror(errno));
-		rc = EXIT_FAILED;
-	}
-	while (d && (de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-
-		if (l > 3 && !strcmp(de->d_name + l - 3, ".so"))
-			strv_push(&names, de->d_name);
-	}
-	if (d)
-		closedir(d);
-	if (names.n)
-		qsort(names.v, names.n, sizeof(*names.v), strv_cmp);
-	for (size_t i = 0; i < names.n; i++) {
-		struct cairn_error err = { 0, "" };
-		struct plugin pl;
-		char *p = path_join(dir, names.v[i]);
-
-		if (plugin_load_path(p, &pl, &err))
-			printf("  %-8s rejected: %s\n", names.v[i], err.msg);
-		else
-			printf("  %-8s %-8s ABI %u.%u  %s\n", pl.ops->name,
-			       pl.ops->version ? pl.ops->version : "?",
-			       pl.ops->abi_major, pl.ops->abi_minor, p);
-		plugin_unload(&pl);
-		free(p);
-	}
-	strv_free(&names);
-	printf("targets:\n");
-	if (!cfg->ntargets)
-		printf("  (none configured)\n");
-	for (size_t i = 0; i < cfg->ntargets; i++) {
-		const struct target *t = &cfg->targets[i];
-		struct cairn_error err = { 0, "" };
-		struct target_conn tc;
-		int r;
-
-		printf("  %-8s plugin %-6s %s", t->name, t->plugin,
-		       t->enabled ? "enabled " : "disabled");
-		r = target_open(cfg, t, &tc, &err);
-		if (!r && tc.pl.ops->check) {
-			r = tc.pl.ops->check(tc.h, &err);
-		} else if (!r) {
-			snprintf(err.msg, sizeof(err.msg), "opened (plugin "
-				 "has no check)");
-		}
-		printf("  %s: %s\n", r ? "FAILED" : "ok",
-		       *err.msg ? err.msg : "reachable");
-		if (r && t->enabled)
-			rc = EXIT_TARGET;
-		target_close(&tc);
-	}
-	return rc;
 }
