@@ -1073,6 +1073,19 @@ int crypt_reader_pread(struct crypt_reader *r, uint64_t off, void *buf,
 		       size_t len, size_t *got, struct cairn_error *err);
 void crypt_reader_close(struct crypt_reader *r);
 
+/* target_age.c: encrypted copies on a target (encrypt = age). */
+/* Send archive and its manifest copy encrypted (streamed into the
+ * target's put), then NAME.age.sha256 over the ciphertexts; a failed
+ * send removes what it put. */
+int age_put_archive(struct backend *b, const struct crypt *c,
+		    const char *archive, uint64_t *bytes,
+		    struct cairn_error *err);
+/* dir holds the fetched NAME.age, NAME.manifest.age, NAME.age.sha256:
+ * check the ciphertexts, decrypt them to NAME and NAME.manifest and
+ * write NAME.sha256 of the plaintexts (archive is NAME). */
+int age_open_fetched(const struct crypt *c, const char *dir,
+		     const char *archive, struct cairn_error *err);
+
 /* cmd_keygen.c: `cairn keygen`. */
 int cmd_keygen(const char *out, bool json);
 /* cmd_plugins.c: `cairn plugins`. */

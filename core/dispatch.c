@@ -60,6 +60,11 @@ static int put_archive(struct backend *b, const char *archive,
 	uint64_t size[3];
 	int rc = CAIRN_OK, i;
 
+	if (b->t->crypt->on) { /* encrypt = age: target_age.c */
+		for (i = 0; i < 3; i++)
+			free(side[i]);
+		return age_put_archive(b, b->t->crypt, archive, bytes, err);
+	}
 	*bytes = 0;
 	for (i = 0; i < 3; i++) {
 		struct stat st;
@@ -145,12 +150,14 @@ struct remote {
 static int collect(void *ctx, const struct cairn_object *o)
 {
 	struct remote *rm = ctx;
-	size_t l = strlen(o->name);
+	char *name = crypt_plain_name(o->name); /* NAME.age: as NAME */
+	size_t l = strlen(name);
 
-	if (archive_name_parse(rm->cfg->name, o->name, NULL))
-		strv_push(&rm->names, o->name);
-	else if (l > 7 && !strcmp(o->name + l - 7, ".sha256"))
-		strv_push(&rm->sides, o->name);
+	if (archive_name_parse(rm->cfg->name, name, NULL))
+		strv_push(&rm->names, name);
+	else if (l > 7 && !strcmp(name + l - 7, ".sha256"))
+		strv_push(&rm->sides, name);
+	free(name);
 	return 0;
 }
 
@@ -211,9 +218,10 @@ static int prune_target(const struct config *cfg, const struct target *t,
 			 dry_run ? "would remove" : "removing", snaps[i].name);
 		if (dry_run)
 			continue;
-		names[0] = sidecar_sha(snaps[i].name);
-		names[1] = xstrdup(snaps[i].name);
-		names[2] = sidecar_manifest(snaps[i].name);
+		names[0] = crypt_object(t->crypt, sidecar_sha(snaps[i].name));
+		names[1] = crypt_object(t->crypt, xstrdup(snaps[i].name));
+		names[2] = crypt_object(t->crypt,
+					sidecar_manifest(snaps[i].name));
 		for (int k = 0; k < 3; k++) {
 			int r = backend_del(&b, names[k], err);
 
@@ -322,15 +330,20 @@ int target_fetch(const struct config *cfg, const char *target,
 	}
 	log_info("target %s: fetching %s", target, pick);
 	{
-		char *side = sidecar_sha(pick), *man = sidecar_manifest(pick);
+		char *side = crypt_object(t->crypt, sidecar_sha(pick));
+		char *man = crypt_object(t->crypt, sidecar_manifest(pick));
+		char *obj = crypt_object(t->crypt, xstrdup(pick));
 
 		rc = get_one(&b, side, dir, err);
 		if (!rc)
 			rc = get_one(&b, man, dir, err);
 		if (!rc)
-			rc = get_one(&b, pick, dir, err);
+			rc = get_one(&b, obj, dir, err);
+		if (!rc && t->crypt->on) /* decrypt: target_age.c */
+			rc = age_open_fetched(t->crypt, dir, pick, err);
 		free(side);
 		free(man);
+		free(obj);
 	}
 	if (!rc)
 		*path = path_join(dir, pick);

@@ -26,6 +26,7 @@ layers='
 6 main.c
 0 bech32.c
 1 age.c crypt.c
+4 target_age.c
 5 cmd_keygen.c
 1 plugin.c backend.c
 5 cmd_plugins.c
