@@ -1,6 +1,7 @@
 # Shared by tests/age-target-*.sh; sourced, never run (named *-peer.sh
-# so the suite knows): the scenario of an encrypted target end to end: $CONF (from age_setup) with [target $TGT] appended
-# by the caller, $LIST a command that lists what the target holds.
+# so the suite knows): an encrypted target end to end. $CONF (from
+# age_setup) gets [target $TGT] from the caller; $LIST lists what the
+# target holds.
 age_setup() {
 	dataset "$T/src" 4
 	cp -a "$T/src" "$T/pristine"
