@@ -70,6 +70,7 @@ struct target {
 	struct policy keep;
 	bool offsite;       /* counts as the off-site copy (status) */
 	struct section *sec;
+	struct crypt *crypt; /* encrypt = age and its keys (crypt.c) */
 };
 /* [notify NAME]: where word of a run goes (notify.c). */
 struct notify_def {
@@ -114,6 +115,7 @@ struct config {
 	size_t nnotifies;
 	struct section *secs;
 	size_t nsecs;
+	struct crypt *crypt; /* [cairn]'s encrypt = age (crypt.c) */
 };
 /* Load and validate; on error err->code is CAIRN_ECONFIG and err->msg
  * names FILE:LINE (or the variable) and the key. `env` is environ. */
@@ -1234,6 +1236,227 @@ int cmd_drill(const struct config *cfg, const struct drill_opts *o,
 /* cmd_prune.c: `cairn prune`. */
 int cmd_prune(const struct config *cfg, bool dry_run);
 
+
+/* bech32.c: Bech32 for age's keys (age1..., AGE-SECRET-KEY-1...). */
+/* hrp and n bytes of data; upper case for identities. malloc'd. */
+char *bech32_encode(const char *hrp, const uint8_t *data, size_t n,
+		    bool upper);
+/* Decode s (one case) whose prefix must be hrp; -1 on a bad string. */
+int bech32_decode(const char *s, const char *hrp, uint8_t *data,
+		  size_t cap, size_t *n);
+
+/* age.c: the age v1 format (age-encryption.org/v1) on libcrypto. */
+enum {
+	AGE_CHUNK = 65536,               /* payload chunk, plaintext */
+	AGE_TAG = 16,                    /* Poly1305 tag per chunk */
+	AGE_CCHUNK = AGE_CHUNK + AGE_TAG, /* a full ciphertext chunk */
+	AGE_SCRYPT_WORK = 18,            /* log2 N when encrypting */
+	AGE_SCRYPT_MAX_WORK = 22,        /* highest log2 N we decrypt */
+};
+/* Who can read a file we write: X25519 public keys, or one passphrase
+ * (an scrypt stanza is alone in its header). */
+struct age_recipients {
+	uint8_t (*x25519)[32];
+	size_t n;
+	char *passphrase;
+	int work_factor; /* 0: AGE_SCRYPT_WORK */
+};
+/* What we read with: X25519 secret keys and passphrases. */
+struct age_identities {
+	uint8_t (*x25519)[32];
+	size_t n;
+	struct strv passphrases;
+};
+/* An opened payload: its key and where it starts in the file. */
+struct age_stream {
+	uint8_t key[32];
+	uint64_t payload_off; /* header and nonce bytes */
+	void *c;              /* EVP_CIPHER_CTX keyed with key */
+};
+struct age_enc {
+	struct age_stream s;
+	/* where the output goes: the aw_tee write signature */
+	int (*out)(void *ctx, const void *buf, size_t len);
+	void *out_ctx;
+	uint8_t *buf, *cbuf; /* a plaintext chunk, its ciphertext */
+	size_t n;
+	uint64_t k, out_bytes;
+	struct cairn_error err; /* set once a write failed */
+};
+struct age_dec {
+	const struct age_identities *ids;
+	struct age_stream s;
+	int (*out)(void *ctx, const void *buf, size_t len);
+	void *out_ctx;
+	struct sbuf hdr; /* the header while it arrives */
+	bool header_done;
+	uint8_t *cbuf, *pbuf;
+	size_t n;
+	uint64_t k, out_bytes;
+	struct cairn_error err;
+};
+int age_public_key(const uint8_t sk[32], uint8_t pub[32]);
+int age_parse_recipient(const char *s, uint8_t pub[32]);
+char *age_recipient_string(const uint8_t pub[32]);
+int age_parse_identity(const char *s, uint8_t sk[32]);
+char *age_identity_string(const uint8_t sk[32]);
+void age_recipients_add(struct age_recipients *r, const uint8_t pub[32]);
+void age_identities_add(struct age_identities *ids, const uint8_t sk[32]);
+/* Recipients separated by blanks or lines, '#' comments (a config
+ * value, or the text of an `age-keygen -y` file); errors name where. */
+int age_recipients_parse(struct age_recipients *r, const char *text,
+			 const char *where, struct cairn_error *err);
+/* A file only its owner may read (else CAIRN_ECONFIG, as ssh refuses
+ * a loose key); malloc'd and NUL-terminated. */
+char *age_read_secret(const char *path, size_t *len,
+		      struct cairn_error *err);
+/* An identity file in age-keygen's format. */
+int age_identities_load(struct age_identities *ids, const char *path,
+			struct cairn_error *err);
+/* A passphrase file's first line. */
+int age_passphrase_load(char **pass, const char *path,
+			struct cairn_error *err);
+void age_recipients_free(struct age_recipients *r);
+void age_identities_free(struct age_identities *ids);
+/* Streaming encryption: the header goes out at begin, ciphertext as
+ * plaintext is written, the final chunk at finish. age_enc_write fits
+ * struct aw_tee (ctx is the age_enc; its error is in e->err). */
+int age_enc_begin(struct age_enc *e, const struct age_recipients *r,
+		  int (*out)(void *, const void *, size_t), void *ctx,
+		  struct cairn_error *err);
+int age_enc_write(void *ctx, const void *buf, size_t len);
+int age_enc_finish(struct age_enc *e, struct cairn_error *err);
+void age_enc_free(struct age_enc *e);
+/* Streaming decryption: only authenticated plaintext reaches the sink,
+ * and finish fails unless a valid final chunk ended the file. No
+ * identity matching: CAIRN_EAUTH; anything damaged: CAIRN_EINTEGRITY. */
+int age_dec_begin(struct age_dec *d, const struct age_identities *ids,
+		  int (*out)(void *, const void *, size_t), void *ctx);
+int age_dec_write(void *ctx, const void *buf, size_t len);
+int age_dec_finish(struct age_dec *d, struct cairn_error *err);
+void age_dec_free(struct age_dec *d);
+/* Seeking. The header's length (with the payload nonce) at the start of
+ * buf: *hlen is 0 while more bytes are needed. */
+int age_header_len(const void *buf, size_t len, size_t *hlen,
+		   struct cairn_error *err);
+/* Open the header buf[0..len) (len from age_header_len). */
+int age_header_open(struct age_stream *s, const struct age_identities *ids,
+		    const void *buf, size_t len, struct cairn_error *err);
+/* A file of file_size bytes: its plaintext size and chunk count (chunk
+ * k starts at payload_off + k * AGE_CCHUNK, plaintext k * AGE_CHUNK). */
+int age_geometry(const struct age_stream *s, uint64_t file_size,
+		 uint64_t *plain, uint64_t *nchunks, struct cairn_error *err);
+/* Chunk k alone (last: k is the final chunk): n ciphertext bytes to
+ * *ptn <= AGE_CHUNK plaintext bytes, or CAIRN_EINTEGRITY. */
+int age_chunk_open(struct age_stream *s, uint64_t k, bool last,
+		   const uint8_t *ct, size_t n, uint8_t *pt, size_t *ptn,
+		   struct cairn_error *err);
+int age_chunk_seal(struct age_stream *s, uint64_t k, bool last,
+		   const uint8_t *pt, size_t n, uint8_t *ct);
+void age_stream_free(struct age_stream *s);
+/* The exact size of the age file of `plain` bytes for r. */
+uint64_t age_size(const struct age_recipients *r, uint64_t plain);
+
+
+/* crypt.c: encrypt = age on a target (or [cairn]): its keys, and the
+ * transforms in front of a put and behind a get, hashing both sides. */
+extern const char *const crypt_keys[]; /* NULL-terminated */
+struct crypt {
+	bool on;                  /* encrypt = age */
+	struct age_recipients r;  /* recipients, recipients_file, or the
+				   * passphrase_file's passphrase */
+	char *identity_file;
+};
+/* The keys of section s (what names it in errors: "[target nas]");
+ * a target's recipients and identity_file default to dflt's ([cairn],
+ * whose own dflt is NULL). encrypt = age without any recipient is a
+ * config error; a passphrase file readable by others is refused
+ * (CAIRN_ECONFIG). */
+int crypt_load(const struct section *s, const char *what,
+	       const struct crypt *dflt, struct crypt *c,
+	       struct cairn_error *err);
+void crypt_free(struct crypt *c);
+/* Identities to read with: opt (--identity), else $CAIRN_IDENTITY, else
+ * identity_file; and the passphrase, if any. */
+int crypt_identities(const struct crypt *c, const char *opt,
+		     struct age_identities *ids, struct cairn_error *err);
+/* The object a target with c holds for the local file name (freed and
+ * replaced): NAME.age, NAME.manifest.age, NAME.age.sha256 if it
+ * encrypts, else name itself. */
+char *crypt_object(const struct crypt *c, char *name);
+/* The reverse, for listings: the local name an object stands for. */
+char *crypt_plain_name(const char *name);
+struct crypt_put {
+	struct age_enc enc;
+	void *sha; /* EVP_MD_CTX over the ciphertext */
+	uint64_t bytes;
+	int (*out)(void *ctx, const void *buf, size_t len);
+	void *out_ctx;
+};
+/* Encrypt to r, ciphertext to out (hashed). crypt_put_write fits an
+ * aw_tee (its error is in p->enc.err). */
+int crypt_put_begin(struct crypt_put *p, const struct age_recipients *r,
+		    int (*out)(void *, const void *, size_t), void *ctx,
+		    struct cairn_error *err);
+int crypt_put_write(void *ctx, const void *buf, size_t len);
+int crypt_put_end(struct crypt_put *p, char hex[65],
+		  struct cairn_error *err);
+void crypt_put_free(struct crypt_put *p);
+/* A whole local file through it; hex and bytes of the ciphertext. */
+int crypt_put_file(const char *path, const struct age_recipients *r,
+		   int (*out)(void *, const void *, size_t), void *ctx,
+		   char hex[65], uint64_t *bytes, struct cairn_error *err);
+struct crypt_get {
+	struct age_dec dec;
+	void *csha, *psha; /* ciphertext in, plaintext out */
+	uint64_t cbytes;
+	int fd, werrno;
+};
+/* Decrypt what crypt_get_write is fed (a get's sink) into fd. */
+int crypt_get_begin(struct crypt_get *g, const struct age_identities *ids,
+		    int fd, struct cairn_error *err);
+int crypt_get_write(void *ctx, const void *buf, size_t len);
+/* The file is whole and authentic: both hashes; errors name what. */
+int crypt_get_end(struct crypt_get *g, const char *what, char chex[65],
+		  char phex[65], struct cairn_error *err);
+void crypt_get_free(struct crypt_get *g);
+/* Ranged reads of an encrypted object of `size` bytes through read_at
+ * (exactly len bytes at off): the header and the final chunk are
+ * checked at open, then each chunk a read touches. */
+struct crypt_reader {
+	int (*read_at)(void *ctx, uint64_t off, size_t len, uint8_t *buf,
+		       struct cairn_error *err);
+	void *ctx;
+	uint64_t size, plain, nchunks, cached;
+	struct age_stream s;
+	uint8_t *cbuf, *pbuf;
+	size_t pn;
+};
+int crypt_reader_open(struct crypt_reader *r,
+		      const struct age_identities *ids, uint64_t size,
+		      int (*read_at)(void *, uint64_t, size_t, uint8_t *,
+				     struct cairn_error *),
+		      void *ctx, struct cairn_error *err);
+/* Up to len plaintext bytes at off (*got < len only at the end). */
+int crypt_reader_pread(struct crypt_reader *r, uint64_t off, void *buf,
+		       size_t len, size_t *got, struct cairn_error *err);
+void crypt_reader_close(struct crypt_reader *r);
+
+/* target_age.c: encrypted copies on a target (encrypt = age). */
+/* Send archive and its manifest copy encrypted (streamed into the
+ * target's put), then NAME.age.sha256 over the ciphertexts; a failed
+ * send removes what it put. */
+int age_put_archive(struct backend *b, const struct crypt *c,
+		    const char *archive, uint64_t *bytes,
+		    struct cairn_error *err);
+/* dir holds the fetched NAME.age, NAME.manifest.age, NAME.age.sha256:
+ * check the ciphertexts, decrypt them to NAME and NAME.manifest and
+ * write NAME.sha256 of the plaintexts (archive is NAME). */
+int age_open_fetched(const struct crypt *c, const char *dir,
+		     const char *archive, struct cairn_error *err);
+
+/* cmd_keygen.c: `cairn keygen`. */
+int cmd_keygen(const char *out, bool json);
 /* cmd_plugins.c: `cairn plugins`. */
 int cmd_plugins(const struct config *cfg);
 

@@ -435,7 +435,7 @@ static bool key_known(const struct section *s, const char *key)
 {
 	switch (kind_index(s->kind)) {
 	case 0:
-		return in_list(cairn_keys, key);
+		return in_list(cairn_keys, key) || in_list(crypt_keys, key);
 	case 1:
 		return in_list(component_keys, key);
 	case 2:
@@ -544,6 +544,7 @@ static const char *const env_reserved[] = {
 	"SAFETY_NET", "TARGET", "SWAP_PAUSE", "STAGE_PAUSE", "RETRY_DELAY",
 	"PUBLISH_PAUSE",
 	"DRILL_DIR", "DRILL_FILE",
+	"IDENTITY", /* the age identity file (crypt.c) */
 	NULL,
 };
 
@@ -1133,6 +1134,29 @@ static int check_modes(struct config *cfg, struct cairn_error *e)
 	return CAIRN_OK;
 }
 
+/* encrypt = age and its keys, in [cairn] and each target; a target's
+ * keys default to [cairn]'s. */
+static int build_crypt(struct config *cfg, const struct section *top,
+		       struct cairn_error *e)
+{
+	int rc;
+
+	cfg->crypt = xcalloc(1, sizeof(*cfg->crypt));
+	if ((rc = crypt_load(top, "[cairn]", NULL, cfg->crypt, e)))
+		return rc;
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		struct target *t = &cfg->targets[i];
+		char *what = xasprintf("[target %s]", t->name);
+
+		t->crypt = xcalloc(1, sizeof(*t->crypt));
+		rc = crypt_load(t->sec, what, cfg->crypt, t->crypt, e);
+		free(what);
+		if (rc)
+			return rc;
+	}
+	return CAIRN_OK;
+}
+
 static int build(struct config *cfg, struct cairn_error *e)
 {
 	struct section *top = find_section(cfg, "cairn", NULL);
@@ -1168,6 +1192,8 @@ static int build(struct config *cfg, struct cairn_error *e)
 		return cairn_errf(e, CAIRN_ECONFIG,
 				  "%s: no [component NAME] section", cfg->path);
 	if ((rc = check_shared_paths(cfg, e)) || (rc = check_modes(cfg, e)))
+		return rc;
+	if ((rc = build_crypt(cfg, top, e)))
 		return rc;
 	for (int h = 0; h < HOOK_N; h++)
 		if ((rc = get_str(hooks, hook_names[h], &cfg->hooks[h], false,
@@ -1286,6 +1312,9 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		free(cfg->targets[i].name);
 		free(cfg->targets[i].plugin);
+		if (cfg->targets[i].crypt)
+			crypt_free(cfg->targets[i].crypt);
+		free(cfg->targets[i].crypt);
 	}
 	for (size_t i = 0; i < cfg->nnotifies; i++) {
 		free(cfg->notifies[i].name);
@@ -1301,6 +1330,9 @@ void config_free(struct config *cfg)
 	strv_free(&cfg->inv_names);
 	strv_free(&cfg->inv_cmds);
 	free(cfg->comps);
+	if (cfg->crypt)
+		crypt_free(cfg->crypt);
+	free(cfg->crypt);
 	free(cfg->modes);
 	free(cfg->targets);
 	free(cfg->secs);
@@ -1424,6 +1456,7 @@ int config_check_target_keys(const struct target *t,
 		const struct kv *kv = &t->sec->kv[i];
 
 		if (in_list(target_core_keys, kv->key) ||
+		    in_list(crypt_keys, kv->key) ||
 		    config_spec_find(specs, kv->key))
 			continue;
 		return cairn_errf(e, CAIRN_ECONFIG,

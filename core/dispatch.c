@@ -52,6 +52,11 @@ static int put_archive(struct backend *b, const char *archive,
 	time_t at = 0, until;
 	int rc = CAIRN_OK, i, n = 4;
 
+	if (b->t->crypt->on) { /* encrypt = age: target_age.c */
+		for (i = 0; i < 3; i++)
+			free(side[i]);
+		return age_put_archive(b, b->t->crypt, archive, bytes, err);
+	}
 	*bytes = 0;
 	if (!path_exists(side[2])) {
 		free(side[2]);
@@ -237,12 +242,14 @@ struct remote {
 static int collect(void *ctx, const struct cairn_object *o)
 {
 	struct remote *rm = ctx;
-	size_t l = strlen(o->name);
+	char *name = crypt_plain_name(o->name); /* NAME.age: as NAME */
+	size_t l = strlen(name);
 
-	if (archive_name_parse(rm->cfg->name, o->name, NULL))
-		strv_push(&rm->names, o->name);
-	else if (l > 7 && !strcmp(o->name + l - 7, ".sha256"))
-		strv_push(&rm->sides, o->name);
+	if (archive_name_parse(rm->cfg->name, name, NULL))
+		strv_push(&rm->names, name);
+	else if (l > 7 && !strcmp(name + l - 7, ".sha256"))
+		strv_push(&rm->sides, name);
+	free(name);
 	return 0;
 }
 
@@ -338,9 +345,10 @@ static int prune_target(const struct config *cfg, const struct target *t,
 			 dry_run ? "would remove" : "removing", snaps[i].name);
 		if (dry_run)
 			continue;
-		names[0] = sidecar_sha(snaps[i].name);
-		names[1] = xstrdup(snaps[i].name);
-		names[2] = sidecar_manifest(snaps[i].name);
+		names[0] = crypt_object(t->crypt, sidecar_sha(snaps[i].name));
+		names[1] = crypt_object(t->crypt, xstrdup(snaps[i].name));
+		names[2] = crypt_object(t->crypt,
+					sidecar_manifest(snaps[i].name));
 		names[3] = index_sidecar(snaps[i].name);
 		for (int k = 0; k < 4; k++) {
 			int r = rc || held ? CAIRN_OK
@@ -459,22 +467,28 @@ int target_fetch(const struct config *cfg, const char *target,
 	}
 	log_info("target %s: fetching %s", target, pick);
 	{
-		char *side = sidecar_sha(pick), *man = sidecar_manifest(pick);
+		char *side = crypt_object(t->crypt, sidecar_sha(pick));
+		char *man = crypt_object(t->crypt, sidecar_manifest(pick));
+		char *obj = crypt_object(t->crypt, xstrdup(pick));
 		char *ix = index_sidecar(pick);
 
 		rc = get_one(&b, side, dir, err);
 		if (!rc)
 			rc = get_one(&b, man, dir, err);
 		/* Older archives have no index; the sidecar says if one
-		 * is missing. */
-		if (!rc && (rc = get_one(&b, ix, dir, err)) ==
+		 * is missing. Encrypted copies carry theirs inside. */
+		if (!rc && !t->crypt->on &&
+		    (rc = get_one(&b, ix, dir, err)) ==
 		    CAIRN_ENOTFOUND)
 			rc = CAIRN_OK;
 		if (!rc)
-			rc = get_one(&b, pick, dir, err);
+			rc = get_one(&b, obj, dir, err);
+		if (!rc && t->crypt->on) /* decrypt: target_age.c */
+			rc = age_open_fetched(t->crypt, dir, pick, err);
 		free(side);
 		free(man);
 		free(ix);
+		free(obj);
 	}
 	if (!rc)
 		*path = path_join(dir, pick);

@@ -1,6 +1,7 @@
 /* cairn: command line. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -22,7 +23,7 @@ static const char usage_text[] =
 "                                              archive, verify, send to\n"
 "                                              targets, prune\n"
 "  restore  MODE|--path PATH... [--archive NAME|latest] [--from TARGET]\n"
-"           [--to DIR] [--exact] [--dry-run] [--yes]\n"
+"           [--to DIR] [--exact] [--identity FILE] [--dry-run] [--yes]\n"
 "                                              restore a mode or paths\n"
 "  list     [--target NAME] [--json]           archives, status, checks\n"
 "  ls       [ARCHIVE|latest] [PATH...] [--json]\n"
@@ -36,6 +37,8 @@ static const char usage_text[] =
 "  drill    [MODE] [--target NAME] [--json]   test-restore, record proof\n"
 "  prune    [--dry-run] [--accept-shrink]      retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
+"  keygen   [-o FILE]                          an age identity; prints\n"
+"                                              its recipient\n"
 "\n"
 "  -c FILE   config file (default $CAIRN_CONFIG, else "
 SYSCONFDIR "/cairn/cairn.conf)\n"
@@ -111,7 +114,7 @@ enum { OPT_HELP = 1000, OPT_TARGET, OPT_NO_TARGETS, OPT_JSON, OPT_DEEP,
        OPT_MAX_AGE, OPT_DRY_RUN, OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_YES,
        OPT_TIME, OPT_EXACT, OPT_PATH, OPT_FULL,
        OPT_MAX_DRILL_AGE, OPT_COPIES, OPT_ACCEPT_SHRINK, /* drills */
-       OPT_ALL_HOSTS };
+       OPT_ALL_HOSTS, OPT_OUTPUT /* keygen's -o */, OPT_IDENTITY };
 
 static const struct option cmd_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -133,6 +136,8 @@ static const struct option cmd_opts[] = {
 	{ "copies", no_argument, NULL, OPT_COPIES },
 	{ "accept-shrink", no_argument, NULL, OPT_ACCEPT_SHRINK },
 	{ "all-hosts", no_argument, NULL, OPT_ALL_HOSTS },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "identity", required_argument, NULL, OPT_IDENTITY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -149,6 +154,7 @@ struct args {
 	struct status_opts so; /* status: drills, copies */
 	bool accept_shrink;
 	bool all_hosts; /* list --all-hosts */
+	const char *output; /* keygen -o */
 };
 
 static int run_backup(const struct config *cfg, struct args *a)
@@ -241,6 +247,12 @@ static int run_plugins(const struct config *cfg, struct args *a)
 	return cmd_plugins(cfg);
 }
 
+static int run_keygen(const struct config *cfg, struct args *a)
+{
+	(void)cfg;
+	return cmd_keygen(a->output, a->json);
+}
+
 enum operand { NO_OPERAND, OPTIONAL_OPERAND, REQUIRED_OPERAND,
 	       MANY_OPERANDS };
 
@@ -249,7 +261,7 @@ enum operand { NO_OPERAND, OPTIONAL_OPERAND, REQUIRED_OPERAND,
 static const struct command {
 	const char *name;
 	int (*run)(const struct config *cfg, struct args *a);
-	int opts[8];
+	int opts[12];
 	enum operand operand;
 	const char *missing;
 	const char *help;
@@ -266,11 +278,11 @@ static const struct command {
 	  "  --full         a full archive even when incremental = yes\n" },
 	{ "restore", run_restore, { OPT_ARCHIVE, OPT_FROM, OPT_TO,
 				    OPT_DRY_RUN, OPT_YES, OPT_EXACT,
-				    OPT_PATH },
+				    OPT_PATH, OPT_IDENTITY },
 	  MANY_OPERANDS, NULL,
 	  "usage: cairn restore MODE|--path PATH... [--archive NAME|latest]\n"
 	  "                     [--from TARGET] [--to DIR] [--exact]\n"
-	  "                     [--dry-run] [--yes]\n"
+	  "                     [--identity FILE] [--dry-run] [--yes]\n"
 	  "Restore the components of MODE ('full' is every component), or\n"
 	  "the files, directories or globs named with --path.\n"
 	  "The archive's checksum is verified before anything is written;\n"
@@ -349,6 +361,14 @@ static const struct command {
 	  "usage: cairn plugins\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
+	{ "keygen", run_keygen, { OPT_OUTPUT, OPT_JSON }, NO_OPERAND, NULL,
+	  "usage: cairn keygen [-o FILE] [--json]\n"
+	  "Make an age identity (X25519) in age-keygen's format. With -o it\n"
+	  "goes to FILE (0600, never over an existing file) and the\n"
+	  "recipient (age1...) is printed; without, the identity file is\n"
+	  "printed. Targets with encrypt = age take the recipient; restores\n"
+	  "from them take the file (--identity, identity_file).\n"
+	  "  -o, --output FILE  write the identity to FILE\n" },
 };
 
 static const struct command *find_command(const char *name)
@@ -477,6 +497,14 @@ static int set_option(const struct command *cmd, int c, struct args *a)
 	case OPT_ALL_HOSTS:
 		a->all_hosts = true;
 		break;
+	case OPT_OUTPUT:
+		a->output = optarg;
+		break;
+	case OPT_IDENTITY: /* the age identity: CAIRN_IDENTITY, for now */
+		if (setenv("CAIRN_IDENTITY", optarg, 1))
+			return bad_usage(cmd->name, "--identity: %s",
+					 strerror(errno));
+		break;
 	case OPT_TIME: {
 		struct tm tm = { 0 };
 		char *end = strptime(optarg, "%Y-%m-%d %H:%M:%S", &tm);
@@ -498,7 +526,12 @@ static int command_args(const struct command *cmd, int argc, char **argv,
 	int c, li = 0, rc;
 
 	optind = 0; /* glibc: a full re-initialisation */
-	while ((c = getopt_long(argc, argv, ":", cmd_opts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:", cmd_opts, &li)) != -1) {
+		if (c == 'o' && !allowed(cmd, OPT_OUTPUT))
+			return bad_usage(cmd->name, "option -o is not valid "
+					 "here");
+		if (c == 'o')
+			c = OPT_OUTPUT;
 		if (c == OPT_HELP) {
 			fputs(cmd->help, stdout);
 			return EXIT_OK;
@@ -557,6 +590,10 @@ int main(int argc, char **argv)
 	}
 	if ((rc = command_args(cmd, argc - optind, argv + optind, &a)) >= 0)
 		goto out;
+	if (cmd->run == run_keygen) { /* needs no config */
+		rc = cmd->run(NULL, &a);
+		goto out;
+	}
 	if (!conf)
 		conf = getenv("CAIRN_CONFIG");
 	if (!conf)

@@ -30,6 +30,10 @@ layers='
 4 drill.c notify.c
 5 cmd_drill.c
 6 main.c
+0 bech32.c
+1 age.c crypt.c
+4 target_age.c
+5 cmd_keygen.c
 1 plugin.c backend.c
 1 objlock.c
 5 cmd_plugins.c
