@@ -707,4 +707,7 @@ int cmd_status(const struct config *cfg, long max_age, bool json);
 /* cmd_prune.c: `cairn prune`. */
 int cmd_prune(const struct config *cfg, bool dry_run);
 
+/* cmd_usb_rule.c: `cairn usb-rule`. */
+int cmd_usb_rule(const struct config *cfg, const char *target, bool json);
+
 #endif

@@ -27,6 +27,8 @@ static const char usage_text[] =
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
 "  prune    [--dry-run]                        retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
+"  usb-rule TARGET [--json]                    udev rule and unit: sync\n"
+"                                              when the drive is plugged in\n"
 "\n"
 "  -c FILE   config file (default $CAIRN_CONFIG, else "
 SYSCONFDIR "/cairn/cairn.conf)\n"
@@ -166,6 +168,11 @@ static int run_plugins(const struct config *cfg, struct args *a)
 	return cmd_plugins(cfg);
 }
 
+static int run_usb_rule(const struct config *cfg, struct args *a)
+{
+	return cmd_usb_rule(cfg, a->operand, a->json);
+}
+
 enum operand { NO_OPERAND, OPTIONAL_OPERAND, REQUIRED_OPERAND };
 
 /* Every command: its handler, the options it takes, its operand (and
@@ -231,6 +238,13 @@ static const struct command {
 	  "usage: cairn plugins\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
+	{ "usb-rule", run_usb_rule, { OPT_JSON }, REQUIRED_OPERAND,
+	  "which target? (a usb target whose drive is mounted)",
+	  "usage: cairn usb-rule TARGET [--json]\n"
+	  "Print a udev rule and a drop-in for cairn-usb@TARGET.service that\n"
+	  "run `cairn sync --target TARGET` when the drive now mounted at the\n"
+	  "target's path (named by its file system UUID) is plugged in.\n"
+	  "  --json  the UUID, mount and both files as JSON\n" },
 };
 
 static const struct command *find_command(const char *name)
