@@ -109,6 +109,14 @@ const char *config_type_name(enum comp_type t);
 /* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
  * KEY of [cairn]. */
 const struct kv *section_get(const struct section *sec, const char *key);
+/* Every effective key of every section, in the file's order: its value
+ * and where it came from ("FILE:LINE", the variable, "default", or
+ * "[cairn] FILE:LINE" for a target's inherited retention). */
+void config_settings(const struct config *cfg,
+		     void (*fn)(void *ctx, const char *section,
+				const char *key, const char *value,
+				const char *origin),
+		     void *ctx);
 /* The components of restore mode `mode` ('full': all), each once;
  * *comps is malloc'd. */
 int restore_components(const struct config *cfg, const char *mode,
@@ -131,7 +139,10 @@ struct progress {
 	uint64_t total, done;
 	double start, last;
 	bool on;
+	double jlast; /* the last --json status line */
 };
+/* backup --json: progress as JSON status lines on stdout. */
+extern bool progress_json;
 void progress_begin(struct progress *p, const char *what, uint64_t total);
 void progress_add(struct progress *p, uint64_t n);
 void progress_end(struct progress *p);
@@ -407,6 +418,7 @@ struct backup_opts {
 	size_t ntargets;
 	bool no_targets;
 	time_t fake_time; /* --time, for tests of retention; 0 = now */
+	bool json;        /* status lines, then a summary, on stdout */
 };
 /* On success st->archive, bytes and sha256 describe the archive, made
  * at st->started (a later second if that name is taken). */
@@ -696,7 +708,8 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o);
 int cmd_restore(const struct config *cfg, const struct restore_opts *o);
 
 /* cmd_verify.c: `cairn verify`. */
-int cmd_verify(const struct config *cfg, const char *which, bool deep);
+int cmd_verify(const struct config *cfg, const char *which, bool deep,
+	       bool json);
 
 /* cmd_list.c: `cairn list`. */
 int cmd_list(const struct config *cfg, const char *target, bool json);
@@ -706,6 +719,16 @@ int cmd_status(const struct config *cfg, long max_age, bool json);
 
 /* cmd_prune.c: `cairn prune`. */
 int cmd_prune(const struct config *cfg, bool dry_run);
+
+/* jsonout.c: --json documents. */
+/* A new document: {"schema": 1}. */
+struct json_object *json_doc(void);
+/* Print o to stdout (pretty, or on one line) and release it. */
+void json_emit(struct json_object *o, bool line);
+struct json_object *json_str_or_null(const char *s);
+
+/* cmd_config.c: `cairn config check`. */
+int cmd_config_check(const struct config *cfg, bool json);
 
 /* cmd_usb_rule.c: `cairn usb-rule`. */
 int cmd_usb_rule(const struct config *cfg, const char *target, bool json);

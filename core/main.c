@@ -23,10 +23,11 @@ static const char usage_text[] =
 "  restore  MODE [--archive NAME|latest] [--from TARGET] [--to DIR]\n"
 "           [--exact] [--dry-run] [--yes]      restore a mode's components\n"
 "  list     [--target NAME] [--json]           archives, status, checks\n"
-"  verify   [NAME|latest] [--deep]             check checksums\n"
+"  verify   [NAME|latest] [--deep] [--json]    check checksums\n"
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
 "  prune    [--dry-run]                        retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
+"  config   check [--json]                     effective config, origins\n"
 "  usb-rule TARGET [--json]                    udev rule and unit: sync\n"
 "                                              when the drive is plugged in\n"
 "\n"
@@ -133,6 +134,7 @@ struct args {
 
 static int run_backup(const struct config *cfg, struct args *a)
 {
+	a->bo.json = a->json;
 	return cmd_backup(cfg, &a->bo);
 }
 
@@ -149,7 +151,7 @@ static int run_list(const struct config *cfg, struct args *a)
 
 static int run_verify(const struct config *cfg, struct args *a)
 {
-	return cmd_verify(cfg, a->operand, a->deep);
+	return cmd_verify(cfg, a->operand, a->deep, a->json);
 }
 
 static int run_status(const struct config *cfg, struct args *a)
@@ -166,6 +168,14 @@ static int run_plugins(const struct config *cfg, struct args *a)
 {
 	(void)a;
 	return cmd_plugins(cfg);
+}
+
+static int run_config(const struct config *cfg, struct args *a)
+{
+	if (strcmp(a->operand, "check"))
+		return bad_usage("config", "unknown subcommand '%s' (want "
+				 "check)", a->operand);
+	return cmd_config_check(cfg, a->json);
 }
 
 static int run_usb_rule(const struct config *cfg, struct args *a)
@@ -185,14 +195,16 @@ static const struct command {
 	const char *missing;
 	const char *help;
 } commands[] = {
-	{ "backup", run_backup, { OPT_TARGET, OPT_NO_TARGETS, OPT_TIME },
+	{ "backup", run_backup, { OPT_TARGET, OPT_NO_TARGETS, OPT_TIME,
+				  OPT_JSON },
 	  NO_OPERAND, NULL,
-	  "usage: cairn backup [--target NAME]... [--no-targets]\n"
+	  "usage: cairn backup [--target NAME]... [--no-targets] [--json]\n"
 	  "Archive every component, verify the archive from disk, send it\n"
 	  "to the enabled targets (or only those named), then apply\n"
 	  "retention locally and on each target.\n"
 	  "  --target NAME  only this target (repeatable)\n"
-	  "  --no-targets   local archive only\n" },
+	  "  --no-targets   local archive only\n"
+	  "  --json         progress, then a summary: a JSON object a line\n" },
 	{ "restore", run_restore, { OPT_ARCHIVE, OPT_FROM, OPT_TO,
 				    OPT_DRY_RUN, OPT_YES, OPT_EXACT },
 	  REQUIRED_OPERAND, "which mode? (e.g. db, full; see 'cairn restore "
@@ -218,8 +230,8 @@ static const struct command {
 	  "last passed a check, where), or those a target holds. Status is\n"
 	  "verified, incomplete (no sidecar) or CORRUPT (the last verify\n"
 	  "failed).\n" },
-	{ "verify", run_verify, { OPT_DEEP }, OPTIONAL_OPERAND, NULL,
-	  "usage: cairn verify [NAME|latest] [--deep]\n"
+	{ "verify", run_verify, { OPT_DEEP, OPT_JSON }, OPTIONAL_OPERAND, NULL,
+	  "usage: cairn verify [NAME|latest] [--deep] [--json]\n"
 	  "Check an archive against its .sha256 sidecar; --deep also reads\n"
 	  "every member against MANIFEST.sha256 and integrity-checks SQLite\n"
 	  "members. The result is kept in state_dir/verify.json for list.\n" },
@@ -238,6 +250,14 @@ static const struct command {
 	  "usage: cairn plugins\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
+	{ "config", run_config, { OPT_JSON }, REQUIRED_OPERAND,
+	  "which subcommand? (check)",
+	  "usage: cairn config check [--json]\n"
+	  "Load the config (exit 2 if it is bad), load every target's plugin\n"
+	  "and check its keys and, for an enabled target, reach it (exit 1\n"
+	  "if any fails); then print every effective setting with where it\n"
+	  "came from: FILE:LINE, the environment variable, or the default.\n"
+	  "Secrets show as ***.\n" },
 	{ "usb-rule", run_usb_rule, { OPT_JSON }, REQUIRED_OPERAND,
 	  "which target? (a usb target whose drive is mounted)",
 	  "usage: cairn usb-rule TARGET [--json]\n"
