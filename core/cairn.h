@@ -405,12 +405,14 @@ struct json_object *targets_load(const struct config *cfg);
 /* prune.c: local retention and old safety nets. */
 /* Apply retention to archive_dir's verified archives (those with a
  * sidecar); `protect` (this run's archive, or NULL) and the latest
- * link's archive are always kept; *dropped (if not NULL) counts
- * what it removes. */
+ * link's archive are always kept; *dropped (if not NULL) gets the
+ * names it removes. */
 int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, size_t *dropped, struct cairn_error *err);
-/* Remove safety nets older than safety_net_days; *n is how many. */
-int prune_nets(const struct config *cfg, bool dry_run, size_t *n);
+		const char *protect, struct strv *dropped,
+		struct cairn_error *err);
+/* Remove safety nets older than safety_net_days; *gone gets their
+ * paths. */
+int prune_nets(const struct config *cfg, bool dry_run, struct strv *gone);
 
 /* backup.c: make, verify and publish a backup's archive. */
 struct backup_opts {
@@ -614,6 +616,8 @@ struct rplan {
 	size_t cnt[N_COUNTS];
 	struct sbuf summary, detail;
 	struct strv kept;
+	/* --dry-run --json: per component path, and each path's action */
+	struct json_object *jcounts, *jpaths;
 };
 /* A line of --dry-run -v output. */
 void rplan_note(struct rplan *r, const char *what, const char *rel);
@@ -692,6 +696,7 @@ struct restore_opts {
 	bool dry_run;
 	bool yes;
 	bool exact; /* files components identical, not merged */
+	bool json;  /* --dry-run: the plan as JSON */
 };
 /* Restore comps (compacted in place to those the archive holds) from
  * archive, whose sidecar is verified; *touched: live data may have been
@@ -718,7 +723,7 @@ int cmd_list(const struct config *cfg, const char *target, bool json);
 int cmd_status(const struct config *cfg, long max_age, bool json);
 
 /* cmd_prune.c: `cairn prune`. */
-int cmd_prune(const struct config *cfg, bool dry_run);
+int cmd_prune(const struct config *cfg, bool dry_run, bool json);
 
 /* jsonout.c: --json documents. */
 /* A new document: {"schema": 1}. */

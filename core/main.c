@@ -25,7 +25,7 @@ static const char usage_text[] =
 "  list     [--target NAME] [--json]           archives, status, checks\n"
 "  verify   [NAME|latest] [--deep] [--json]    check checksums\n"
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
-"  prune    [--dry-run]                        retention, old safety nets\n"
+"  prune    [--dry-run] [--json]               retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
 "  config   check [--json]                     effective config, origins\n"
 "  usb-rule TARGET [--json]                    udev rule and unit: sync\n"
@@ -140,6 +140,10 @@ static int run_backup(const struct config *cfg, struct args *a)
 
 static int run_restore(const struct config *cfg, struct args *a)
 {
+	if (a->json && !a->dry_run)
+		return bad_usage("restore", "--json needs --dry-run (the plan "
+				 "is what it prints)");
+	a->ro.json = a->json;
 	a->ro.mode = a->operand;
 	return cmd_restore(cfg, &a->ro);
 }
@@ -161,7 +165,7 @@ static int run_status(const struct config *cfg, struct args *a)
 
 static int run_prune(const struct config *cfg, struct args *a)
 {
-	return cmd_prune(cfg, a->dry_run);
+	return cmd_prune(cfg, a->dry_run, a->json);
 }
 
 static int run_plugins(const struct config *cfg, struct args *a)
@@ -206,7 +210,8 @@ static const struct command {
 	  "  --no-targets   local archive only\n"
 	  "  --json         progress, then a summary: a JSON object a line\n" },
 	{ "restore", run_restore, { OPT_ARCHIVE, OPT_FROM, OPT_TO,
-				    OPT_DRY_RUN, OPT_YES, OPT_EXACT },
+				    OPT_DRY_RUN, OPT_YES, OPT_EXACT,
+				    OPT_JSON },
 	  REQUIRED_OPERAND, "which mode? (e.g. db, full; see 'cairn restore "
 	  "--help')",
 	  "usage: cairn restore MODE [--archive NAME|latest] "
@@ -223,6 +228,7 @@ static const struct command {
 	  "                  default merges, keeping files it lacks\n"
 	  "  --dry-run       count what would be added, replaced, kept and\n"
 	  "                  removed (-v: each path)\n"
+	  "  --json          with --dry-run: the plan as JSON\n"
 	  "  --yes           do not ask (required without a terminal)\n" },
 	{ "list", run_list, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,
 	  "usage: cairn list [--target NAME] [--json]\n"
@@ -241,8 +247,8 @@ static const struct command {
 	  "copy, and the safety nets restores left. Exit 1 if the last run\n"
 	  "or any target failed, none is recorded, or the last success or a\n"
 	  "target's newest copy is older than DURATION (90m, 26h, 7d).\n" },
-	{ "prune", run_prune, { OPT_DRY_RUN }, NO_OPERAND, NULL,
-	  "usage: cairn prune [--dry-run]\n"
+	{ "prune", run_prune, { OPT_DRY_RUN, OPT_JSON }, NO_OPERAND, NULL,
+	  "usage: cairn prune [--dry-run] [--json]\n"
 	  "Apply retention (keep_last, keep_daily, ...) locally and on every\n"
 	  "enabled target. The newest archive is always kept. Safety nets\n"
 	  "older than safety_net_days (default 7) are removed.\n" },

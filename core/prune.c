@@ -12,9 +12,10 @@
 #include "cairn.h"
 
 /* Delete archive and sidecars of every archive retention drops;
- * *dropped (if not NULL) counts them. */
+ * *dropped (if not NULL) gets their names. */
 int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, size_t *dropped, struct cairn_error *err)
+		const char *protect, struct strv *dropped,
+		struct cairn_error *err)
 {
 	struct catalog cat;
 	struct snap *snaps;
@@ -49,7 +50,7 @@ int prune_local(const struct config *cfg, bool dry_run,
 		    (latest && !strcmp(base_of(latest), snaps[i].name)))
 			continue;
 		if (dropped)
-			(*dropped)++;
+			strv_push(dropped, snaps[i].name);
 		p = path_join(cfg->archive_dir, snaps[i].name);
 		s = sidecar_sha(p);
 		m = sidecar_manifest(p);
@@ -76,14 +77,14 @@ int prune_local(const struct config *cfg, bool dry_run,
 	return CAIRN_OK;
 }
 
-/* Remove safety nets older than safety_net_days; *n is how many. */
-int prune_nets(const struct config *cfg, bool dry_run, size_t *n)
+/* Remove safety nets older than safety_net_days; *gone gets their
+ * paths. */
+int prune_nets(const struct config *cfg, bool dry_run, struct strv *gone)
 {
 	struct safety_nets sn;
 	time_t now = time(NULL);
 	int rc = CAIRN_OK;
 
-	*n = 0;
 	safety_nets_scan(cfg, &sn);
 	for (size_t i = 0; i < sn.n; i++) {
 		const struct safety_net *s = &sn.v[i];
@@ -91,7 +92,7 @@ int prune_nets(const struct config *cfg, bool dry_run, size_t *n)
 
 		if (s->in_use || now - s->time < cfg->safety_net_days * 86400)
 			continue;
-		(*n)++;
+		strv_push(gone, s->path);
 		fmt_bytes(s->bytes, sz);
 		fmt_utc(s->time, ts);
 		log_info("%s safety net %s (%s, from %s)", dry_run ?
@@ -103,7 +104,8 @@ int prune_nets(const struct config *cfg, bool dry_run, size_t *n)
 		}
 	}
 	/* The holder goes once empty (rmdir refuses otherwise). */
-	for (size_t b = 0; !dry_run && *n && b < ARRAY_SIZE(sn.dirs); b++)
+	for (size_t b = 0; !dry_run && gone->n && b < ARRAY_SIZE(sn.dirs);
+	     b++)
 		rmdir(sn.dirs[b]);
 	safety_nets_free(&sn);
 	return rc;
