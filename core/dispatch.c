@@ -542,10 +542,13 @@ int list_target(const struct config *cfg, const char *target, bool json)
 			       ok ? "complete" : "incomplete", target);
 		}
 	}
-	if (arr)
-		printf("%s\n", json_object_to_json_string_ext(arr,
-		       JSON_C_TO_STRING_PRETTY |
-		       JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (arr) {
+		json_object *doc = json_doc();
+
+		json_object_object_add(doc, "archives", arr);
+		json_emit(doc, false);
+		arr = NULL;
+	}
 out:
 	json_object_put(arr);
 	remote_free(&rm);

@@ -35,7 +35,7 @@ esac
 tar -C "$TOP_SRCDIR" "${excl[@]}" -cf - . | tar -C "$src" -xf -
 [ ! -e "$src/config.status" ] || fail "the source tree is configured"
 (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CAIRN \
-	-u CAIRN_PLUGIN_DIR DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+	-u CAIRN_PLUGIN_DIR DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" \
 	dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1 ||
 	{ tail -40 "$T/build.log" >&2; fail "dpkg-buildpackage"; }
 deb=$(ls "$T"/pkg/cairn_*.deb)

@@ -70,6 +70,15 @@ assert all(a["status"] == "verified" and a["where"] == "local" and
            a["bytes"] > 0 for a in d["archives"]), d
 PY
 
+jrun 0 "${C[@]}" list --target copy --json
+py <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == 1, d
+assert [(a["name"], a["status"], a["where"]) for a in d["archives"]] == [
+    ("mss-backup-2030-01-01_000000.tar.zst", "complete", "copy")], d
+PY
+
 note "verify --json, good and bad"
 jrun 0 "${C[@]}" verify --json --deep
 py <<'PY'
