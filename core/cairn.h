@@ -465,6 +465,15 @@ void dispatch_prune(const struct config *cfg, const struct backup_opts *o,
 		    struct run_state *st);
 int prune_targets(const struct config *cfg, bool dry_run);
 int list_target(const struct config *cfg, const char *target, bool json);
+/* sync: the complete archives (with their .sha256) target t holds; send
+ * one local archive and its sidecars (retrying); its retention, never
+ * removing `protect`. */
+int target_complete(const struct config *cfg, const struct target *t,
+		    struct strv *names, struct cairn_error *err);
+int target_send(const struct config *cfg, const struct target *t,
+		const char *archive, struct target_result *r);
+int target_prune(const struct config *cfg, const struct target *t,
+		 const char *protect, struct cairn_error *err);
 
 /* stage.c: an archive's members extracted into a private dir and
  * checked (manifest, links, SQLite), for restore and verify --deep. */
@@ -734,6 +743,9 @@ struct json_object *json_str_or_null(const char *s);
 
 /* cmd_config.c: `cairn config check`. */
 int cmd_config_check(const struct config *cfg, bool json);
+
+/* cmd_sync.c: `cairn sync --target NAME`. */
+int cmd_sync(const struct config *cfg, const char *target, bool json);
 
 /* cmd_usb_rule.c: `cairn usb-rule`. */
 int cmd_usb_rule(const struct config *cfg, const char *target, bool json);

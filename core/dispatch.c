@@ -555,3 +555,34 @@ out:
 	target_close(&tc);
 	return rc ? EXIT_FAILED : EXIT_OK;
 }
+
+/* For `cairn sync` -------------------------------------------------- */
+
+int target_complete(const struct config *cfg, const struct target *t,
+		    struct strv *names, struct cairn_error *err)
+{
+	struct remote rm = { .cfg = cfg };
+	struct target_conn tc;
+	int rc;
+
+	if (!(rc = target_open_locked(cfg, t, &tc, err)) &&
+	    !(rc = list_remote(&tc, &rm, err)))
+		for (size_t i = 0; i < rm.names.n; i++)
+			if (has_side(&rm, rm.names.v[i]))
+				strv_push(names, rm.names.v[i]);
+	remote_free(&rm);
+	target_close(&tc);
+	return rc;
+}
+
+int target_send(const struct config *cfg, const struct target *t,
+		const char *archive, struct target_result *r)
+{
+	return send_to(cfg, t, archive, r);
+}
+
+int target_prune(const struct config *cfg, const struct target *t,
+		 const char *protect, struct cairn_error *err)
+{
+	return prune_target(cfg, t, false, protect, err);
+}

@@ -27,6 +27,8 @@ static const char usage_text[] =
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
 "  prune    [--dry-run] [--json]               retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
+"  sync     --target NAME [--json]             send restore points the\n"
+"                                              target lacks, its retention\n"
 "  config   check [--json]                     effective config, origins\n"
 "  usb-rule TARGET [--json]                    udev rule and unit: sync\n"
 "                                              when the drive is plugged in\n"
@@ -174,6 +176,13 @@ static int run_plugins(const struct config *cfg, struct args *a)
 	return cmd_plugins(cfg);
 }
 
+static int run_sync(const struct config *cfg, struct args *a)
+{
+	if (a->bo.ntargets > 1)
+		return bad_usage("sync", "one --target at a time");
+	return cmd_sync(cfg, a->target, a->json);
+}
+
 static int run_config(const struct config *cfg, struct args *a)
 {
 	if (strcmp(a->operand, "check"))
@@ -256,6 +265,11 @@ static const struct command {
 	  "usage: cairn plugins\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
+	{ "sync", run_sync, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,
+	  "usage: cairn sync --target NAME [--json]\n"
+	  "Send the target every restore point it lacks that its retention\n"
+	  "keeps (oldest first, each with its sidecars), then apply its\n"
+	  "retention: a drive that was away for a week catches up.\n" },
 	{ "config", run_config, { OPT_JSON }, REQUIRED_OPERAND,
 	  "which subcommand? (check)",
 	  "usage: cairn config check [--json]\n"

@@ -22,7 +22,7 @@ layers='
 4 dispatch.c plugin.c
 5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
 5 cmd_prune.c
-5 cmd_usb_rule.c cmd_config.c
+5 cmd_usb_rule.c cmd_config.c cmd_sync.c
 1 jsonout.c
 6 main.c
 '
