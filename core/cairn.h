@@ -440,7 +440,7 @@ int plugin_load_path(const char *path, struct plugin *pl,
 		     struct cairn_error *err);
 void plugin_unload(struct plugin *pl);
 /* `cairn plugins` (moves out with the plugin ABI rework). */
-int cmd_plugins(const struct config *cfg);
+int cmd_plugins(const struct config *cfg, bool json);
 
 /* dispatch.c: targets. An open target, retries owned here. */
 struct target_conn {

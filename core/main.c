@@ -26,7 +26,7 @@ static const char usage_text[] =
 "  verify   [NAME|latest] [--deep] [--json]    check checksums\n"
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
 "  prune    [--dry-run] [--json]               retention, old safety nets\n"
-"  plugins                                     plugins and targets\n"
+"  plugins  [--json]                           plugins and targets\n"
 "  sync     --target NAME [--json]             send restore points the\n"
 "                                              target lacks, its retention\n"
 "  config   check [--json]                     effective config, origins\n"
@@ -172,8 +172,7 @@ static int run_prune(const struct config *cfg, struct args *a)
 
 static int run_plugins(const struct config *cfg, struct args *a)
 {
-	(void)a;
-	return cmd_plugins(cfg);
+	return cmd_plugins(cfg, a->json);
 }
 
 static int run_sync(const struct config *cfg, struct args *a)
@@ -261,8 +260,8 @@ static const struct command {
 	  "Apply retention (keep_last, keep_daily, ...) locally and on every\n"
 	  "enabled target. The newest archive is always kept. Safety nets\n"
 	  "older than safety_net_days (default 7) are removed.\n" },
-	{ "plugins", run_plugins, { 0 }, NO_OPERAND, NULL,
-	  "usage: cairn plugins\n"
+	{ "plugins", run_plugins, { OPT_JSON }, NO_OPERAND, NULL,
+	  "usage: cairn plugins [--json]\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
 	{ "sync", run_sync, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,

@@ -184,18 +184,97 @@ void plugin_unload(struct plugin *pl)
 	memset(pl, 0, sizeof(*pl));
 }
 
-int cmd_plugins(const struct config *cfg)
+/* One plugin file: printed, or added to the --json array. */
+static void plugin_line(json_object *arr, const char *dir, const char *file)
+{
+	struct cairn_error err = { 0, "" };
+	struct plugin pl;
+	char *p = path_join(dir, file);
+	int rc = plugin_load_path(p, &pl, &err);
+	char abi[24];
+	json_object *o;
+
+	if (!arr) {
+		if (rc)
+			printf("  %-8s rejected: %s\n", file, err.msg);
+		else
+			printf("  %-8s %-8s ABI %u.%u  %s\n", pl.ops->name,
+			       pl.ops->version ? pl.ops->version : "?",
+			       pl.ops->abi_major, pl.ops->abi_minor, p);
+	} else {
+		o = json_object_new_object();
+		json_object_object_add(o, "file", json_object_new_string(file));
+		json_object_object_add(o, "path", json_object_new_string(p));
+		json_object_object_add(o, "ok", json_object_new_boolean(!rc));
+		json_object_object_add(o, "name", json_str_or_null(rc ? NULL :
+				       pl.ops->name));
+		json_object_object_add(o, "version", json_str_or_null(rc ?
+				       NULL : pl.ops->version));
+		if (!rc)
+			snprintf(abi, sizeof(abi), "%u.%u", pl.ops->abi_major,
+				 pl.ops->abi_minor);
+		json_object_object_add(o, "abi", json_str_or_null(rc ? NULL :
+				       abi));
+		json_object_object_add(o, "error", json_str_or_null(rc ?
+				       err.msg : NULL));
+		json_object_array_add(arr, o);
+	}
+	plugin_unload(&pl);
+	free(p);
+}
+
+/* One target: opened and checked; *failed if an enabled one fails. */
+static void target_line(json_object *arr, const struct config *cfg,
+			const struct target *t, bool *failed)
+{
+	struct cairn_error err = { 0, "" };
+	struct target_conn tc;
+	json_object *o;
+	int r;
+
+	r = target_open(cfg, t, &tc, &err);
+	if (!r && tc.pl.ops->check)
+		r = tc.pl.ops->check(tc.h, &err);
+	else if (!r)
+		snprintf(err.msg, sizeof(err.msg), "opened (plugin has no "
+			 "check)");
+	target_close(&tc);
+	*failed |= r && t->enabled;
+	if (!arr) {
+		printf("  %-8s plugin %-6s %s  %s: %s\n", t->name, t->plugin,
+		       t->enabled ? "enabled " : "disabled", r ? "FAILED" :
+		       "ok", *err.msg ? err.msg : "reachable");
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(t->name));
+	json_object_object_add(o, "plugin", json_object_new_string(t->plugin));
+	json_object_object_add(o, "enabled",
+			       json_object_new_boolean(t->enabled));
+	json_object_object_add(o, "ok", json_object_new_boolean(!r));
+	json_object_object_add(o, "message", json_object_new_string(
+			       *err.msg ? err.msg : "reachable"));
+	json_object_array_add(arr, o);
+}
+
+int cmd_plugins(const struct config *cfg, bool json)
 {
 	const char *dir = plugin_dir();
 	struct strv names = { 0 };
+	json_object *doc = json ? json_doc() : NULL;
+	json_object *pa = json ? json_object_new_array() : NULL;
+	json_object *ta = json ? json_object_new_array() : NULL;
 	struct dirent *de;
+	bool failed = false;
 	DIR *d;
 	int rc = EXIT_OK;
 
-	printf("plugins in %s:\n", dir);
+	if (!json)
+		printf("plugins in %s:\n", dir);
 	d = opendir(dir);
 	if (!d) {
-		printf("  cannot read: %s\n", strerror(errno));
+		if (!json)
+			printf("  cannot read: %s\n", strerror(errno));
 		rc = EXIT_FAILED;
 	}
 	while (d && (de = readdir(d))) {
@@ -208,44 +287,21 @@ int cmd_plugins(const struct config *cfg)
 		closedir(d);
 	if (names.n)
 		qsort(names.v, names.n, sizeof(*names.v), strv_cmp);
-	for (size_t i = 0; i < names.n; i++) {
-		struct cairn_error err = { 0, "" };
-		struct plugin pl;
-		char *p = path_join(dir, names.v[i]);
-
-		if (plugin_load_path(p, &pl, &err))
-			printf("  %-8s rejected: %s\n", names.v[i], err.msg);
-		else
-			printf("  %-8s %-8s ABI %u.%u  %s\n", pl.ops->name,
-			       pl.ops->version ? pl.ops->version : "?",
-			       pl.ops->abi_major, pl.ops->abi_minor, p);
-		plugin_unload(&pl);
-		free(p);
-	}
+	for (size_t i = 0; i < names.n; i++)
+		plugin_line(pa, dir, names.v[i]);
 	strv_free(&names);
-	printf("targets:\n");
-	if (!cfg->ntargets)
-		printf("  (none configured)\n");
-	for (size_t i = 0; i < cfg->ntargets; i++) {
-		const struct target *t = &cfg->targets[i];
-		struct cairn_error err = { 0, "" };
-		struct target_conn tc;
-		int r;
-
-		printf("  %-8s plugin %-6s %s", t->name, t->plugin,
-		       t->enabled ? "enabled " : "disabled");
-		r = target_open(cfg, t, &tc, &err);
-		if (!r && tc.pl.ops->check) {
-			r = tc.pl.ops->check(tc.h, &err);
-		} else if (!r) {
-			snprintf(err.msg, sizeof(err.msg), "opened (plugin "
-				 "has no check)");
-		}
-		printf("  %s: %s\n", r ? "FAILED" : "ok",
-		       *err.msg ? err.msg : "reachable");
-		if (r && t->enabled)
-			rc = EXIT_TARGET;
-		target_close(&tc);
+	if (!json)
+		printf("targets:\n%s", cfg->ntargets ? "" :
+		       "  (none configured)\n");
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		target_line(ta, cfg, &cfg->targets[i], &failed);
+	if (failed && !rc)
+		rc = EXIT_TARGET;
+	if (json) {
+		json_object_object_add(doc, "dir", json_object_new_string(dir));
+		json_object_object_add(doc, "plugins", pa);
+		json_object_object_add(doc, "targets", ta);
+		json_emit(doc, false);
 	}
 	return rc;
 }
