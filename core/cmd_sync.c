@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -124,11 +125,63 @@ static void sync_json(const struct target *t, const struct sync_plan *p,
 	json_emit(o, false);
 }
 
+/* targets.json, as a backup records a target: status shows a drive
+ * that caught up as current. newest: the newest archive it now holds. */
+static void record_sync(const struct config *cfg, const struct target *t,
+			const struct sync_plan *p, const char *newest,
+			int rc, const char *msg, double seconds)
+{
+	struct cairn_error e = { 0, "" };
+	char *path = path_join(cfg->state_dir, "targets.json");
+	json_object *all = targets_load(cfg), *r = json_object_new_object();
+	json_object *prev = NULL;
+	time_t now = time(NULL), nt = 0;
+
+	json_object_object_get_ex(all, t->name, &prev);
+	json_object_object_add(r, "status", json_object_new_string(rc ?
+			       "failure" : "success"));
+	json_object_object_add(r, "error", json_str_or_null(rc ? msg : NULL));
+	json_object_object_add(r, "finished", json_time(now));
+	json_object_object_add(r, "archive", json_str_or_null(p->sent.n ?
+			       p->sent.v[p->sent.n - 1] : NULL));
+	json_object_object_add(r, "bytes", json_object_new_uint64(p->bytes));
+	json_object_object_add(r, "seconds", json_object_new_double(seconds));
+	json_object_object_add(r, "last_success", rc ? json_str_or_null(
+			       json_str(prev, "last_success")) :
+			       json_time(now));
+	if (!rc && newest && archive_name_parse(cfg->name, newest, &nt)) {
+		json_object_object_add(r, "newest_archive",
+				       json_object_new_string(newest));
+		json_object_object_add(r, "newest_time", json_time(nt));
+	} else {
+		json_object_object_add(r, "newest_archive", json_str_or_null(
+				       json_str(prev, "newest_archive")));
+		json_object_object_add(r, "newest_time", json_str_or_null(
+				       json_str(prev, "newest_time")));
+	}
+	json_object_object_add(all, t->name, r);
+	if (json_write_state(path, all, &e))
+		log_error("%s", e.msg);
+	json_object_put(all);
+	free(path);
+}
+
+/* The newest kept archive the target holds now (snaps: newest first). */
+static const char *newest_held(const struct sync_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->snaps[i].keep && (p->remote[i] ||
+		    strv_has(&p->sent, p->snaps[i].name)))
+			return p->snaps[i].name;
+	return NULL;
+}
+
 static int sync_run(const struct config *cfg, const struct target *t,
 		    struct sync_plan *p, size_t *have, struct cairn_error *err)
 {
 	struct strv remote = { 0 };
 	struct catalog cat = { 0 };
+	double t0 = now_mono();
 	char sz[32];
 	int rc;
 
@@ -149,8 +202,11 @@ static int sync_run(const struct config *cfg, const struct target *t,
 	log_info("target %s: %zu archives sent (%s), %zu already there",
 		 t->name, p->sent.n, sz, *have);
 out:
-	/* The names in p->snaps point into cat and remote: keep them for
-	 * the report by copying what is reported (sent, failed). */
+	if (rc != CAIRN_ELOCKED && p->snaps)
+		record_sync(cfg, t, p, newest_held(p), rc, err->msg,
+			    now_mono() - t0);
+	/* p->snaps names point into cat and remote; sent and failed are
+	 * copies, for the report. */
 	free(p->snaps);
 	p->snaps = NULL;
 	strv_free(&remote);

@@ -39,6 +39,9 @@ expect_rc 1 "${C[@]}" sync --target usb
 out_has "is the drive plugged in"
 [ -z "$(ls -A "$MNT")" ] || fail "sync wrote into the bare mount point"
 
+expect_rc 1 "${C[@]}" status
+out_has "usb"
+
 note "plugged in: the three nights are sent, retention keeps 4"
 mount -o loop "$T/usb.img" "$MNT"
 [ "$(on_drive)" = "$(arch 1) $(arch 2) " ] || fail "drive: $(on_drive)"
@@ -61,6 +64,16 @@ for d in 2 3 4 5; do
 		fail "$(arch $d) differs on the drive"
 	[ -f "$MNT/mss/$(arch $d).manifest" ] || fail "no manifest of night $d"
 done
+
+note "status: the drive is current again"
+expect_rc 0 "${C[@]}" status
+python3 - "$T/state/targets.json" <<'PY' || fail "targets.json: $(cat "$T/state/targets.json")"
+import json, sys
+u = json.load(open(sys.argv[1]))["usb"]
+assert u["status"] == "success" and u["error"] is None, u
+assert u["newest_archive"] == "mss-backup-2030-01-05_031500.tar.zst", u
+assert u["newest_time"] == "2030-01-05T03:15:00Z", u
+PY
 
 note "a second sync has nothing to send"
 expect_rc 0 "${C[@]}" sync --target usb
