@@ -16,15 +16,21 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "cairn.h"
 
 enum { BUFSZ = 1 << 20 };
 
-static ssize_t on_write(struct archive *a, void *ctx, const void *buf,
-			size_t len)
+static const char *compression_name(enum compression c)
 {
-	struct awriter *w = ctx;
+	return c == COMP_ZSTD ? "zstd" : c == COMP_GZIP ? "gzip" : "none";
+}
+
+/* The compressed bytes: to the file, its hash and every tee. */
+static int emit(struct awriter *w, const void *buf, size_t len)
+{
 	const char *p = buf;
 	size_t left = len;
 
@@ -35,7 +41,6 @@ static ssize_t on_write(struct archive *a, void *ctx, const void *buf,
 			if (errno == EINTR)
 				continue;
 			w->werrno = errno;
-			archive_set_error(a, errno, "%s", strerror(errno));
 			return -1;
 		}
 		p += n;
@@ -49,6 +54,91 @@ static ssize_t on_write(struct archive *a, void *ctx, const void *buf,
 		if (t->rc == CAIRN_OK)
 			t->rc = t->write(t->ctx, buf, len);
 	}
+	return 0;
+}
+
+/*
+ * Compress len bytes of the tar stream; `end` closes the frame (a zstd
+ * frame, a gzip member), so the next byte starts an independent one
+ * that a reader can decompress from its own offset.
+ */
+static int squeeze_zstd(struct awriter *w, const void *buf, size_t len,
+			bool end)
+{
+	ZSTD_inBuffer in = { buf, len, 0 };
+	size_t r;
+
+	do {
+		ZSTD_outBuffer out = { w->obuf, BUFSZ, 0 };
+
+		r = ZSTD_compressStream2(w->zc, &out, &in,
+					 end ? ZSTD_e_end : ZSTD_e_continue);
+		if (ZSTD_isError(r)) {
+			snprintf(w->cerr, sizeof(w->cerr), "zstd: %s",
+				 ZSTD_getErrorName(r));
+			return -1;
+		}
+		if (out.pos && emit(w, w->obuf, out.pos))
+			return -1;
+	} while (end ? r != 0 : in.pos < in.size);
+	return 0;
+}
+
+static int squeeze_gzip(struct awriter *w, const void *buf, size_t len,
+			bool end)
+{
+	z_stream *z = w->gz;
+	int r;
+
+	z->next_in = (Bytef *)buf;
+	z->avail_in = (uInt)len;
+	do {
+		z->next_out = w->obuf;
+		z->avail_out = BUFSZ;
+		r = deflate(z, end ? Z_FINISH : Z_NO_FLUSH);
+		if (r == Z_STREAM_ERROR) {
+			snprintf(w->cerr, sizeof(w->cerr), "zlib: %s",
+				 z->msg ? z->msg : "deflate failed");
+			return -1;
+		}
+		if (BUFSZ - z->avail_out &&
+		    emit(w, w->obuf, BUFSZ - z->avail_out))
+			return -1;
+	} while (end ? r != Z_STREAM_END : z->avail_in || !z->avail_out);
+	if (end && deflateReset(z) != Z_OK)
+		return -1;
+	return 0;
+}
+
+static int squeeze(struct awriter *w, const void *buf, size_t len,
+		   bool end)
+{
+	switch (w->comp) {
+	case COMP_ZSTD:
+		return squeeze_zstd(w, buf, len, end);
+	case COMP_GZIP:
+		return squeeze_gzip(w, buf, len, end);
+	case COMP_NONE:
+		break;
+	}
+	return len ? emit(w, buf, len) : 0;
+}
+
+/* libarchive writes the tar format, unblocked, into the compressor. */
+static ssize_t on_write(struct archive *a, void *ctx, const void *buf,
+			size_t len)
+{
+	struct awriter *w = ctx;
+
+	if (squeeze(w, buf, len, false)) {
+		if (w->werrno)
+			archive_set_error(a, w->werrno, "%s",
+					  strerror(w->werrno));
+		else
+			archive_set_error(a, EIO, "%s", w->cerr);
+		return -1;
+	}
+	w->in_bytes += len;
 	return (ssize_t)len;
 }
 
@@ -60,59 +150,120 @@ static int ar_err(struct awriter *w, struct cairn_error *err,
 	if (w->werrno)
 		return errno_err(err, 0, e, "%s", what);
 	return cairn_errf(err, CAIRN_EFAIL, "%s: %s", what,
-			  archive_error_string(w->a));
+			  w->cerr[0] ? w->cerr : archive_error_string(w->a));
+}
+
+/*
+ * End the open frame (if it holds anything): its members' index records
+ * get its place and go to the index.
+ */
+static int frame_end(struct awriter *w, struct cairn_error *err)
+{
+	if (w->in_bytes == w->f_uoff)
+		return CAIRN_OK;
+	if (squeeze(w, NULL, 0, true))
+		return ar_err(w, err, "cannot write archive");
+	for (size_t i = 0; i < w->npend; i++) {
+		struct index_rec *r = &w->pend[i];
+
+		r->frame_off = w->f_coff;
+		r->frame_len = w->out_bytes - w->f_coff;
+		r->frame_uoff = w->f_uoff;
+		index_writer_add(&w->ix, r);
+		index_rec_free(r);
+	}
+	w->npend = 0;
+	w->f_coff = w->out_bytes;
+	w->f_uoff = w->in_bytes;
+	w->nframes++;
+	w->f_big = false;
+	return CAIRN_OK;
+}
+
+/* Before a member of `size` bytes: a big member starts (and fills) its
+ * own frame; small ones share a frame up to frame_size. */
+static int frame_cut(struct awriter *w, uint64_t size,
+		     struct cairn_error *err)
+{
+	uint64_t used = w->in_bytes - w->f_uoff;
+	int rc = CAIRN_OK;
+
+	if (used && (w->f_big || size >= w->frame_size ||
+		     used + size > w->frame_size))
+		rc = frame_end(w, err);
+	w->f_big = size >= w->frame_size;
+	return rc;
+}
+
+static int compressor_open(struct awriter *w, const struct config *cfg,
+			   struct cairn_error *err)
+{
+	long threads = cfg->threads ? cfg->threads
+				    : sysconf(_SC_NPROCESSORS_ONLN);
+	size_t r = 0;
+
+	w->comp = cfg->compression;
+	if (w->comp == COMP_ZSTD) {
+		if (!(w->zc = ZSTD_createCCtx()))
+			return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+		r = ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel,
+					   (int)cfg->level);
+		if (!ZSTD_isError(r))
+			r = ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag,
+						   1);
+		/* A libzstd built without threads refuses workers: then
+		 * one thread it is. */
+		if (!ZSTD_isError(r) && threads > 1)
+			ZSTD_CCtx_setParameter(w->zc, ZSTD_c_nbWorkers,
+					       (int)threads);
+		if (ZSTD_isError(r))
+			return cairn_errf(err, CAIRN_EFAIL, "cannot set up "
+					  "compression: zstd: %s",
+					  ZSTD_getErrorName(r));
+	} else if (w->comp == COMP_GZIP) {
+		w->gz = xcalloc(1, sizeof(z_stream));
+		if (deflateInit2(w->gz, (int)cfg->level, Z_DEFLATED, 15 + 16,
+				 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			free(w->gz);
+			w->gz = NULL;
+			return cairn_errf(err, CAIRN_EFAIL, "cannot set up "
+					  "compression: zlib");
+		}
+	}
+	return CAIRN_OK;
 }
 
 int aw_open(struct awriter *w, int fd, const struct config *cfg,
 	    struct cairn_error *err)
 {
-	char opt[32];
-	int r = ARCHIVE_OK;
+	int rc;
 
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
 	w->sha = EVP_MD_CTX_new();
 	w->msha = EVP_MD_CTX_new();
 	w->buf = xmalloc(BUFSZ);
+	w->obuf = xmalloc(BUFSZ);
 	w->a = archive_write_new();
 	w->last_uid = (uid_t)-1;
 	w->last_gid = (gid_t)-1;
+	w->frame_size = (uint64_t)cfg->frame_size;
 	if (!w->sha || !w->msha || !w->a ||
 	    !EVP_DigestInit_ex(w->sha, EVP_sha256(), NULL))
 		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	if ((rc = compressor_open(w, cfg, err)))
+		return rc;
+	/* The index is spooled, never held in memory. */
+	if (!(w->ixf = tmpfile()))
+		return errno_err(err, 0, errno, "cannot create the index");
+	index_writer_open(&w->ix, w->ixf, compression_name(cfg->compression),
+			  w->frame_size);
 	/* pax restricted: plain ustar unless a name or size needs pax. */
 	archive_write_set_format_pax_restricted(w->a);
-	switch (cfg->compression) {
-	case COMP_ZSTD:
-		r = archive_write_add_filter_zstd(w->a);
-		snprintf(opt, sizeof(opt), "%ld", cfg->level);
-		if (r == ARCHIVE_OK)
-			r = archive_write_set_filter_option(
-				w->a, "zstd", "compression-level", opt);
-		snprintf(opt, sizeof(opt), "%ld",
-			 cfg->threads ? cfg->threads
-				      : sysconf(_SC_NPROCESSORS_ONLN));
-		if (r == ARCHIVE_OK)
-			r = archive_write_set_filter_option(w->a, "zstd",
-							    "threads", opt);
-		break;
-	case COMP_GZIP:
-		r = archive_write_add_filter_gzip(w->a);
-		snprintf(opt, sizeof(opt), "%ld", cfg->level);
-		if (r == ARCHIVE_OK)
-			r = archive_write_set_filter_option(
-				w->a, "gzip", "compression-level", opt);
-		break;
-	case COMP_NONE:
-		break;
-	}
-	if (r != ARCHIVE_OK)
-		return ar_err(w, err, "cannot set up compression");
-	/* Compressed output needs no padding to a 10 KiB tape block. */
+	/* Unblocked: every byte reaches on_write as it is written, so the
+	 * offset there is the stream's and frames end where members do. */
+	archive_write_set_bytes_per_block(w->a, 0);
 	archive_write_set_bytes_in_last_block(w->a, 1);
-	/* 1 MiB writes instead of 10 KiB: fewer syscalls, a faster fsync
-	 * and a smaller compressor backlog (measured in bench/). */
-	archive_write_set_bytes_per_block(w->a, 1 << 20);
 	if (archive_write_open2(w->a, w, NULL, on_write, NULL, NULL))
 		return ar_err(w, err, "cannot start archive");
 	w->links = archive_entry_linkresolver_new();
@@ -210,46 +361,141 @@ static int copy_data(struct awriter *w, int fd, uint64_t size,
 	return CAIRN_OK;
 }
 
+/* Open a regular file's bytes; st gets the size as opened now. A live
+ * file may go (-1, *skipped); our own snapshot or dump must not (the
+ * component would be missing from the archive). */
+static int open_data(const char *path, const char *data_path,
+		     struct stat *st, bool *skipped, struct cairn_error *err)
+{
+	const char *src = data_path ? data_path : path;
+	struct stat now;
+	int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOATIME);
+
+	if (fd < 0 && errno == EPERM)
+		fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && !data_path) {
+		log_warn("%s: file removed before we read it", path);
+		*skipped = true;
+		return -1;
+	}
+	if (fd < 0) {
+		errno_err(err, 0, errno, "cannot read %s", src);
+		return -1;
+	}
+	if (!fstat(fd, &now)) {
+		if (data_path)
+			st->st_size = now.st_size;
+		else
+			*st = now;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return fd;
+}
+
+static int64_t ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* The index record of the member whose header is about to go out. */
+static void rec_begin(struct awriter *w, struct index_rec *r,
+		      struct archive_entry *e, const struct stat *st)
+{
+	const char *hl = archive_entry_hardlink(e);
+	const char *sl = archive_entry_symlink(e);
+
+	memset(r, 0, sizeof(*r));
+	r->type = hl ? 'h' : S_ISDIR(st->st_mode) ? 'd'
+	       : S_ISLNK(st->st_mode) ? 'l' : 'f';
+	r->path = xstrdup(archive_entry_pathname(e));
+	r->mode = st->st_mode & 07777;
+	r->uid = st->st_uid;
+	r->gid = st->st_gid;
+	r->uname = xstrdup(archive_entry_uname(e) ? archive_entry_uname(e)
+			   : "");
+	r->gname = xstrdup(archive_entry_gname(e) ? archive_entry_gname(e)
+			   : "");
+	r->mtime_ns = ns(&st->st_mtim);
+	r->ctime_ns = ns(&st->st_ctim);
+	r->ino = st->st_ino;
+	r->dev = st->st_dev;
+	r->link = xstrdup(hl ? hl : sl ? sl : "");
+	r->archive = xstrdup("");
+	r->hdr_off = w->in_bytes;
+}
+
+/* The member is out, padding and all: its record waits for its frame. */
+static int rec_end(struct awriter *w, struct index_rec *r, const char *hex,
+		   struct cairn_error *err)
+{
+	if (archive_write_finish_entry(w->a) != ARCHIVE_OK) {
+		index_rec_free(r);
+		return ar_err(w, err, "cannot write archive");
+	}
+	if (hex)
+		memcpy(r->sha256, hex, 65);
+	if (w->npend == w->pcap) {
+		w->pcap = w->pcap ? 2 * w->pcap : 64;
+		w->pend = xrealloc(w->pend, w->pcap * sizeof(*w->pend));
+	}
+	w->pend[w->npend++] = *r;
+	return CAIRN_OK;
+}
+
+/* Header and bytes of one member, with its manifest line and index
+ * record. */
+static int put_member(struct awriter *w, struct archive_entry *e,
+		      const struct stat *st, int fd, const char *path,
+		      const char *member, struct cairn_error *err)
+{
+	const char *hl = archive_entry_hardlink(e);
+	const struct manifest_entry *m = NULL;
+	struct index_rec r;
+	char hex[65];
+	int rc;
+
+	if ((rc = frame_cut(w, (uint64_t)archive_entry_size(e), err)))
+		return rc;
+	rec_begin(w, &r, e, st);
+	if ((rc = write_header(w, e, member, err))) {
+		index_rec_free(&r);
+		return rc;
+	}
+	r.size = (uint64_t)archive_entry_size(e);
+	r.data_off = w->in_bytes;
+	if (fd >= 0 && hl) {
+		/* A second name of a file already stored: same bytes. */
+		if ((m = manifest_find(&w->man, hl)))
+			manifest_add(&w->man, m->hex, member);
+	} else if (fd >= 0) {
+		rc = copy_data(w, fd, (uint64_t)st->st_size, path, hex, err);
+		if (rc) {
+			index_rec_free(&r);
+			return rc;
+		}
+		manifest_add(&w->man, hex, member);
+	}
+	return rec_end(w, &r, m ? m->hex : fd >= 0 && !hl ? hex : NULL,
+		       err);
+}
+
 int aw_add(struct awriter *w, const char *path, const char *data_path,
 	   const char *member, const struct stat *st0, bool *skipped,
 	   struct cairn_error *err)
 {
 	struct archive_entry *e = archive_entry_new(), *spare = NULL;
 	struct stat st = *st0;
-	char target[4096], hex[65];
+	char target[4096];
 	int fd = -1, rc = CAIRN_EFAIL;
 	ssize_t tl;
 
 	*skipped = false;
 	if (S_ISREG(st.st_mode)) {
-		const char *src = data_path ? data_path : path;
-
-		fd = open(src, O_RDONLY | O_CLOEXEC | O_NOATIME);
-		if (fd < 0 && errno == EPERM)
-			fd = open(src, O_RDONLY | O_CLOEXEC);
-		/* A live file may go; our own snapshot or dump must not
-		 * (the component would be missing from the archive). */
-		if (fd < 0 && errno == ENOENT && !data_path) {
-			log_warn("%s: file removed before we read it", path);
-			*skipped = true;
-			rc = CAIRN_OK;
-			goto out;
-		}
+		fd = open_data(path, data_path, &st, skipped, err);
 		if (fd < 0) {
-			rc = errno_err(err, 0, errno, "cannot read %s", src);
+			rc = *skipped ? CAIRN_OK : err->code;
 			goto out;
 		}
-		/* The size we will store is the size as opened now. */
-		struct stat now;
-
-		if (!fstat(fd, &now)) {
-			if (data_path) {
-				st.st_size = now.st_size;
-			} else {
-				st = now;
-			}
-		}
-		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	} else if (S_ISLNK(st.st_mode)) {
 		tl = readlink(path, target, sizeof(target) - 1);
 		if (tl < 0) {
@@ -272,22 +518,7 @@ int aw_add(struct awriter *w, const char *path, const char *data_path,
 	set_owner(w, e, &st);
 	if (!data_path)
 		archive_entry_linkify(w->links, &e, &spare);
-	if ((rc = write_header(w, e, member, err)))
-		goto out;
-	if (fd >= 0 && archive_entry_hardlink(e)) {
-		/* A second name of a file already stored: same bytes. */
-		const struct manifest_entry *m =
-			manifest_find(&w->man, archive_entry_hardlink(e));
-
-		if (m)
-			manifest_add(&w->man, m->hex, member);
-	} else if (fd >= 0) {
-		rc = copy_data(w, fd, (uint64_t)st.st_size, path, hex, err);
-		if (rc)
-			goto out;
-		manifest_add(&w->man, hex, member);
-	}
-	rc = CAIRN_OK;
+	rc = put_member(w, e, &st, fd, path, member, err);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -296,45 +527,139 @@ out:
 	return rc;
 }
 
-int aw_add_buffer(struct awriter *w, const char *member, const char *data,
-		  size_t len, bool in_manifest, struct cairn_error *err)
+static int add_buffer(struct awriter *w, const char *member,
+		      const char *data, size_t len, const char *hex,
+		      struct cairn_error *err)
 {
 	struct archive_entry *e = archive_entry_new();
-	unsigned char md[32];
-	char hex[65];
+	struct index_rec r;
+	struct stat st;
 	int rc = CAIRN_EFAIL;
 
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0600;
+	st.st_mtim.tv_sec = time(NULL);
+	st.st_uid = geteuid();
+	st.st_gid = getegid();
+	archive_entry_copy_stat(e, &st);
 	archive_entry_set_pathname(e, member);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0600);
 	archive_entry_set_size(e, (la_int64_t)len);
-	archive_entry_set_mtime(e, time(NULL), 0);
-	if ((rc = write_header(w, e, member, err)))
+	if ((rc = frame_cut(w, len, err)))
 		goto out;
+	rec_begin(w, &r, e, &st);
+	if ((rc = write_header(w, e, member, err))) {
+		index_rec_free(&r);
+		goto out;
+	}
+	r.size = len;
+	r.data_off = w->in_bytes;
 	if (archive_write_data(w->a, data, len) != (la_ssize_t)len) {
+		index_rec_free(&r);
 		rc = ar_err(w, err, "cannot write archive");
 		goto out;
 	}
-	if (in_manifest) {
-		EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL);
-		hex_encode(md, 32, hex);
-		manifest_add(&w->man, hex, member);
-	}
-	rc = CAIRN_OK;
+	rc = rec_end(w, &r, hex, err);
 out:
 	archive_entry_free(e);
+	return rc;
+}
+
+int aw_add_buffer(struct awriter *w, const char *member, const char *data,
+		  size_t len, bool in_manifest, struct cairn_error *err)
+{
+	unsigned char md[32];
+	char hex[65];
+
+	EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL);
+	hex_encode(md, 32, hex);
+	if (in_manifest)
+		manifest_add(&w->man, hex, member);
+	return add_buffer(w, member, data, len, hex, err);
+}
+
+void aw_index_add(struct awriter *w, const struct index_rec *r)
+{
+	index_writer_add(&w->ix, r);
+}
+
+/* The index, complete, as the last member INDEX in a frame of its own
+ * (records of every earlier frame are in it). */
+static int write_index_member(struct awriter *w, struct cairn_error *err)
+{
+	char *text = NULL;
+	long len;
+	int rc;
+
+	if ((rc = frame_end(w, err)) ||
+	    (rc = index_writer_close(&w->ix, "INDEX", err)))
+		return rc;
+	w->ix_done = true;
+	if ((len = ftell(w->ixf)) < 0 || fseek(w->ixf, 0, SEEK_SET))
+		return errno_err(err, 0, errno, "cannot read the index");
+	text = xmalloc((size_t)len + 1);
+	if (fread(text, 1, (size_t)len, w->ixf) != (size_t)len)
+		rc = errno_err(err, 0, errno ? errno : EIO,
+			       "cannot read the index");
+	else
+		rc = add_buffer(w, "INDEX", text, (size_t)len, NULL, err);
+	if (!rc) {
+		w->npend = 0; /* INDEX has no record of its own */
+		index_rec_free(&w->pend[0]);
+	}
+	free(text);
 	return rc;
 }
 
 int aw_close(struct awriter *w, char hex[65], struct cairn_error *err)
 {
 	unsigned char md[32];
+	int rc;
 
+	if ((rc = write_index_member(w, err)))
+		return rc;
 	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return ar_err(w, err, "cannot finish archive");
+	if (squeeze(w, NULL, 0, true))
 		return ar_err(w, err, "cannot finish archive");
 	EVP_DigestFinal_ex(w->sha, md, NULL);
 	hex_encode(md, 32, hex);
 	return CAIRN_OK;
+}
+
+int aw_index_save(struct awriter *w, const char *path, char hex[65],
+		  struct cairn_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char md[32];
+	size_t n;
+	int rc = CAIRN_OK;
+
+	if (fd < 0 || !c || !w->ix_done || fseek(w->ixf, 0, SEEK_SET) ||
+	    !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+		rc = errno_err(err, 0, errno, "cannot write %s", path);
+		goto out;
+	}
+	while (!rc && (n = fread(w->buf, 1, BUFSZ, w->ixf)) > 0) {
+		EVP_DigestUpdate(c, w->buf, n);
+		for (size_t off = 0; off < n && !rc;) {
+			ssize_t k = write(fd, w->buf + off, n - off);
+
+			if (k < 0 && errno != EINTR)
+				rc = errno_err(err, 0, errno,
+					       "cannot write %s", path);
+			off += k > 0 ? (size_t)k : 0;
+		}
+	}
+	if (!rc && (ferror(w->ixf) || fsync(fd)))
+		rc = errno_err(err, 0, errno, "cannot write %s", path);
+	EVP_DigestFinal_ex(c, md, NULL);
+	hex_encode(md, 32, hex);
+out:
+	if (fd >= 0 && close(fd) && !rc)
+		rc = errno_err(err, 0, errno, "cannot write %s", path);
+	EVP_MD_CTX_free(c);
+	return rc;
 }
 
 void aw_free(struct awriter *w)
@@ -346,6 +671,19 @@ void aw_free(struct awriter *w)
 	EVP_MD_CTX_free(w->sha);
 	EVP_MD_CTX_free(w->msha);
 	manifest_free(&w->man);
+	if (w->zc)
+		ZSTD_freeCCtx(w->zc);
+	if (w->gz) {
+		deflateEnd(w->gz);
+		free(w->gz);
+	}
+	for (size_t i = 0; i < w->npend; i++)
+		index_rec_free(&w->pend[i]);
+	free(w->pend);
+	sb_free(&w->ix.line);
+	if (w->ixf)
+		fclose(w->ixf);
+	free(w->obuf);
 	free(w->buf);
 	free(w->uname);
 	free(w->gname);
@@ -430,4 +768,219 @@ int ar_copy_data(struct archive *a, int fd, const char *what, char hex[65],
 out:
 	EVP_MD_CTX_free(c);
 	return rc;
+}
+
+/*
+ * Reading frames: a tar stream made of some frames of an archive file,
+ * each decompressed on its own, one after the other. A frame must end
+ * exactly at its length: the index and the file agree, or it is an
+ * integrity error.
+ */
+struct fsrc {
+	int fd;
+	enum compression comp;
+	struct ar_frame *f;
+	size_t n, i;
+	uint64_t used;        /* compressed bytes of frame i consumed */
+	bool ended;           /* the decompressor saw frame i end */
+	ZSTD_DCtx *dz;
+	z_stream *gz;
+	unsigned char *in, *out;
+	size_t in_len, in_pos;
+	uint64_t *read_bytes; /* compressed bytes read, if counted */
+};
+
+static void fsrc_free(struct fsrc *s)
+{
+	if (s->dz)
+		ZSTD_freeDCtx(s->dz);
+	if (s->gz) {
+		inflateEnd(s->gz);
+		free(s->gz);
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->f);
+	free(s->in);
+	free(s->out);
+	free(s);
+}
+
+static int fsrc_close(struct archive *a, void *ctx)
+{
+	(void)a;
+	fsrc_free(ctx);
+	return ARCHIVE_OK;
+}
+
+/* More compressed input of frame i; false on a read error. */
+static bool fsrc_fill(struct archive *a, struct fsrc *s)
+{
+	const struct ar_frame *f = &s->f[s->i];
+	uint64_t left = f->len - s->used;
+	size_t want = left < BUFSZ ? (size_t)left : BUFSZ;
+	ssize_t n;
+
+	do
+		n = pread(s->fd, s->in, want, (off_t)(f->off + s->used));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		archive_set_error(a, n ? errno : EIO, "frame at %llu: %s",
+				  (unsigned long long)f->off,
+				  n ? strerror(errno) : "file too short");
+		return false;
+	}
+	s->in_len = (size_t)n;
+	s->in_pos = 0;
+	s->used += (uint64_t)n;
+	if (s->read_bytes)
+		*s->read_bytes += (uint64_t)n;
+	return true;
+}
+
+/* Decompress some input into out; the count, or -1. */
+static ssize_t fsrc_inflate(struct archive *a, struct fsrc *s)
+{
+	if (s->comp == COMP_ZSTD) {
+		ZSTD_inBuffer in = { s->in, s->in_len, s->in_pos };
+		ZSTD_outBuffer out = { s->out, BUFSZ, 0 };
+		size_t r = ZSTD_decompressStream(s->dz, &out, &in);
+
+		if (ZSTD_isError(r)) {
+			archive_set_error(a, EIO, "zstd: %s",
+					  ZSTD_getErrorName(r));
+			return -1;
+		}
+		s->in_pos = in.pos;
+		s->ended = r == 0;
+		return (ssize_t)out.pos;
+	}
+	if (s->comp == COMP_GZIP) {
+		int r;
+
+		s->gz->next_in = s->in + s->in_pos;
+		s->gz->avail_in = (uInt)(s->in_len - s->in_pos);
+		s->gz->next_out = s->out;
+		s->gz->avail_out = BUFSZ;
+		r = inflate(s->gz, Z_NO_FLUSH);
+		if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) {
+			archive_set_error(a, EIO, "gzip: %s", s->gz->msg ?
+					  s->gz->msg : "bad data");
+			return -1;
+		}
+		s->in_pos = s->in_len - s->gz->avail_in;
+		s->ended = r == Z_STREAM_END;
+		return (ssize_t)(BUFSZ - s->gz->avail_out);
+	}
+	memcpy(s->out, s->in + s->in_pos, s->in_len - s->in_pos);
+	s->ended = s->used == s->f[s->i].len;
+	{
+		size_t n = s->in_len - s->in_pos;
+
+		s->in_pos = s->in_len;
+		return (ssize_t)n;
+	}
+}
+
+/* The next frame: the decompressor starts afresh. */
+static void fsrc_next(struct fsrc *s)
+{
+	s->i++;
+	s->used = 0;
+	s->in_len = s->in_pos = 0;
+	s->ended = false;
+	if (s->dz)
+		ZSTD_DCtx_reset(s->dz, ZSTD_reset_session_only);
+	if (s->gz)
+		inflateReset(s->gz);
+}
+
+static la_ssize_t fsrc_read(struct archive *a, void *ctx,
+			    const void **buf)
+{
+	struct fsrc *s = ctx;
+
+	*buf = s->out;
+	while (s->i < s->n) {
+		const struct ar_frame *f = &s->f[s->i];
+		ssize_t got;
+
+		if (s->ended) {
+			if (s->in_pos < s->in_len || s->used < f->len) {
+				archive_set_error(a, EIO, "frame at %llu "
+						  "ends before its %llu bytes",
+						  (unsigned long long)f->off,
+						  (unsigned long long)f->len);
+				return -1;
+			}
+			fsrc_next(s);
+			continue;
+		}
+		if (s->in_pos == s->in_len && s->used < f->len &&
+		    !fsrc_fill(a, s))
+			return -1;
+		if ((got = fsrc_inflate(a, s)) < 0)
+			return -1;
+		if (got)
+			return got;
+		/* All its bytes in, nothing more out, and no end. */
+		if (!s->ended && s->in_pos == s->in_len &&
+		    s->used == f->len) {
+			archive_set_error(a, EIO, "frame at %llu runs past "
+					  "its %llu bytes",
+					  (unsigned long long)f->off,
+					  (unsigned long long)f->len);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int ar_open_frames(const char *path, enum compression comp,
+		   const struct ar_frame *f, size_t n, uint64_t *read_bytes,
+		   struct archive **ap, struct cairn_error *err)
+{
+	struct fsrc *s = xcalloc(1, sizeof(*s));
+	struct archive *a;
+
+	*ap = NULL;
+	s->comp = comp;
+	s->f = xmalloc((n ? n : 1) * sizeof(*f));
+	memcpy(s->f, f, n * sizeof(*f));
+	s->n = n;
+	s->in = xmalloc(BUFSZ);
+	s->out = xmalloc(BUFSZ);
+	s->read_bytes = read_bytes;
+	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		int rc = errno_err(err, CAIRN_EINTEGRITY, errno,
+				   "cannot read %s", path);
+
+		fsrc_free(s);
+		return rc;
+	}
+	if (comp == COMP_ZSTD)
+		s->dz = ZSTD_createDCtx();
+	if (comp == COMP_GZIP) {
+		s->gz = xcalloc(1, sizeof(z_stream));
+		if (inflateInit2(s->gz, 15 + 16) != Z_OK) {
+			free(s->gz);
+			s->gz = NULL;
+		}
+	}
+	if ((comp == COMP_ZSTD && !s->dz) || (comp == COMP_GZIP && !s->gz)) {
+		fsrc_free(s);
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	}
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open2(a, s, NULL, fsrc_read, NULL, fsrc_close)) {
+		int rc = cairn_errf(err, CAIRN_EINTEGRITY, "cannot read %s: "
+				    "%s", path, archive_error_string(a));
+
+		archive_read_free(a);
+		return rc;
+	}
+	*ap = a;
+	return CAIRN_OK;
 }

@@ -83,7 +83,8 @@ static bool vanished(const struct component *c, const char *rel,
  */
 static int write_archive(struct run *r, int fd, const char *name,
 			 time_t started, char hex[65], struct sbuf *man_text,
-			 uint64_t *bytes, struct cairn_error *err)
+			 uint64_t *bytes, const char *ixtmp, char ixhex[65],
+			 struct cairn_error *err)
 {
 	const struct config *cfg = r->cfg;
 	struct inv_cmd *cmds = NULL;
@@ -138,7 +139,8 @@ static int write_archive(struct run *r, int fd, const char *name,
 	if ((rc = aw_add_buffer(&w, "MANIFEST.sha256", man_text->s,
 				man_text->len, false, err)))
 		goto out_prog;
-	rc = aw_close(&w, hex, err);
+	if (!(rc = aw_close(&w, hex, err)))
+		rc = aw_index_save(&w, ixtmp, ixhex, err);
 	*bytes = w.out_bytes;
 out_prog:
 	progress_end(&prog);
@@ -267,7 +269,10 @@ static void update_latest(const struct config *cfg, const char *name)
 /* The files of one archive: final names and the temporary ones. */
 struct pub {
 	char *name, *final, *tmp, *man, *mantmp, *side, *sidetmp;
+	char *ix, *ixtmp; /* the index sidecar (seekable archives) */
+	char ixhex[65];
 	bool tmp_ours, man_done, side_done, done;
+	bool ix_done;
 };
 
 static void pub_names(struct pub *p, const struct config *cfg, time_t t)
@@ -281,6 +286,9 @@ static void pub_names(struct pub *p, const struct config *cfg, time_t t)
 	p->side = sidecar_sha(p->final);
 	p->sidetmp = xasprintf("%s/.%s.sha256.partial", cfg->archive_dir,
 			       p->name);
+	p->ix = index_sidecar(p->final);
+	p->ixtmp = xasprintf("%s/.%s.index.partial", cfg->archive_dir,
+			     p->name);
 }
 
 /* Undo what an unfinished publication left; then free the names. */
@@ -291,7 +299,10 @@ static void pub_free(struct pub *p)
 			unlink(p->tmp);
 			unlink(p->mantmp);
 			unlink(p->sidetmp);
+			unlink(p->ixtmp);
 		}
+		if (p->ix_done)
+			unlink(p->ix);
 		if (p->side_done)
 			unlink(p->side);
 		if (p->man_done)
@@ -304,6 +315,8 @@ static void pub_free(struct pub *p)
 	free(p->mantmp);
 	free(p->side);
 	free(p->sidetmp);
+	free(p->ix);
+	free(p->ixtmp);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -319,7 +332,7 @@ static int publish(struct pub *p, int fd, const char *hex,
 {
 	struct sbuf side = { 0 };
 	unsigned char md[32];
-	char man_hex[65], *man_base = NULL;
+	char man_hex[65], *man_base = NULL, *ix_base = NULL;
 	int rc;
 
 	if (fsync(fd)) {
@@ -335,9 +348,13 @@ static int publish(struct pub *p, int fd, const char *hex,
 	if ((rc = write_temp(p->mantmp, man_text, err)) ||
 	    (rc = read_back(p->mantmp, man_hex, err)))
 		goto out;
+	if ((rc = read_back(p->ixtmp, p->ixhex, err)))
+		goto out;
 	man_base = xasprintf("%s.manifest", p->name);
+	ix_base = index_sidecar(p->name);
 	manifest_line(&side, hex, p->name);
 	manifest_line(&side, man_hex, man_base);
+	manifest_line(&side, p->ixhex, ix_base);
 	if ((rc = write_temp(p->sidetmp, &side, err)) ||
 	    (rc = stop_check(err)))
 		goto out;
@@ -347,6 +364,11 @@ static int publish(struct pub *p, int fd, const char *hex,
 		goto out;
 	}
 	p->man_done = true;
+	if (rename(p->ixtmp, p->ix)) {
+		rc = errno_err(err, 0, errno, "cannot rename to %s", p->ix);
+		goto out;
+	}
+	p->ix_done = true;
 	publish_pause();
 	if (rename(p->sidetmp, p->side)) {
 		rc = errno_err(err, 0, errno, "cannot rename to %s", p->side);
@@ -366,6 +388,7 @@ static int publish(struct pub *p, int fd, const char *hex,
 out:
 	sb_free(&side);
 	free(man_base);
+	free(ix_base);
 	return rc;
 }
 
@@ -458,7 +481,7 @@ static int make_archive(struct run *r, struct run_state *st,
 	log_info("writing %s", p.final);
 	if ((rc = stop_check(err)) ||
 	    (rc = write_archive(r, fd, p.name, st->started, hex, &man_text,
-				&bytes, err)) ||
+				&bytes, p.ixtmp, p.ixhex, err)) ||
 	    (rc = publish(&p, fd, hex, &man_text, cfg->archive_dir, err)))
 		goto out;
 	/* Recorded only for an archive that exists. */

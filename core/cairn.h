@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -23,6 +24,7 @@ struct kv {
 	char *key;
 	char *val;
 	char *where; /* "FILE:LINE" or the environment variable's name */
+	bool loose;  /* from a file group or others can read */
 };
 struct section {
 	char *kind; /* "cairn", "component", "target", ... */
@@ -76,6 +78,7 @@ struct config {
 	char *name, *source, *archive_dir, *state_dir, *metrics_file;
 	enum compression compression;
 	long level, threads;
+	long frame_size;      /* seekable archives: bytes per frame */
 	long safety_net_days; /* prune removes older safety nets */
 	struct policy keep;
 	struct component *comps;
@@ -98,12 +101,42 @@ const struct component *config_component(const struct config *cfg,
 					 const char *name);
 const struct target *config_target(const struct config *cfg,
 				   const char *name);
-/* Keys whose values are never logged and need a private config file. */
-bool config_key_is_secret(const char *key);
-/* Is every key of target t one the core or the plugin reads? */
+/* Keys whose values are never logged and need a private config file:
+ * the core's own, and a plugin's SECRET ones (specs may be NULL). */
+bool config_key_is_secret(const struct cairn_key_spec *specs,
+			  const char *key);
+bool config_is_core_target_key(const char *key);
+const struct cairn_key_spec *config_spec_find(
+	const struct cairn_key_spec *specs, const char *key);
+/* Parse text as a value of type (enum cairn_key_type): *num for BOOL,
+ * INT, SIZE, DURATION; *str (malloc'd) the text, a PATH expanded. */
+int config_parse_typed(uint32_t type, const char *text, int64_t *num,
+		       char **str);
+/* A target's keys checked against the core's and the plugin's specs
+ * (unknown keys, types, ranges, REQUIRED, SECRET in a loose file) and
+ * resolved with defaults. */
+struct tkey {
+	const struct cairn_key_spec *spec;
+	char *text;
+	int64_t num;
+	const char *where;
+};
+struct target_keys {
+	const struct target *t;
+	const struct cairn_key_spec *specs;
+	struct tkey *v;
+	size_t n;
+};
 int config_check_target_keys(const struct target *t,
-			     const char *const *plugin_keys,
-			     struct cairn_error *e);
+			     const struct cairn_key_spec *specs,
+			     struct target_keys *tk, struct cairn_error *e);
+void config_target_keys_free(struct target_keys *tk);
+/* The resolved key (core keys retries, retry_delay, bwlimit too). */
+const struct tkey *config_tkey(const struct target_keys *tk,
+			       const char *key);
+/* The ABI accessor over tk, valid while tk is. */
+void config_target_api(struct target_keys *tk,
+		       struct cairn_target_config *c);
 /* The name of a component type, as `type =` spells it. */
 const char *config_type_name(enum comp_type t);
 /* Value of a key in a section, or NULL; in a target, "cairn.KEY" is
@@ -263,6 +296,83 @@ void manifest_free(struct manifest *m);
 /* Escape a member path the way sha256sum does (leading '\\'). */
 void manifest_line(struct sbuf *out, const char *hex, const char *path);
 
+/* index.c: the seekable archive's index (ARCHIVE.index and the member
+ * INDEX), its format documented at the top of index.c and in cairn(5). */
+struct index_rec {
+	char type;           /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link */
+	char *path;          /* member name */
+	uint64_t size;       /* data bytes in the archive (0: dir, links) */
+	mode_t mode;         /* permission bits */
+	uid_t uid;
+	gid_t gid;
+	char *uname, *gname; /* "" if none */
+	int64_t mtime_ns, ctime_ns;
+	uint64_t ino, dev;
+	char sha256[65];     /* data hash (f, h); "" otherwise */
+	char *link;          /* symlink target, hard link's first name */
+	uint64_t hdr_off;    /* first header block, uncompressed stream */
+	uint64_t data_off;   /* first data byte, uncompressed stream */
+	uint64_t frame_off;  /* the member's frame in the archive file */
+	uint64_t frame_len;  /* its compressed length */
+	uint64_t frame_uoff; /* where it starts in the uncompressed stream */
+	char *archive;       /* archive holding the bytes; "": this one */
+};
+/* ARCHIVE.index */
+char *index_sidecar(const char *archive);
+/* Text fields: \\ \t \n \r and \xHH for other control bytes. */
+void index_escape(struct sbuf *b, const char *s);
+bool index_unescape(char *s);
+void index_header(struct sbuf *b, const char *compression,
+		  uint64_t frame_size);
+void index_format(struct sbuf *b, const struct index_rec *r);
+void index_trailer(struct sbuf *b, uint64_t records);
+/* Writing: records go to f as they come. */
+struct index_writer {
+	FILE *f;
+	uint64_t n;
+	bool failed;
+	struct sbuf line;
+};
+void index_writer_open(struct index_writer *w, FILE *f,
+		       const char *compression, uint64_t frame_size);
+void index_writer_add(struct index_writer *w, const struct index_rec *r);
+/* The end line, flushed; an error names `what`. */
+int index_writer_close(struct index_writer *w, const char *what,
+		       struct cairn_error *err);
+/* Reading, one record at a time (constant memory). */
+struct index_reader {
+	FILE *f;
+	bool own;            /* index_open opened f */
+	char *what;          /* for messages */
+	char *line;
+	size_t cap, lineno;
+	uint64_t n;          /* records read */
+	bool ended, failed;
+	char compression[16];
+	uint64_t frame_size;
+	struct index_rec rec; /* the current record; fields into line */
+};
+int index_open(struct index_reader *r, const char *path,
+	       struct cairn_error *err);
+/* Read from f (not closed by index_close). */
+int index_open_fp(struct index_reader *r, FILE *f, const char *what,
+		  struct cairn_error *err);
+/* 1 and *rec (valid until the next call), 0 at a verified end, or
+ * -CAIRN_EINTEGRITY on a bad, truncated or unreadable index. */
+int index_next(struct index_reader *r, const struct index_rec **rec,
+	       struct cairn_error *err);
+void index_close(struct index_reader *r);
+void index_rec_copy(struct index_rec *dst, const struct index_rec *src);
+void index_rec_free(struct index_rec *r);
+/* The record of `member` in an index file: CAIRN_OK, CAIRN_ENOTFOUND
+ * (err names the path and suggests cairn ls) or an integrity error. */
+int index_find(const char *index_path, const char *member,
+	       struct index_rec *out, struct cairn_error *err);
+/* Is path selected by an operator's path, directory or glob? */
+bool index_match(const char *pattern, const char *path);
+/* "file", "dir", "symlink", "hardlink" */
+const char *index_type_name(char type);
+
 /* archive.c: the tar stream, hashed as it is written. */
 /* Another consumer of the compressed stream, fed as the local file is
  * written: a target's streaming put, or an encryption in front of one.
@@ -290,6 +400,24 @@ struct awriter {
 	char *uname, *gname;
 	struct aw_tee *tees; /* not owned; set after aw_open, before aw_add */
 	int ntees;
+	/* Frames: the tar stream is compressed here, cut into independent
+	 * frames at member boundaries; each member's index record waits
+	 * for its frame to end. */
+	enum compression comp;
+	void *zc;            /* ZSTD_CCtx */
+	void *gz;            /* z_stream */
+	unsigned char *obuf;
+	char cerr[128];      /* the compressor's error */
+	uint64_t in_bytes;   /* tar stream bytes so far */
+	uint64_t frame_size;
+	uint64_t f_coff, f_uoff; /* where the open frame starts */
+	bool f_big;          /* it holds a big member: it ends after it */
+	uint64_t nframes;
+	struct index_rec *pend;
+	size_t npend, pcap;
+	FILE *ixf;           /* the index, spooled */
+	struct index_writer ix;
+	bool ix_done;
 };
 int aw_open(struct awriter *w, int fd, const struct config *cfg,
 	    struct cairn_error *err);
@@ -303,9 +431,24 @@ int aw_add(struct awriter *w, const char *path, const char *data_path,
 /* Add a generated regular file (inventory, manifest). */
 int aw_add_buffer(struct awriter *w, const char *member, const char *data,
 		  size_t len, bool in_manifest, struct cairn_error *err);
+/* A record of a member another archive holds (incrementals). */
+void aw_index_add(struct awriter *w, const struct index_rec *r);
+/* After aw_close: the index (the INDEX member's bytes) to path, fsync'd;
+ * hex is its SHA-256. */
+int aw_index_save(struct awriter *w, const char *path, char hex[65],
+		  struct cairn_error *err);
 /* Reading: any compression libarchive knows, tar formats. */
 int ar_open_read(const char *path, struct archive **a,
 		 struct cairn_error *err);
+/* Seeking: a tar reader over some frames of an archive file, each
+ * decompressed on its own (frames in file order); *read_bytes, if not
+ * NULL, counts the compressed bytes read. */
+struct ar_frame {
+	uint64_t off, len;
+};
+int ar_open_frames(const char *path, enum compression comp,
+		   const struct ar_frame *f, size_t n, uint64_t *read_bytes,
+		   struct archive **a, struct cairn_error *err);
 /* Copy the current entry's data to fd (-1: discard), hashing it. */
 int ar_copy_data(struct archive *a, int fd, const char *what,
 		 char hex[65], uint64_t *bytes, struct cairn_error *err);
@@ -346,6 +489,10 @@ int manifest_load(const char *archive, struct manifest *m,
 		  struct cairn_error *err);
 /* Check every line of ARCHIVE.sha256 (archive and manifest copy). */
 int verify_sidecar(const char *archive_path, struct cairn_error *err);
+/* The same, but the file of base name `skip` is not hashed (seeking:
+ * the archive itself, read in part; or an index that failed). */
+int verify_sidecar_part(const char *archive_path, const char *skip,
+			struct cairn_error *err);
 
 /* leftovers.c: what killed runs left in archive_dir. A live run holds
  * an flock on every temporary thing it makes there. */
@@ -439,19 +586,68 @@ int plugin_load(const char *name, struct plugin *pl, struct cairn_error *err);
 int plugin_load_path(const char *path, struct plugin *pl,
 		     struct cairn_error *err);
 void plugin_unload(struct plugin *pl);
-/* `cairn plugins` (moves out with the plugin ABI rework). */
-int cmd_plugins(const struct config *cfg, bool json);
+/* Refuse malformed key specs (path names the plugin). */
+int plugin_check_specs(const char *path, const struct cairn_key_spec *specs,
+		       struct cairn_error *err);
 
-/* dispatch.c: targets. An open target, retries owned here. */
-struct target_conn {
+/* backend.c: a target's ops behind the core's one retry layer: retries
+ * of CAIRN_ERETRY with exponential back-off and jitter on a fresh
+ * handle, rate limit, progress, verification after a put. */
+struct backend {
+	const struct config *cfg;
 	const struct target *t;
 	struct plugin pl;
-	struct cairn_target_config tc;
-	void *h;
+	struct target_keys keys;
+	struct cairn_host host;
+	struct cairn_target_config api;
+	struct cairn_target_props props;
+	void *h;      /* NULL: (re)open before the next call */
+	bool locked;  /* clean() leftovers on open */
+	bool spent;   /* a resumed transaction used up the retries */
+	long retries;
+	double delay; /* seconds before the first retry */
+	int64_t bwlimit;
 };
-int target_open(const struct config *cfg, const struct target *t,
-		struct target_conn *tc, struct cairn_error *err);
-void target_close(struct target_conn *tc);
+int backend_open(struct backend *b, const struct config *cfg,
+		 const struct target *t, bool locked,
+		 struct cairn_error *err);
+void backend_close(struct backend *b);
+/* Send the local file path as its base name (a whole put, repeated on
+ * a fresh handle after CAIRN_ERETRY). */
+int backend_put_file(struct backend *b, const char *path,
+		     struct cairn_error *err);
+/* A streaming put: backend_begin (retried on a fresh handle), then
+ * backend_write any number of times, then backend_commit (verified by
+ * stat) or backend_abort. Writes and the commit are retried in place
+ * only when the plugin keeps transactions (CAIRN_PROP_RESUMABLE); any
+ * other failure aborts the transaction, and later calls fail. */
+struct bput {
+	struct backend *b;
+	struct cairn_txn *txn; /* NULL once ended */
+	const char *name;      /* the caller's, kept while the put is */
+	uint64_t size, done;
+	double t0;
+};
+int backend_begin(struct backend *b, const char *name, uint64_t size,
+		  struct bput *p, struct cairn_error *err);
+int backend_write(struct bput *p, const void *buf, size_t len,
+		  struct cairn_error *err);
+int backend_commit(struct bput *p, const char *sha256_hex,
+		   struct cairn_error *err);
+void backend_abort(struct bput *p);
+/* Fetch name into the local file dest (0600). */
+int backend_get_file(struct backend *b, const char *name, const char *dest,
+		     struct cairn_error *err);
+int backend_list(struct backend *b, cairn_list_cb cb, void *ctx,
+		 struct cairn_error *err);
+int backend_del(struct backend *b, const char *name,
+		struct cairn_error *err);
+int backend_check(struct backend *b, struct cairn_error *err);
+/* CAIRN_ENOSPC unless files of these sizes fit (when space() answers). */
+int backend_fits(struct backend *b, const uint64_t *sizes, int n,
+		 struct cairn_error *err);
+
+/* dispatch.c: targets, through backend.c. */
 /* Fetch archive `name` (or the newest if NULL/"latest") and sidecars
  * from a target into dir; *path is the local archive. */
 int target_fetch(const struct config *cfg, const char *target,
@@ -500,6 +696,17 @@ struct stage {
 	uint64_t bytes;
 	size_t files, dbs;  /* regular members hashed, databases checked */
 	const struct manifest_entry **mx; /* man, sorted: found by bsearch */
+	/* Seeking: read only the frames that hold the components' members,
+	 * found in this verified index; an index that does not match the
+	 * archive falls back to reading it all (its hash checked first
+	 * when `unverified`). */
+	const char *index;
+	bool unverified;
+	bool sought;        /* the members came from their frames */
+	uint64_t read_bytes; /* compressed bytes read (seeking) */
+	uint64_t nframes;
+	struct seek_want *want;
+	size_t nwant;
 };
 int stage_run(struct stage *s, struct cairn_error *err);
 void stage_free(struct stage *s);
@@ -679,6 +886,9 @@ extern const struct comp_ops comp_command_ops;
 
 /* comp.c: the operations of a component's type. */
 const struct comp_ops *comp_ops(enum comp_type t);
+/* restore --path: an empty files component named "path" (its name is
+ * not freed). */
+void comp_paths_init(struct component *c);
 
 
 /* verify.c: checking archives already made. */
@@ -687,6 +897,10 @@ const struct comp_ops *comp_ops(enum comp_type t);
 int verify_deep(const struct config *cfg, const char *path,
 		const struct manifest *man, size_t *members, size_t *dbs,
 		struct cairn_error *err);
+/* Check the index against the archive, frame by frame (older archives,
+ * without one, pass); *members: records checked. */
+int verify_index(const char *archive, uint64_t *members,
+		 struct cairn_error *err);
 /* state_dir/verify.json: the last check of each archive. */
 struct json_object *verify_state_read(const struct config *cfg);
 /* The record of archive `name` in o, or NULL if none or stale. */
@@ -695,6 +909,37 @@ struct json_object *verify_entry(struct json_object *o,
 /* Record the verdict rc on archive path (only archive_dir's). */
 void verify_record(const struct config *cfg, const char *path, int rc,
 		   bool deep, const char *msg);
+
+/* members.c: one archive's members, from its index (or its headers). */
+struct members {
+	char *archive;
+	bool indexed;
+	struct index_reader ix;
+	struct archive *a;   /* an older archive: its headers */
+	struct manifest man; /* ... and hashes */
+	struct index_rec rec;
+	char *path;
+};
+/* Open the index (its sidecar checksum checked, not the archive's), or
+ * the archive's headers when it has none (then the archive's checksum
+ * is checked). */
+int members_open(struct members *m, const char *archive,
+		 struct cairn_error *err);
+/* The same when the caller checked the sidecar: from this index, or
+ * (NULL) the headers. */
+int members_open_trusted(struct members *m, const char *archive,
+			 const char *index, struct cairn_error *err);
+/* 1 and *r, 0 at the end, -code on an error. */
+int members_next(struct members *m, const struct index_rec **r,
+		 struct cairn_error *err);
+void members_close(struct members *m);
+/* The record of `path` (a copy); CAIRN_ENOTFOUND with a message naming
+ * the path and suggesting cairn ls. */
+int members_find(const char *archive, const char *path,
+		 struct index_rec *out, struct cairn_error *err);
+/* A regular member's bytes to fd, from its frame, checked. */
+int members_dump(const char *archive, const struct index_rec *r, int fd,
+		 struct cairn_error *err);
 
 /* restore.c: stage, check, plan and swap a verified archive. */
 struct restore_opts {
@@ -706,6 +951,13 @@ struct restore_opts {
 	bool yes;
 	bool exact; /* files components identical, not merged */
 	bool json;  /* --dry-run: the plan as JSON */
+	/* Set by cmd_restore: the archive's verified index, to read only
+	 * the frames needed (its own hash is then checked only if the
+	 * whole archive is read). */
+	const char *seek_index;
+	/* restore --path: members, directories or globs (mode "path") */
+	const char **paths;
+	size_t npaths;
 };
 /* Restore comps (compacted in place to those the archive holds) from
  * archive, whose sidecar is verified; *touched: live data may have been
@@ -749,5 +1001,27 @@ int cmd_sync(const struct config *cfg, const char *target, bool json);
 
 /* cmd_usb_rule.c: `cairn usb-rule`. */
 int cmd_usb_rule(const struct config *cfg, const char *target, bool json);
+
+/* cmd_plugins.c: `cairn plugins`. */
+int cmd_plugins(const struct config *cfg);
+
+/* cmd_ls.c: `cairn ls`. */
+int cmd_ls(const struct config *cfg, char **ops, int nops, bool json);
+/* The archive an operand list starts with (NAME, a path, "latest"; else
+ * the latest), taken off ops. */
+int ls_archive(const struct config *cfg, char **ops, int *nops,
+	       char **path, struct cairn_error *err);
+/* A member as `ls --json` shows it. */
+struct json_object *ls_json(const struct index_rec *r);
+
+/* cmd_dump.c: `cairn dump`. */
+int cmd_dump(const struct config *cfg, char **ops, int nops);
+
+/* cmd_diff.c: `cairn diff`. */
+int cmd_diff(const struct config *cfg, char **ops, int nops, bool json);
+
+/* cmd_find.c: `cairn find`. */
+int cmd_find(const struct config *cfg, char **ops, int nops,
+	     const char *target, bool json);
 
 #endif

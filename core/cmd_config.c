@@ -24,7 +24,7 @@ static void one_setting(void *ctx, const char *section, const char *key,
 			const char *value, const char *origin)
 {
 	struct out *o = ctx;
-	const char *v = config_key_is_secret(key) ? "***" : value;
+	const char *v = config_key_is_secret(NULL, key) ? "***" : value;
 
 	if (o->arr) {
 		json_object *s = json_object_new_object();
@@ -49,12 +49,12 @@ static void one_setting(void *ctx, const char *section, const char *key,
 static int check_target(const struct config *cfg, const struct target *t,
 			struct cairn_error *err)
 {
-	struct target_conn tc;
-	int rc = target_open(cfg, t, &tc, err);
+	struct backend b;
+	int rc = backend_open(&b, cfg, t, false, err);
 
-	if (!rc && t->enabled && tc.pl.ops->check)
-		rc = tc.pl.ops->check(tc.h, err);
-	target_close(&tc);
+	if (!rc && t->enabled)
+		rc = backend_check(&b, err);
+	backend_close(&b);
 	return rc;
 }
 

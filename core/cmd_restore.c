@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +45,12 @@ static void keep_fetched(const struct config *cfg, const char *dir,
 			 const char *archive, bool ok)
 {
 	if (ok && archive) {
-		char *names[3] = { xstrdup(base_of(archive)),
+		char *names[4] = { xstrdup(base_of(archive)),
 				   sidecar_manifest(base_of(archive)),
+				   index_sidecar(base_of(archive)),
 				   sidecar_sha(base_of(archive)) };
 
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < 4; i++) {
 			char *from = path_join(dir, names[i]);
 			char *to = path_join(cfg->archive_dir, names[i]);
 
@@ -88,17 +90,196 @@ static int get_archive(const struct config *cfg, const struct restore_opts *o,
 			    err);
 }
 
+/* restore --path: '/' sorts first, so a path's subtree follows it. */
+static int path_order(const void *a, const void *b)
+{
+	const unsigned char *x = *(const unsigned char *const *)a;
+	const unsigned char *y = *(const unsigned char *const *)b;
+
+	for (; *x && *x == *y; x++, y++)
+		;
+	return (*x == '/' ? 1 : *x + 1) - (*y == '/' ? 1 : *y + 1);
+}
+
+/* The member or directory a pattern selects `path` through: the pattern
+ * itself, or (a glob) the shortest leading part of path it matches. */
+static char *root_of(const char *pat, const char *path)
+{
+	char *p = xstrdup(path);
+
+	if (!strpbrk(pat, "*?["))
+		return strcpy(p, pat);
+	for (char *s = p;; s++)
+		if (*s == '/' || !*s) {
+			char c = *s;
+
+			*s = '\0';
+			if (!fnmatch(pat, p, 0))
+				return p;
+			if (!(*s = c))
+				break;
+		}
+	return p;
+}
+
+/* The operator's paths as they name members: no "./", no trailing '/'. */
+static void clean_paths(const struct restore_opts *o, struct strv *pats)
+{
+	for (size_t i = 0; i < o->npaths; i++) {
+		const char *q = o->paths[i];
+		size_t l;
+
+		while (!strncmp(q, "./", 2))
+			q += 2;
+		strv_push(pats, q);
+		l = strlen(pats->v[i]);
+		while (l > 1 && pats->v[i][l - 1] == '/')
+			pats->v[i][--l] = '\0';
+	}
+}
+
+/* Each pattern's roots among the archive's members. */
+static int path_roots(const char *archive, const char *index,
+		      const struct strv *pats, struct strv *roots,
+		      struct cairn_error *err)
+{
+	bool *hit = xcalloc(pats->n + 1, sizeof(bool));
+	const struct index_rec *r;
+	struct members m;
+	size_t k = 0;
+	int got, rc;
+
+	/* The sidecar is checked: the index if it passed, else headers. */
+	if ((rc = members_open_trusted(&m, archive, index, err)))
+		goto out;
+	while ((got = members_next(&m, &r, err)) > 0)
+		for (size_t i = 0; i < pats->n; i++)
+			if (index_match(pats->v[i], r->path)) {
+				hit[i] = true;
+				strv_push(roots, "");
+				free(roots->v[roots->n - 1]);
+				roots->v[roots->n - 1] =
+					root_of(pats->v[i], r->path);
+			}
+	members_close(&m);
+	rc = got < 0 ? -got : CAIRN_OK;
+	for (size_t i = 0; !rc && i < pats->n; i++)
+		if (!hit[i])
+			rc = cairn_errf(err, CAIRN_ENOTFOUND, "%s: not in %s; "
+					"see 'cairn ls %s'", pats->v[i],
+					base_of(archive), base_of(archive));
+	/* Each once, none inside another. */
+	if (roots->n)
+		qsort(roots->v, roots->n, sizeof(char *), path_order);
+	for (size_t i = 0; i < roots->n; i++) {
+		size_t l = k ? strlen(roots->v[k - 1]) : 0;
+
+		if (k && !strncmp(roots->v[i], roots->v[k - 1], l) &&
+		    (!roots->v[i][l] || roots->v[i][l] == '/'))
+			free(roots->v[i]);
+		else
+			roots->v[k++] = roots->v[i];
+	}
+	roots->n = k;
+out:
+	free(hit);
+	return rc;
+}
+
+/*
+ * The components of restore --path: the roots as one files component,
+ * but a database (or dump) is restored as its own component, whole and
+ * checked; a directory holding one is refused (its live -wal would be
+ * applied to the restored file).
+ */
+static int path_components(const struct config *cfg, const char *archive,
+			   const struct restore_opts *o,
+			   struct component *pc,
+			   const struct component ***comps, size_t *n,
+			   struct cairn_error *err)
+{
+	struct strv pats = { 0 }, roots = { 0 };
+	int rc;
+
+	clean_paths(o, &pats);
+	if ((rc = path_roots(archive, o->seek_index, &pats, &roots, err)))
+		goto out;
+	*comps = xcalloc(roots.n + 1, sizeof(**comps));
+	comp_paths_init(pc);
+	for (size_t i = 0; !rc && i < roots.n; i++) {
+		const char *rt = roots.v[i];
+		const struct component *w = NULL;
+
+		for (size_t j = 0; j < cfg->ncomps && !w; j++) {
+			const struct component *c = &cfg->comps[j];
+			size_t l = strlen(rt);
+
+			if (!comp_ops(c->type)->whole)
+				continue;
+			if (!strcmp(c->paths.v[0], rt))
+				w = c;
+			else if (!strncmp(c->paths.v[0], rt, l) &&
+				 c->paths.v[0][l] == '/')
+				rc = cairn_errf(err, CAIRN_ECONFIG, "--path "
+						"%s holds %s of component %s; "
+						"restore that with its mode",
+						rt, c->paths.v[0], c->name);
+		}
+		if (w)
+			(*comps)[(*n)++] = w;
+		else
+			strv_push(&pc->paths, rt);
+	}
+	if (!rc && pc->paths.n)
+		(*comps)[(*n)++] = pc;
+out:
+	strv_free(&pats);
+	strv_free(&roots);
+	return rc;
+}
+
+/*
+ * The sidecar's checksums. A seekable archive's index and manifest are
+ * checked now and the archive's own hash only if it is read whole (an
+ * index that fails its checksum is not used; the archive is read
+ * whole). o->seek_index is set when the index may be used.
+ */
+static int verify_for_seek(const char *archive, struct restore_opts *o,
+			   struct cairn_error *err)
+{
+	char *ix = index_sidecar(archive);
+	int rc;
+
+	if (!path_exists(ix)) {
+		free(ix);
+		return verify_sidecar(archive, err);
+	}
+	if (!(rc = verify_sidecar_part(archive, base_of(archive), err))) {
+		o->seek_index = ix;
+		return CAIRN_OK;
+	}
+	if (rc == CAIRN_EINTEGRITY) {
+		log_warn("%s; reading the whole archive", err->msg);
+		rc = verify_sidecar_part(archive, base_of(ix), err);
+	}
+	free(ix);
+	return rc;
+}
+
 int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 {
 	const struct component **comps = NULL;
 	struct cairn_error err = { 0, "" };
 	struct lock lk = { -1, NULL };
+	struct restore_opts ro = *o;
+	struct component pc = { 0 };
 	char *archive = NULL, *fetch_dir = NULL;
 	size_t ncomps = 0;
 	bool touched = false;
 	int fetch_fd = -1, rc;
 
-	if ((rc = restore_components(cfg, o->mode, &comps, &ncomps, &err)))
+	if (!o->npaths &&
+	    (rc = restore_components(cfg, o->mode, &comps, &ncomps, &err)))
 		goto out;
 	if (!o->to && !o->dry_run && !o->yes && !isatty(STDIN_FILENO)) {
 		rc = cairn_errf(&err, CAIRN_ECONFIG,
@@ -116,13 +297,17 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 			      &err)))
 		goto out;
 	log_info("verifying %s", archive);
-	if ((rc = verify_sidecar(archive, &err))) {
+	if ((rc = verify_for_seek(archive, &ro, &err))) {
 		snprintf(err.msg + strlen(err.msg),
 			 sizeof(err.msg) - strlen(err.msg),
 			 "; refusing to restore, live data untouched");
 		goto out;
 	}
-	rc = restore_archive(cfg, o, comps, ncomps, archive, &touched, &err);
+	if (o->npaths && (rc = path_components(cfg, archive, &ro, &pc, &comps,
+					       &ncomps, &err)))
+		goto out;
+	rc = restore_archive(cfg, &ro, comps, ncomps, archive, &touched,
+			     &err);
 out:
 	if (rc && rc != CAIRN_ECONFIG && !touched &&
 	    !strstr(err.msg, "untouched"))
@@ -137,7 +322,9 @@ out:
 		close(fetch_fd);
 	free(fetch_dir);
 	free(archive);
+	free((char *)ro.seek_index);
 	free(comps);
+	strv_free(&pc.paths);
 	lock_release(&lk);
 	return rc_exit(rc);
 }

@@ -33,11 +33,14 @@ int cmd_verify(const struct config *cfg, const char *which, bool deep,
 	struct manifest man = { 0 };
 	char *path = NULL;
 	size_t members = 0, dbs = 0;
+	uint64_t indexed = 0;
 	int rc;
 
 	if ((rc = catalog_resolve(cfg, which, &path, &err)))
 		goto out;
 	rc = verify_sidecar(path, &err);
+	if (!rc)
+		rc = verify_index(path, &indexed, &err);
 	if (!rc && deep && !(rc = manifest_load(path, &man, &err)))
 		rc = verify_deep(cfg, path, &man, &members, &dbs, &err);
 	verify_record(cfg, path, rc, deep, err.msg);
@@ -52,6 +55,9 @@ int cmd_verify(const struct config *cfg, const char *which, bool deep,
 	else
 		printf("%s: OK (checksums match %s.sha256)\n", base_of(path),
 		       base_of(path));
+	if (indexed && !json)
+		printf("%s: index matches the archive (%llu members)\n",
+		       base_of(path), (unsigned long long)indexed);
 out:
 	if (rc && json)
 		verify_json(path, rc, deep, 0, 0, err.msg);

@@ -2,6 +2,8 @@
  * a type: its comp_TYPE.c, a line here, one in config.c's table. */
 #include "config.h"
 
+#include <string.h>
+
 #include "cairn.h"
 
 const struct comp_ops *comp_ops(enum comp_type t)
@@ -13,4 +15,13 @@ const struct comp_ops *comp_ops(enum comp_type t)
 	};
 
 	return ops[t];
+}
+
+/* restore --path: the named paths as one files component. */
+void comp_paths_init(struct component *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = "path";
+	c->type = COMP_FILES;
+	c->required = true;
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ static const char *const cairn_keys[] = {
 	"name", "source", "archive_dir", "state_dir", "compression",
 	"compression_level", "threads", "keep_last", "keep_daily",
 	"keep_weekly", "keep_monthly", "keep_yearly", "metrics_file",
-	"safety_net_days", NULL,
+	"safety_net_days",
+	"frame_size",
+	NULL,
 };
 static const char *const component_keys[] = {
 	"type", "path", "required", "exclude", "dump", "restore", "file",
@@ -42,7 +45,8 @@ static const char *const component_keys[] = {
 static const char *const mode_keys[] = { "components", NULL };
 static const char *const target_core_keys[] = {
 	"plugin", "enabled", "keep_last", "keep_daily", "keep_weekly",
-	"keep_monthly", "keep_yearly", NULL,
+	"keep_monthly", "keep_yearly", "retries", "retry_delay", "bwlimit",
+	NULL,
 };
 
 /* Component types: `type = NAME`, how their keys read, and the live
@@ -107,12 +111,138 @@ static bool in_list(const char *const *list, const char *s)
 	return false;
 }
 
-bool config_key_is_secret(const char *key)
+/* The core's own secrets, in any section, and a plugin's SECRET keys. */
+bool config_key_is_secret(const struct cairn_key_spec *specs,
+			  const char *key)
 {
+	const struct cairn_key_spec *k = config_spec_find(specs, key);
+
 	for (size_t i = 0; i < ARRAY_SIZE(secret_keys); i++)
 		if (!strcmp(key, secret_keys[i]))
 			return true;
-	return false;
+	return k && (k->flags & CAIRN_KEY_SECRET);
+}
+
+bool config_is_core_target_key(const char *key)
+{
+	return in_list(target_core_keys, key);
+}
+
+const struct cairn_key_spec *config_spec_find(
+	const struct cairn_key_spec *specs, const char *key)
+{
+	uint32_t step = specs ? specs->size : 0;
+
+	for (const struct cairn_key_spec *k = specs; k && k->name;
+	     k = (const void *)((const char *)k + step))
+		if (!strcmp(k->name, key))
+			return k;
+	return NULL;
+}
+
+/* "64M", "64MiB", "64MB", "1048576": binary units. */
+static bool parse_size(const char *s, int64_t *out)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	char *end;
+	long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0 || !isdigit((unsigned char)*s))
+		return false;
+	if (*end) {
+		if (!(u = strchr(units, toupper((unsigned char)*end))))
+			return false;
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if (!strcasecmp(end, "ib") || !strcasecmp(end, "b"))
+			end += strlen(end);
+		if (*end || v > (INT64_MAX >> shift))
+			return false;
+	}
+	*out = (int64_t)v << shift;
+	return true;
+}
+
+int config_parse_typed(uint32_t type, const char *text, int64_t *num,
+		       char **str)
+{
+	const char *home;
+	long l;
+	bool b;
+	char *end;
+
+	*num = 0;
+	*str = NULL;
+	switch (type) {
+	case CAIRN_KEY_STRING:
+		break;
+	case CAIRN_KEY_BOOL:
+		if (!parse_bool(text, &b))
+			return -1;
+		*num = b;
+		break;
+	case CAIRN_KEY_INT:
+		errno = 0;
+		*num = strtoll(text, &end, 10);
+		if (errno || end == text || *end)
+			return -1;
+		break;
+	case CAIRN_KEY_SIZE:
+		if (!parse_size(text, num))
+			return -1;
+		break;
+	case CAIRN_KEY_DURATION:
+		if (!parse_duration(text, &l))
+			return -1;
+		*num = l;
+		break;
+	case CAIRN_KEY_PATH:
+		if (!strncmp(text, "~/", 2) && (home = getenv("HOME")) &&
+		    *home == '/') {
+			*str = xasprintf("%s/%s", home, text + 2);
+			return 0;
+		}
+		if (*text != '/')
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	*str = xstrdup(text);
+	return 0;
+}
+
+static const char *const type_want[] = {
+	"", "text", "yes or no", "a whole number", "a size (64M, 1G)",
+	"a duration (30s, 1h30m, 7d)", "an absolute path",
+};
+
+static bool typed_ok(const struct cairn_key_spec *k, const char *text,
+		     int64_t *num, char **str)
+{
+	if (config_parse_typed(k->type, text, num, str))
+		return false;
+	if (k->type != CAIRN_KEY_INT && k->type != CAIRN_KEY_SIZE &&
+	    k->type != CAIRN_KEY_DURATION)
+		return true;
+	return k->max <= k->min || (*num >= k->min && *num <= k->max);
+}
+
+static int typed_bad(struct cairn_error *e, const char *where,
+		     const struct cairn_key_spec *k)
+{
+	if (k->max > k->min && k->type <= CAIRN_KEY_PATH)
+		return cairn_errf(e, CAIRN_ECONFIG, "%s: bad value for '%s': "
+				  "want %s in %lld..%lld", where, k->name,
+				  type_want[k->type], (long long)k->min,
+				  (long long)k->max);
+	return cairn_errf(e, CAIRN_ECONFIG, "%s: bad value for '%s': want "
+			  "%s", where, k->name,
+			  k->type <= CAIRN_KEY_PATH ? type_want[k->type] : "?");
 }
 
 static int kind_index(const char *kind)
@@ -183,6 +313,7 @@ static void set_kv(struct section *s, const char *key, const char *val,
 	}
 	kv->val = xstrdup(val);
 	kv->where = xstrdup(where);
+	kv->loose = false;
 }
 
 static void perr(struct parse *p, const char *fmt, ...)
@@ -326,7 +457,7 @@ static int handler(void *user, const char *section, const char *key,
 		     p->cur->name ? p->cur->name : "");
 		return 0;
 	}
-	if (config_key_is_secret(key) && p->loose_mode) {
+	if (config_key_is_secret(NULL, key) && p->loose_mode) {
 		cairn_errf(p->err, CAIRN_ECONFIG,
 			   "%s:%d: holds '%s' but is readable by group or "
 			   "others; chmod 600 %s", p->file, p->line, key,
@@ -340,6 +471,8 @@ static int handler(void *user, const char *section, const char *key,
 	}
 	snprintf(where, sizeof(where), "%s:%d", p->file, p->line);
 	set_kv(p->cur, key, value, where, p->continuation);
+	/* A plugin's secrets are known once it loads. */
+	((struct kv *)section_get(p->cur, key))->loose = p->loose_mode;
 	return 1;
 }
 
@@ -570,6 +703,36 @@ static int get_long(const struct section *s, const char *key, long min,
 	return CAIRN_OK;
 }
 
+/* A size: bytes, or with a K/M/G suffix (powers of 1024, "4M", "4MiB"). */
+static int get_size(const struct section *s, const char *key, long min,
+		    long max, long *out, struct cairn_error *e)
+{
+	const struct kv *kv = section_get(s, key);
+	char *end, want[96];
+	long long v;
+	int shift = 0;
+
+	if (!kv)
+		return CAIRN_OK;
+	errno = 0;
+	v = strtoll(kv->val, &end, 10);
+	if (*end && strchr("kKmMgG", *end)) {
+		shift = strchr("kK", *end) ? 10 : strchr("mM", *end) ? 20 : 30;
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (end == kv->val || *end || errno || v < 0 ||
+	    v > (LLONG_MAX >> shift) || (v << shift) < min ||
+	    (v << shift) > max) {
+		snprintf(want, sizeof(want), "want a size %ldK..%ldM, such "
+			 "as 4M", min >> 10, max >> 20);
+		return bad_value(e, kv, want);
+	}
+	*out = (long)(v << shift);
+	return CAIRN_OK;
+}
+
 static int get_bool(const struct section *s, const char *key, bool *out,
 		    struct cairn_error *e)
 {
@@ -752,6 +915,10 @@ static int build_top(struct config *cfg, const struct section *top,
 	    (rc = get_long(top, "safety_net_days", 0, 36500,
 			   &cfg->safety_net_days, e)) ||
 	    (rc = get_policy(top, &cfg->keep, e)))
+		goto out;
+	cfg->frame_size = 4L << 20;
+	if ((rc = get_size(top, "frame_size", 64L << 10, 1L << 30,
+			   &cfg->frame_size, e)))
 		goto out;
 	if (!ident_ok(cfg->name)) {
 		rc = bad_value(e, section_get(top, "name"),
@@ -1043,22 +1210,201 @@ const struct target *config_target(const struct config *cfg,
 	return NULL;
 }
 
-int config_check_target_keys(const struct target *t,
-			     const char *const *plugin_keys,
-			     struct cairn_error *e)
+static const struct cairn_key_spec core_specs[] = {
+	CAIRN_KEY_RANGE("retries", CAIRN_KEY_INT, "2", 0, 0, 100,
+			"retries of a transient failure"),
+	CAIRN_KEY_RANGE("retry_delay", CAIRN_KEY_DURATION, "1", 0, 0, 3600,
+			"first back-off; doubled each retry, with jitter"),
+	CAIRN_KEY("bwlimit", CAIRN_KEY_SIZE, NULL, 0,
+		  "bytes per second a send may use; unset: no limit"),
+	CAIRN_KEY_END,
+};
+
+static void tkey_set(struct target_keys *tk, const struct cairn_key_spec *k,
+		     char *str, int64_t num, const char *where)
 {
+	struct tkey *v;
+
+	tk->v = xrealloc(tk->v, (tk->n + 1) * sizeof(*tk->v));
+	v = &tk->v[tk->n++];
+	v->spec = k;
+	v->text = str;
+	v->num = num;
+	v->where = where;
+}
+
+/* Every key of spec array specs: value from the section or default. */
+static int resolve_specs(const struct target *t,
+			 const struct cairn_key_spec *specs,
+			 struct target_keys *tk, struct cairn_error *e)
+{
+	uint32_t step = specs ? specs->size : 0;
+
+	for (const struct cairn_key_spec *k = specs; k && k->name;
+	     k = (const void *)((const char *)k + step)) {
+		const struct kv *kv = section_get(t->sec, k->name);
+		const char *text = kv && *kv->val ? kv->val : k->def;
+		int64_t num = 0;
+		char *str = NULL;
+
+		if (!text) {
+			if (k->flags & CAIRN_KEY_REQUIRED)
+				return cairn_errf(e, CAIRN_ECONFIG, "%s: "
+					"missing required key '%s' in [target "
+					"%s] (%s)", t->sec->where, k->name,
+					t->name, k->help ? k->help : "");
+			continue;
+		}
+		if (!typed_ok(k, text, &num, &str)) {
+			free(str);
+			return typed_bad(e, kv && *kv->val ? kv->where :
+					 "default", k);
+		}
+		if (kv && *kv->val && kv->loose &&
+		    config_key_is_secret(specs, k->name)) {
+			char *file = xstrdup(kv->where);
+
+			*strrchr(file, ':') = '\0';
+			cairn_errf(e, CAIRN_ECONFIG, "%s: holds '%s' but is "
+				   "readable by group or others; chmod 600 %s",
+				   kv->where, k->name, file);
+			free(file);
+			free(str);
+			return CAIRN_ECONFIG;
+		}
+		tkey_set(tk, k, str, num, kv && *kv->val ? kv->where :
+			 "default");
+	}
+	return CAIRN_OK;
+}
+
+int config_check_target_keys(const struct target *t,
+			     const struct cairn_key_spec *specs,
+			     struct target_keys *tk, struct cairn_error *e)
+{
+	int rc;
+
+	memset(tk, 0, sizeof(*tk));
+	tk->t = t;
+	tk->specs = specs;
 	for (size_t i = 0; i < t->sec->nkv; i++) {
 		const struct kv *kv = &t->sec->kv[i];
 
 		if (in_list(target_core_keys, kv->key) ||
-		    (plugin_keys && in_list(plugin_keys, kv->key)))
+		    config_spec_find(specs, kv->key))
 			continue;
 		return cairn_errf(e, CAIRN_ECONFIG,
 				  "%s: unknown key '%s' for plugin '%s' in "
 				  "[target %s]", kv->where, kv->key,
 				  t->plugin, t->name);
 	}
-	return CAIRN_OK;
+	if ((rc = resolve_specs(t, core_specs, tk, e)) ||
+	    (rc = resolve_specs(t, specs, tk, e)))
+		config_target_keys_free(tk);
+	return rc;
+}
+
+void config_target_keys_free(struct target_keys *tk)
+{
+	for (size_t i = 0; i < tk->n; i++)
+		free(tk->v[i].text);
+	free(tk->v);
+	tk->v = NULL;
+	tk->n = 0;
+}
+
+const struct tkey *config_tkey(const struct target_keys *tk,
+			       const char *key)
+{
+	for (size_t i = 0; i < tk->n; i++)
+		if (!strcmp(tk->v[i].spec->name, key))
+			return &tk->v[i];
+	return NULL;
+}
+
+/* The accessor handed to plugins. */
+static const struct tkey *api_key(const struct cairn_target_config *c,
+				  const char *key, uint32_t type)
+{
+	const struct target_keys *tk = c->core;
+	const struct tkey *v = config_tkey(tk, key);
+
+	if (!config_spec_find(tk->specs, key) ||
+	    (type && v && v->spec->type != type) ||
+	    (type && !v && config_spec_find(tk->specs, key)->type != type)) {
+		log_error("target %s: plugin bug: key '%s' read but not "
+			  "declared, or through the wrong getter", c->name,
+			  key);
+		return NULL;
+	}
+	return v;
+}
+
+static const char *api_str(const struct cairn_target_config *c,
+			   const char *key)
+{
+	const struct target_keys *tk = c->core;
+	const struct kv *kv;
+	const struct tkey *v;
+
+	if (!strncmp(key, "cairn.", 6)) {
+		kv = section_get(tk->t->sec, key);
+		return kv && *kv->val ? kv->val : NULL;
+	}
+	v = api_key(c, key, 0);
+	return v ? v->text : NULL;
+}
+
+static int api_bool(const struct cairn_target_config *c, const char *key)
+{
+	const struct tkey *v = api_key(c, key, CAIRN_KEY_BOOL);
+
+	return v ? (int)v->num : 0;
+}
+
+static int64_t api_int(const struct cairn_target_config *c, const char *key)
+{
+	const struct tkey *v = api_key(c, key, CAIRN_KEY_INT);
+
+	return v ? v->num : 0;
+}
+
+static int64_t api_size(const struct cairn_target_config *c,
+			const char *key)
+{
+	const struct tkey *v = api_key(c, key, CAIRN_KEY_SIZE);
+
+	return v ? v->num : 0;
+}
+
+static int64_t api_duration(const struct cairn_target_config *c,
+			    const char *key)
+{
+	const struct tkey *v = api_key(c, key, CAIRN_KEY_DURATION);
+
+	return v ? v->num : 0;
+}
+
+static const char *api_where(const struct cairn_target_config *c,
+			     const char *key)
+{
+	const struct tkey *v = api_key(c, key, 0);
+
+	return v ? v->where : NULL;
+}
+
+void config_target_api(struct target_keys *tk, struct cairn_target_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->name = tk->t->name;
+	c->core = tk;
+	c->get_str = api_str;
+	c->get_bool = api_bool;
+	c->get_int = api_int;
+	c->get_size = api_size;
+	c->get_duration = api_duration;
+	c->where = api_where;
 }
 
 int restore_components(const struct config *cfg, const char *mode,

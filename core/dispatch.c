@@ -20,104 +20,6 @@
 
 #include "cairn.h"
 
-enum { TRIES = 3 };
-
-/* An optional op a plugin built against an older header does not have:
- * the core never reads past the plugin's `size`. */
-#define OPS_HAS(ops, m) \
-	((ops)->size >= offsetof(struct cairn_target_ops, m) + \
-	 sizeof((ops)->m) && (ops)->m)
-
-static const char *tc_get(const struct cairn_target_config *c,
-			  const char *key)
-{
-	const struct target *t = c->core;
-	const struct kv *kv = section_get(t->sec, key);
-
-	return kv ? kv->val : NULL;
-}
-
-static void tc_log(const struct cairn_target_config *c, int level,
-		   const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	logmsg(level, "target %s: %s", c->name, line);
-}
-
-static int tc_stopped(const struct cairn_target_config *c)
-{
-	(void)c;
-	return stop_signal() != 0;
-}
-
-int target_open(const struct config *cfg, const struct target *t,
-		struct target_conn *tc, struct cairn_error *err)
-{
-	int rc;
-
-	(void)cfg;
-	memset(tc, 0, sizeof(*tc));
-	tc->t = t;
-	if ((rc = plugin_load(t->plugin, &tc->pl, err)))
-		return rc;
-	if ((rc = config_check_target_keys(t, tc->pl.ops->keys, err)))
-		return rc;
-	tc->tc.name = t->name;
-	tc->tc.core = (void *)t;
-	tc->tc.get = tc_get;
-	tc->tc.log = tc_log;
-	tc->tc.stopped = tc_stopped;
-	return tc->pl.ops->open(&tc->tc, &tc->h, err);
-}
-
-/* Open a target for a command that holds the config's lock (backup,
- * prune): temporaries of this config's killed runs can go, since no run
- * of it can be writing them. A failed clean costs only a warning. */
-static int target_open_locked(const struct config *cfg,
-			      const struct target *t, struct target_conn *tc,
-			      struct cairn_error *err)
-{
-	struct cairn_error e = { 0, "" };
-	char *prefix;
-	int rc = target_open(cfg, t, tc, err);
-
-	if (rc || !OPS_HAS(tc->pl.ops, clean))
-		return rc;
-	prefix = xasprintf("%s-backup-", cfg->name);
-	if (tc->pl.ops->clean(tc->h, prefix, &e))
-		log_warn("target %s: cannot remove leftovers of killed runs: "
-			 "%s", t->name, e.msg);
-	free(prefix);
-	return CAIRN_OK;
-}
-
-void target_close(struct target_conn *tc)
-{
-	if (tc->h && tc->pl.ops)
-		tc->pl.ops->close(tc->h);
-	tc->h = NULL;
-	plugin_unload(&tc->pl);
-}
-
-/* Backoff between tries: 1 s, then 4 s. CAIRN_RETRY_DELAY scales it for
- * tests that provoke failures. */
-static void backoff(int attempt)
-{
-	const char *s = getenv("CAIRN_RETRY_DELAY");
-	long base = 1;
-
-	if (s)
-		parse_int(s, 0, 60, &base);
-	/* A stop signal cuts the sleep short (sleep is not restarted). */
-	if (!stop_signal())
-		sleep((unsigned)(base * (attempt == 1 ? 1 : 4)));
-}
-
 static bool selected(const struct backup_opts *o, const struct target *t)
 {
 	if (!o || !o->ntargets)
@@ -128,76 +30,44 @@ static bool selected(const struct backup_opts *o, const struct target *t)
 	return false;
 }
 
-struct put_progress {
-	struct progress bar;
-};
-
-static void on_progress(void *ctx, uint64_t done, uint64_t total)
-{
-	struct progress *p = ctx;
-
-	(void)total;
-	if (done > p->done)
-		progress_add(p, done - p->done);
-}
-
-static int put_one(struct target_conn *tc, const char *path,
-		   uint64_t send_bytes, struct cairn_error *err)
-{
-	struct cairn_put_file f = { 0 };
-	struct progress bar;
-	char hex[65];
-	uint64_t size;
-	int rc;
-
-	if (sha256_file(path, hex, &size))
-		return errno_err(err, 0, errno, "cannot read %s", path);
-	f.path = path;
-	f.name = base_of(path);
-	f.size = size;
-	f.sha256 = hex;
-	f.send_bytes = send_bytes > size ? send_bytes : size;
-	progress_begin(&bar, tc->t->name, size);
-	f.progress = on_progress;
-	f.progress_ctx = &bar;
-	rc = tc->pl.ops->put(tc->h, &f, err);
-	progress_end(&bar);
-	return rc;
-}
-
 /* A send that failed part way: remove every name of it, sidecars first,
  * so the target holds no archive without its sidecars (which would fill
  * it, and never be pruned since retention runs after a good send). */
-static void unput(struct target_conn *tc, char *const names[], int n)
+static void unput(struct backend *b, char *const names[], int n)
 {
 	for (int i = n; i-- > 0;) {
 		struct cairn_error e = { 0, "" };
 		const char *name = base_of(names[i]);
-		int r = tc->pl.ops->del(tc->h, name, &e);
+		int r = backend_del(b, name, &e);
 
 		if (r && r != CAIRN_ENOTFOUND)
 			log_warn("target %s: cannot remove %s of the failed "
-				 "send: %s", tc->t->name, name, e.msg);
+				 "send: %s", b->t->name, name, e.msg);
 		else if (!r)
 			log_info("target %s: removed %s of the failed send",
-				 tc->t->name, name);
+				 b->t->name, name);
 	}
 }
 
 /* Archive first, sidecars after it: a listing that shows the .sha256
- * implies the archive is complete. Each put learns the bytes still to
- * come, so a plugin that knows free space refuses the archive when its
- * sidecars would not fit either. */
-static int put_archive(struct target_conn *tc, const char *archive,
+ * implies the archive is complete. All three must fit before the first
+ * begins. */
+static int put_archive(struct backend *b, const char *archive,
 		       uint64_t *bytes, struct cairn_error *err)
 {
-	char *side[3] = { xstrdup(archive), sidecar_manifest(archive),
-			  sidecar_sha(archive) };
-	uint64_t size[3], left = 0;
-	int rc = CAIRN_OK, i;
+	/* The .index of a seekable archive (older ones have none). */
+	char *side[4] = { xstrdup(archive), sidecar_manifest(archive),
+			  index_sidecar(archive), sidecar_sha(archive) };
+	uint64_t size[4];
+	int rc = CAIRN_OK, i, n = 4;
 
 	*bytes = 0;
-	for (i = 0; i < 3; i++) {
+	if (!path_exists(side[2])) {
+		free(side[2]);
+		side[2] = side[3];
+		n = 3;
+	}
+	for (i = 0; i < n; i++) {
 		struct stat st;
 
 		if (stat(side[i], &st)) {
@@ -206,19 +76,19 @@ static int put_archive(struct target_conn *tc, const char *archive,
 			goto out;
 		}
 		size[i] = (uint64_t)st.st_size;
-		left += size[i];
 	}
-	for (i = 0; i < 3; i++) {
+	if ((rc = backend_fits(b, size, n, err)))
+		goto out;
+	for (i = 0; i < n; i++) {
 		if ((rc = stop_check(err)) ||
-		    (rc = put_one(tc, side[i], left, err)))
+		    (rc = backend_put_file(b, side[i], err)))
 			break;
 		*bytes += size[i];
-		left -= size[i];
 	}
 	if (rc && i > 0)
-		unput(tc, side, 3);
+		unput(b, side, n);
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < n; i++)
 		free(side[i]);
 	return rc;
 }
@@ -228,24 +98,14 @@ static int send_to(const struct config *cfg, const struct target *t,
 {
 	struct cairn_error err = { 0, "" };
 	double t0 = now_mono();
-	int rc = CAIRN_EFAIL;
+	struct backend b;
+	int rc;
 
-	for (int attempt = 1; attempt <= TRIES; attempt++) {
-		struct target_conn tc = { 0 };
-
-		err.code = 0;
-		err.msg[0] = '\0';
-		if (!(rc = stop_check(&err)))
-			rc = target_open_locked(cfg, t, &tc, &err);
-		if (!rc)
-			rc = put_archive(&tc, archive, &r->bytes, &err);
-		target_close(&tc);
-		if (rc != CAIRN_ERETRY || attempt == TRIES || stop_signal())
-			break;
-		log_warn("target %s: %s; retrying (%d of %d)", t->name,
-			 err.msg, attempt + 1, TRIES);
-		backoff(attempt);
-	}
+	if (!(rc = backend_open(&b, cfg, t, true, &err)))
+		rc = put_archive(&b, archive, &r->bytes, &err);
+	backend_close(&b);
+	if (rc && stop_signal())
+		stop_check(&err);
 	r->rc = rc;
 	r->seconds = now_mono() - t0;
 	if (rc)
@@ -311,10 +171,10 @@ static bool has_side(const struct remote *rm, const char *name)
 	return false;
 }
 
-static int list_remote(struct target_conn *tc, struct remote *rm,
+static int list_remote(struct backend *b, struct remote *rm,
 		       struct cairn_error *err)
 {
-	return tc->pl.ops->list(tc->h, collect, rm, err);
+	return backend_list(b, collect, rm, err);
 }
 
 static void remote_free(struct remote *rm)
@@ -330,14 +190,14 @@ static int prune_target(const struct config *cfg, const struct target *t,
 			struct cairn_error *err)
 {
 	struct remote rm = { .cfg = cfg };
-	struct target_conn tc;
+	struct backend b;
 	struct snap *snaps = NULL;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = target_open_locked(cfg, t, &tc, err)))
+	if ((rc = backend_open(&b, cfg, t, true, err)))
 		goto out;
-	if ((rc = list_remote(&tc, &rm, err)))
+	if ((rc = list_remote(&b, &rm, err)))
 		goto out;
 	snaps = xcalloc(rm.names.n, sizeof(*snaps));
 	for (size_t i = 0; i < rm.names.n; i++) {
@@ -348,7 +208,7 @@ static int prune_target(const struct config *cfg, const struct target *t,
 	}
 	retention_select(snaps, n, &t->keep);
 	for (size_t i = 0; i < n; i++) {
-		char *names[3];
+		char *names[4];
 
 		if (snaps[i].keep ||
 		    (protect && !strcmp(protect, snaps[i].name)))
@@ -360,8 +220,9 @@ static int prune_target(const struct config *cfg, const struct target *t,
 		names[0] = sidecar_sha(snaps[i].name);
 		names[1] = xstrdup(snaps[i].name);
 		names[2] = sidecar_manifest(snaps[i].name);
-		for (int k = 0; k < 3; k++) {
-			int r = tc.pl.ops->del(tc.h, names[k], err);
+		names[3] = index_sidecar(snaps[i].name);
+		for (int k = 0; k < 4; k++) {
+			int r = backend_del(&b, names[k], err);
 
 			if (r && r != CAIRN_ENOTFOUND && !rc)
 				rc = r;
@@ -374,7 +235,7 @@ static int prune_target(const struct config *cfg, const struct target *t,
 out:
 	free(snaps);
 	remote_free(&rm);
-	target_close(&tc);
+	backend_close(&b);
 	return rc;
 }
 
@@ -416,27 +277,13 @@ int prune_targets(const struct config *cfg, bool dry_run)
 	return rc;
 }
 
-/* Download one object into dir/name, retrying transient errors. */
-static int get_one(const struct config *cfg, const struct target *t,
-		   struct target_conn *tc, const char *name, const char *dir,
+/* Download one object into dir/name (0600). */
+static int get_one(struct backend *b, const char *name, const char *dir,
 		   struct cairn_error *err)
 {
 	char *dest = path_join(dir, name);
-	int rc = CAIRN_EFAIL;
+	int rc = backend_get_file(b, name, dest, err);
 
-	for (int attempt = 1; attempt <= TRIES; attempt++) {
-		if (!tc->h && (rc = target_open(cfg, t, tc, err)))
-			goto retry;
-		rc = tc->pl.ops->get(tc->h, name, dest, err);
-retry:
-		if (rc != CAIRN_ERETRY || attempt == TRIES || stop_signal())
-			break;
-		target_close(tc);
-		log_warn("target %s: %s; retrying", t->name, err->msg);
-		backoff(attempt);
-	}
-	if (!rc)
-		chmod(dest, 0600);
 	free(dest);
 	return rc;
 }
@@ -447,7 +294,7 @@ int target_fetch(const struct config *cfg, const char *target,
 {
 	const struct target *t = config_target(cfg, target);
 	struct remote rm = { .cfg = cfg };
-	struct target_conn tc = { 0 };
+	struct backend b;
 	const char *pick = NULL;
 	time_t best = 0;
 	int rc;
@@ -456,8 +303,8 @@ int target_fetch(const struct config *cfg, const char *target,
 	if (!t)
 		return cairn_errf(err, CAIRN_ECONFIG, "no target '%s' "
 				  "configured", target);
-	if ((rc = target_open(cfg, t, &tc, err)) ||
-	    (rc = list_remote(&tc, &rm, err)))
+	if ((rc = backend_open(&b, cfg, t, false, err)) ||
+	    (rc = list_remote(&b, &rm, err)))
 		goto out;
 	for (size_t i = 0; i < rm.names.n; i++) {
 		time_t tm;
@@ -484,19 +331,27 @@ int target_fetch(const struct config *cfg, const char *target,
 	{
 		char *side = sidecar_sha(pick), *man = sidecar_manifest(pick);
 
-		rc = get_one(cfg, t, &tc, side, dir, err);
+		char *ix = index_sidecar(pick);
+
+		rc = get_one(&b, side, dir, err);
 		if (!rc)
-			rc = get_one(cfg, t, &tc, man, dir, err);
+			rc = get_one(&b, man, dir, err);
+		/* Older archives have no index; the sidecar says if one
+		 * is missing. */
+		if (!rc && (rc = get_one(&b, ix, dir, err)) ==
+		    CAIRN_ENOTFOUND)
+			rc = CAIRN_OK;
 		if (!rc)
-			rc = get_one(cfg, t, &tc, pick, dir, err);
+			rc = get_one(&b, pick, dir, err);
 		free(side);
 		free(man);
+		free(ix);
 	}
 	if (!rc)
 		*path = path_join(dir, pick);
 out:
 	remote_free(&rm);
-	target_close(&tc);
+	backend_close(&b);
 	return rc;
 }
 
@@ -506,7 +361,7 @@ int list_target(const struct config *cfg, const char *target, bool json)
 	const struct target *t = config_target(cfg, target);
 	struct remote rm = { .cfg = cfg };
 	struct cairn_error err = { 0, "" };
-	struct target_conn tc = { 0 };
+	struct backend b = { 0 };
 	json_object *arr = json ? json_object_new_array() : NULL;
 	int rc;
 
@@ -515,8 +370,8 @@ int list_target(const struct config *cfg, const char *target, bool json)
 		json_object_put(arr);
 		return EXIT_USAGE;
 	}
-	if ((rc = target_open(cfg, t, &tc, &err)) ||
-	    (rc = list_remote(&tc, &rm, &err))) {
+	if ((rc = backend_open(&b, cfg, t, false, &err)) ||
+	    (rc = list_remote(&b, &rm, &err))) {
 		log_error("target %s: %s", target, err.msg);
 		goto out;
 	}
@@ -552,7 +407,7 @@ int list_target(const struct config *cfg, const char *target, bool json)
 out:
 	json_object_put(arr);
 	remote_free(&rm);
-	target_close(&tc);
+	backend_close(&b);
 	return rc ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -562,16 +417,16 @@ int target_complete(const struct config *cfg, const struct target *t,
 		    struct strv *names, struct cairn_error *err)
 {
 	struct remote rm = { .cfg = cfg };
-	struct target_conn tc;
+	struct backend b;
 	int rc;
 
-	if (!(rc = target_open_locked(cfg, t, &tc, err)) &&
-	    !(rc = list_remote(&tc, &rm, err)))
+	if (!(rc = backend_open(&b, cfg, t, true, err)) &&
+	    !(rc = list_remote(&b, &rm, err)))
 		for (size_t i = 0; i < rm.names.n; i++)
 			if (has_side(&rm, rm.names.v[i]))
 				strv_push(names, rm.names.v[i]);
 	remote_free(&rm);
-	target_close(&tc);
+	backend_close(&b);
 	return rc;
 }
 

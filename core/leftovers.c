@@ -129,9 +129,11 @@ static char *owner_of(const struct config *cfg, const char *f, bool *side)
 	} kinds[] = {
 		{ ".sha256.partial", true, false },
 		{ ".manifest.partial", true, false },
+		{ ".index.partial", true, false },
 		{ ".partial", true, false },
 		{ ".sha256", false, true },
 		{ ".manifest", false, true },
+		{ ".index", false, true },
 	};
 	char *a = xstrdup(f[0] == '.' ? f + 1 : f), *p;
 	size_t l = strlen(a);

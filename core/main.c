@@ -20,13 +20,19 @@ static const char usage_text[] =
 "\n"
 "  backup   [--target NAME]... [--no-targets]  archive, verify, send to\n"
 "                                              targets, prune\n"
-"  restore  MODE [--archive NAME|latest] [--from TARGET] [--to DIR]\n"
-"           [--exact] [--dry-run] [--yes]      restore a mode's components\n"
+"  restore  MODE|--path PATH... [--archive NAME|latest] [--from TARGET]\n"
+"           [--to DIR] [--exact] [--dry-run] [--yes]\n"
+"                                              restore a mode or paths\n"
 "  list     [--target NAME] [--json]           archives, status, checks\n"
+"  ls       [ARCHIVE|latest] [PATH...] [--json]\n"
+"                                              members of an archive\n"
+"  dump     [ARCHIVE|latest] PATH              one member to stdout\n"
+"  diff     ARCHIVE ARCHIVE [--json]           added, removed, changed\n"
+"  find     PATTERN [--target NAME] [--json]   archives holding paths\n"
 "  verify   [NAME|latest] [--deep] [--json]    check checksums\n"
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
 "  prune    [--dry-run] [--json]               retention, old safety nets\n"
-"  plugins  [--json]                           plugins and targets\n"
+"  plugins                                     plugins and targets\n"
 "  sync     --target NAME [--json]             send restore points the\n"
 "                                              target lacks, its retention\n"
 "  config   check [--json]                     effective config, origins\n"
@@ -105,7 +111,7 @@ static int bad_option(const char *cmd, int c, char **argv,
 
 enum { OPT_HELP = 1000, OPT_TARGET, OPT_NO_TARGETS, OPT_JSON, OPT_DEEP,
        OPT_MAX_AGE, OPT_DRY_RUN, OPT_ARCHIVE, OPT_FROM, OPT_TO, OPT_YES,
-       OPT_TIME, OPT_EXACT };
+       OPT_TIME, OPT_EXACT, OPT_PATH };
 
 static const struct option cmd_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -121,6 +127,7 @@ static const struct option cmd_opts[] = {
 	{ "yes", no_argument, NULL, OPT_YES },
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "exact", no_argument, NULL, OPT_EXACT },
+	{ "path", required_argument, NULL, OPT_PATH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -130,6 +137,8 @@ struct args {
 	struct restore_opts ro;
 	const char *target;  /* the last --target */
 	const char *operand; /* restore's MODE, verify's NAME */
+	char **ops;          /* MANY_OPERANDS: all of them */
+	int nops;
 	bool json, deep, dry_run;
 	long max_age;
 };
@@ -140,14 +149,46 @@ static int run_backup(const struct config *cfg, struct args *a)
 	return cmd_backup(cfg, &a->bo);
 }
 
+/* restore MODE, or restore --path PATH [PATH...] */
 static int run_restore(const struct config *cfg, struct args *a)
 {
 	if (a->json && !a->dry_run)
 		return bad_usage("restore", "--json needs --dry-run (the plan "
 				 "is what it prints)");
 	a->ro.json = a->json;
-	a->ro.mode = a->operand;
+	if (!a->ro.npaths && a->nops != 1) {
+		fprintf(stderr, "cairn restore: %s\n", a->nops ? "one mode "
+			"at a time" : "which mode? (e.g. db, full; see "
+			"'cairn restore --help')");
+		return EXIT_USAGE;
+	}
+	for (int i = 0; a->ro.npaths && i < a->nops; i++) {
+		a->ro.paths = xrealloc(a->ro.paths, (a->ro.npaths + 1) *
+						    sizeof(char *));
+		a->ro.paths[a->ro.npaths++] = a->ops[i];
+	}
+	a->ro.mode = a->ro.npaths ? "path" : a->ops[0];
 	return cmd_restore(cfg, &a->ro);
+}
+
+static int run_ls(const struct config *cfg, struct args *a)
+{
+	return cmd_ls(cfg, a->ops, a->nops, a->json);
+}
+
+static int run_dump(const struct config *cfg, struct args *a)
+{
+	return cmd_dump(cfg, a->ops, a->nops);
+}
+
+static int run_diff(const struct config *cfg, struct args *a)
+{
+	return cmd_diff(cfg, a->ops, a->nops, a->json);
+}
+
+static int run_find(const struct config *cfg, struct args *a)
+{
+	return cmd_find(cfg, a->ops, a->nops, a->target, a->json);
 }
 
 static int run_list(const struct config *cfg, struct args *a)
@@ -172,7 +213,8 @@ static int run_prune(const struct config *cfg, struct args *a)
 
 static int run_plugins(const struct config *cfg, struct args *a)
 {
-	return cmd_plugins(cfg, a->json);
+	(void)a;
+	return cmd_plugins(cfg);
 }
 
 static int run_sync(const struct config *cfg, struct args *a)
@@ -195,7 +237,8 @@ static int run_usb_rule(const struct config *cfg, struct args *a)
 	return cmd_usb_rule(cfg, a->operand, a->json);
 }
 
-enum operand { NO_OPERAND, OPTIONAL_OPERAND, REQUIRED_OPERAND };
+enum operand { NO_OPERAND, OPTIONAL_OPERAND, REQUIRED_OPERAND,
+	       MANY_OPERANDS };
 
 /* Every command: its handler, the options it takes, its operand (and
  * what to say when a required one is missing), its --help. */
@@ -219,15 +262,17 @@ static const struct command {
 	  "  --json         progress, then a summary: a JSON object a line\n" },
 	{ "restore", run_restore, { OPT_ARCHIVE, OPT_FROM, OPT_TO,
 				    OPT_DRY_RUN, OPT_YES, OPT_EXACT,
-				    OPT_JSON },
-	  REQUIRED_OPERAND, "which mode? (e.g. db, full; see 'cairn restore "
-	  "--help')",
-	  "usage: cairn restore MODE [--archive NAME|latest] "
-	  "[--from TARGET]\n"
-	  "                     [--to DIR] [--exact] [--dry-run] [--yes]\n"
-	  "Restore the components of MODE ('full' is every component).\n"
+				    OPT_PATH, OPT_JSON },
+	  MANY_OPERANDS, NULL,
+	  "usage: cairn restore MODE|--path PATH... [--archive NAME|latest]\n"
+	  "                     [--from TARGET] [--to DIR] [--exact]\n"
+	  "                     [--dry-run] [--yes]\n"
+	  "Restore the components of MODE ('full' is every component), or\n"
+	  "the files, directories or globs named with --path.\n"
 	  "The archive's checksum is verified before anything is written;\n"
 	  "replaced files are kept in a safety net that is printed.\n"
+	  "  --path PATH     a member, a directory or a glob (repeatable;\n"
+	  "                  more PATHs may follow)\n"
 	  "  --archive NAME  an archive name or path (default: latest)\n"
 	  "  --from TARGET   fetch the archive from a target first\n"
 	  "  --to DIR        restore into an empty or new directory\n"
@@ -260,8 +305,26 @@ static const struct command {
 	  "Apply retention (keep_last, keep_daily, ...) locally and on every\n"
 	  "enabled target. The newest archive is always kept. Safety nets\n"
 	  "older than safety_net_days (default 7) are removed.\n" },
-	{ "plugins", run_plugins, { OPT_JSON }, NO_OPERAND, NULL,
-	  "usage: cairn plugins [--json]\n"
+	{ "ls", run_ls, { OPT_JSON }, MANY_OPERANDS, NULL,
+	  "usage: cairn ls [ARCHIVE|latest] [PATH...] [--json]\n"
+	  "List an archive's members (type, mode, owner, size, mtime,\n"
+	  "path), or those under each PATH (a member, directory or glob).\n"
+	  "Read from the archive's index, not the archive.\n" },
+	{ "dump", run_dump, { 0 }, MANY_OPERANDS, NULL,
+	  "usage: cairn dump [ARCHIVE|latest] PATH\n"
+	  "Write one file member to stdout, read from its frame alone and\n"
+	  "checked against its SHA-256.\n" },
+	{ "diff", run_diff, { OPT_JSON }, MANY_OPERANDS, NULL,
+	  "usage: cairn diff ARCHIVE ARCHIVE [--json]\n"
+	  "Paths the second archive adds (+), removes (-), changes (M,\n"
+	  "content) or changes in mode or owner only (U), with sizes.\n" },
+	{ "find", run_find, { OPT_TARGET, OPT_JSON }, MANY_OPERANDS, NULL,
+	  "usage: cairn find PATTERN [--target NAME] [--json]\n"
+	  "Which archives (local, or a target's) hold members matching\n"
+	  "PATTERN: a path, a directory, or a glob on the path or the\n"
+	  "base name. Only indexes are read (fetched from a target).\n" },
+	{ "plugins", run_plugins, { 0 }, NO_OPERAND, NULL,
+	  "usage: cairn plugins\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
 	{ "sync", run_sync, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,
@@ -390,6 +453,11 @@ static int set_option(const struct command *cmd, int c, struct args *a)
 	case OPT_EXACT:
 		a->ro.exact = true;
 		break;
+	case OPT_PATH:
+		a->ro.paths = xrealloc(a->ro.paths, (a->ro.npaths + 1) *
+						    sizeof(char *));
+		a->ro.paths[a->ro.npaths++] = optarg;
+		break;
 	case OPT_TIME: {
 		struct tm tm = { 0 };
 		char *end = strptime(optarg, "%Y-%m-%d %H:%M:%S", &tm);
@@ -426,6 +494,11 @@ static int command_args(const struct command *cmd, int argc, char **argv,
 	}
 	if (cmd->operand == REQUIRED_OPERAND && optind >= argc)
 		return bad_usage(cmd->name, "%s", cmd->missing);
+	if (cmd->operand == MANY_OPERANDS) {
+		a->ops = argv + optind;
+		a->nops = argc - optind;
+		optind = argc;
+	}
 	if (cmd->operand != NO_OPERAND && optind < argc)
 		a->operand = argv[optind++];
 	if (optind < argc)
@@ -478,5 +551,6 @@ int main(int argc, char **argv)
 	config_free(&cfg);
 out:
 	free(a.bo.targets);
+	free(a.ro.paths);
 	return rc;
 }

@@ -20,9 +20,11 @@
 
 #include "cairn.h"
 
-/* Everything ABI 1.0 defined: a smaller struct is not a 1.x plugin. */
+/* Everything ABI 2.0 defined: a smaller struct is not a 2.x plugin. */
 #define OPS_MIN_SIZE \
-	(offsetof(struct cairn_target_ops, check) + sizeof(void *))
+	(offsetof(struct cairn_target_ops, retain) + sizeof(void *))
+#define SPEC_MIN_SIZE \
+	(offsetof(struct cairn_key_spec, help) + sizeof(const char *))
 
 const char *plugin_dir(void)
 {
@@ -82,6 +84,68 @@ out:
 	return rc;
 }
 
+static bool key_name_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_'))
+			return false;
+	return true;
+}
+
+/* Refuse a plugin whose key specs the core could not apply. */
+int plugin_check_specs(const char *path, const struct cairn_key_spec *specs,
+		       struct cairn_error *err)
+{
+	const uint32_t known = CAIRN_KEY_REQUIRED | CAIRN_KEY_SECRET;
+	uint32_t step;
+
+	if (!specs)
+		return CAIRN_OK;
+	step = specs->size;
+	if (step < SPEC_MIN_SIZE)
+		return cairn_errf(err, CAIRN_ECONFIG, "%s: key spec is %u "
+				  "bytes, ABI %d.x needs at least %zu", path,
+				  step, CAIRN_ABI_MAJOR,
+				  (size_t)SPEC_MIN_SIZE);
+	for (const struct cairn_key_spec *k = specs; k->name;
+	     k = (const void *)((const char *)k + step)) {
+		const char *why = NULL;
+		int64_t num;
+		char *str = NULL;
+
+		if (k->size != step)
+			why = "a size differing from the first spec's";
+		else if (!key_name_ok(k->name))
+			why = "a name that is not [a-z0-9_]";
+		else if (config_is_core_target_key(k->name))
+			why = "a name of the core's own target keys";
+		else if (k->type < CAIRN_KEY_STRING ||
+			 k->type > CAIRN_KEY_PATH)
+			why = "an unknown type";
+		else if (k->flags & ~known)
+			why = "an unknown flag";
+		else if ((k->flags & known) && k->def)
+			why = "a default on a REQUIRED or SECRET key";
+		else if (k->def && (config_parse_typed(k->type, k->def, &num,
+						       &str) ||
+				    (k->max > k->min &&
+				     k->type != CAIRN_KEY_STRING &&
+				     k->type != CAIRN_KEY_BOOL &&
+				     k->type != CAIRN_KEY_PATH &&
+				     (num < k->min || num > k->max))))
+			why = "a default that does not parse or lies outside "
+			      "its range";
+		free(str);
+		if (why)
+			return cairn_errf(err, CAIRN_ECONFIG, "%s: key '%s' "
+					  "has %s", path, k->name, why);
+	}
+	return CAIRN_OK;
+}
+
 int plugin_load_path(const char *path, struct plugin *pl,
 		     struct cairn_error *err)
 {
@@ -133,12 +197,15 @@ int plugin_load_path(const char *path, struct plugin *pl,
 			   CAIRN_ABI_MAJOR, (size_t)OPS_MIN_SIZE);
 		goto out;
 	}
-	if (!ops->name || !ops->open || !ops->put || !ops->list ||
-	    !ops->get || !ops->del || !ops->close) {
+	if (!ops->name || !ops->open || !ops->close || !ops->begin ||
+	    !ops->write || !ops->commit || !ops->abort || !ops->get ||
+	    !ops->stat || !ops->list || !ops->del) {
 		cairn_errf(err, rc, "%s: plugin lacks a mandatory operation",
 			   path);
 		goto out;
 	}
+	if ((rc = plugin_check_specs(path, ops->keys, err)))
+		goto out;
 	pl->ops = ops;
 	rc = CAIRN_OK;
 out:
@@ -182,126 +249,4 @@ void plugin_unload(struct plugin *pl)
 	 * short-lived, so plugins stay mapped until exit. */
 	free(pl->path);
 	memset(pl, 0, sizeof(*pl));
-}
-
-/* One plugin file: printed, or added to the --json array. */
-static void plugin_line(json_object *arr, const char *dir, const char *file)
-{
-	struct cairn_error err = { 0, "" };
-	struct plugin pl;
-	char *p = path_join(dir, file);
-	int rc = plugin_load_path(p, &pl, &err);
-	char abi[24];
-	json_object *o;
-
-	if (!arr) {
-		if (rc)
-			printf("  %-8s rejected: %s\n", file, err.msg);
-		else
-			printf("  %-8s %-8s ABI %u.%u  %s\n", pl.ops->name,
-			       pl.ops->version ? pl.ops->version : "?",
-			       pl.ops->abi_major, pl.ops->abi_minor, p);
-	} else {
-		o = json_object_new_object();
-		json_object_object_add(o, "file", json_object_new_string(file));
-		json_object_object_add(o, "path", json_object_new_string(p));
-		json_object_object_add(o, "ok", json_object_new_boolean(!rc));
-		json_object_object_add(o, "name", json_str_or_null(rc ? NULL :
-				       pl.ops->name));
-		json_object_object_add(o, "version", json_str_or_null(rc ?
-				       NULL : pl.ops->version));
-		if (!rc)
-			snprintf(abi, sizeof(abi), "%u.%u", pl.ops->abi_major,
-				 pl.ops->abi_minor);
-		json_object_object_add(o, "abi", json_str_or_null(rc ? NULL :
-				       abi));
-		json_object_object_add(o, "error", json_str_or_null(rc ?
-				       err.msg : NULL));
-		json_object_array_add(arr, o);
-	}
-	plugin_unload(&pl);
-	free(p);
-}
-
-/* One target: opened and checked; *failed if an enabled one fails. */
-static void target_line(json_object *arr, const struct config *cfg,
-			const struct target *t, bool *failed)
-{
-	struct cairn_error err = { 0, "" };
-	struct target_conn tc;
-	json_object *o;
-	int r;
-
-	r = target_open(cfg, t, &tc, &err);
-	if (!r && tc.pl.ops->check)
-		r = tc.pl.ops->check(tc.h, &err);
-	else if (!r)
-		snprintf(err.msg, sizeof(err.msg), "opened (plugin has no "
-			 "check)");
-	target_close(&tc);
-	*failed |= r && t->enabled;
-	if (!arr) {
-		printf("  %-8s plugin %-6s %s  %s: %s\n", t->name, t->plugin,
-		       t->enabled ? "enabled " : "disabled", r ? "FAILED" :
-		       "ok", *err.msg ? err.msg : "reachable");
-		return;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(t->name));
-	json_object_object_add(o, "plugin", json_object_new_string(t->plugin));
-	json_object_object_add(o, "enabled",
-			       json_object_new_boolean(t->enabled));
-	json_object_object_add(o, "ok", json_object_new_boolean(!r));
-	json_object_object_add(o, "message", json_object_new_string(
-			       *err.msg ? err.msg : "reachable"));
-	json_object_array_add(arr, o);
-}
-
-int cmd_plugins(const struct config *cfg, bool json)
-{
-	const char *dir = plugin_dir();
-	struct strv names = { 0 };
-	json_object *doc = json ? json_doc() : NULL;
-	json_object *pa = json ? json_object_new_array() : NULL;
-	json_object *ta = json ? json_object_new_array() : NULL;
-	struct dirent *de;
-	bool failed = false;
-	DIR *d;
-	int rc = EXIT_OK;
-
-	if (!json)
-		printf("plugins in %s:\n", dir);
-	d = opendir(dir);
-	if (!d) {
-		if (!json)
-			printf("  cannot read: %s\n", strerror(errno));
-		rc = EXIT_FAILED;
-	}
-	while (d && (de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-
-		if (l > 3 && !strcmp(de->d_name + l - 3, ".so"))
-			strv_push(&names, de->d_name);
-	}
-	if (d)
-		closedir(d);
-	if (names.n)
-		qsort(names.v, names.n, sizeof(*names.v), strv_cmp);
-	for (size_t i = 0; i < names.n; i++)
-		plugin_line(pa, dir, names.v[i]);
-	strv_free(&names);
-	if (!json)
-		printf("targets:\n%s", cfg->ntargets ? "" :
-		       "  (none configured)\n");
-	for (size_t i = 0; i < cfg->ntargets; i++)
-		target_line(ta, cfg, &cfg->targets[i], &failed);
-	if (failed && !rc)
-		rc = EXIT_TARGET;
-	if (json) {
-		json_object_object_add(doc, "dir", json_object_new_string(dir));
-		json_object_object_add(doc, "plugins", pa);
-		json_object_object_add(doc, "targets", ta);
-		json_emit(doc, false);
-	}
-	return rc;
 }

@@ -64,6 +64,9 @@ int prune_local(const struct config *cfg, bool dry_run,
 				log_warn("cannot remove %s: %s", p,
 					 strerror(errno));
 			unlink(m);
+			free(m);
+			m = index_sidecar(p); /* seekable archives */
+			unlink(m);
 		}
 		free(p);
 		free(s);

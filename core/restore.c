@@ -488,6 +488,8 @@ static int stage_and_plan(struct restore *r, struct cairn_error *err)
 	r->st.comps = r->comps;
 	r->st.ncomps = r->ncomps;
 	r->st.dir = r->p.o->dry_run ? NULL : r->p.staging;
+	r->st.index = r->p.o->seek_index;
+	r->st.unverified = r->st.index != NULL;
 	if (!r->p.o->dry_run)
 		log_info("staging mode %s in %s", r->p.o->mode, r->p.staging);
 	if ((rc = stage_run(&r->st, err)) ||

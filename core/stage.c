@@ -235,6 +235,27 @@ out:
 	return rc;
 }
 
+/* The archive's INDEX must be the .index sidecar's bytes (when the
+ * archive has one: one fetched alone may not). */
+static int inner_index(struct stage *s, struct archive *a, EVP_MD_CTX *md,
+		       struct cairn_error *err)
+{
+	char *side = index_sidecar(s->archive), hex[65], want[65];
+	int rc;
+
+	if ((rc = copy_member(s, a, NULL, "INDEX", md, hex, err)))
+		goto out;
+	if (sha256_file(side, want, NULL))
+		goto out;
+	if (strcmp(hex, want))
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: member INDEX "
+				"differs from %s", base_of(s->archive),
+				base_of(side));
+out:
+	free(side);
+	return rc;
+}
+
 /* A member outside the components: verify --deep still hashes it. */
 static int other_member(struct stage *s, struct archive *a,
 			struct archive_entry *e, const char *name,
@@ -248,6 +269,8 @@ static int other_member(struct stage *s, struct archive *a,
 		return CAIRN_OK;
 	if (!strcmp(name, "MANIFEST.sha256"))
 		return inner_manifest(s, a, err);
+	if (!strcmp(name, "INDEX"))
+		return inner_index(s, a, md, err);
 	s->files++;
 	if (!(m = find_m(s, name)))
 		return cairn_errf(err, CAIRN_EINTEGRITY, "%s: member %s is "
@@ -357,6 +380,52 @@ static const char *member_name(struct archive_entry *e, char **copy)
 	return *name ? name : ".";
 }
 
+/* Seeking: the members the index promises in the frames read. */
+struct seek_want {
+	char *path;
+	char type;
+	uint64_t size;
+	bool seen;
+};
+
+static int want_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct seek_want *)a)->path,
+		      ((const struct seek_want *)b)->path);
+}
+
+/* A member of the components read from a frame: the index said so. */
+static int seek_check(struct stage *s, struct archive_entry *e,
+		      const char *name, struct cairn_error *err)
+{
+	struct seek_want key = { .path = (char *)name }, *w;
+	mode_t t = archive_entry_filetype(e);
+	char type = archive_entry_hardlink(e) ? 'h' : t == AE_IFDIR ? 'd'
+		    : t == AE_IFLNK ? 'l' : 'f';
+
+	if (!s->want)
+		return CAIRN_OK;
+	w = bsearch(&key, s->want, s->nwant, sizeof(*w), want_cmp);
+	if (!w || w->type != type ||
+	    w->size != (uint64_t)archive_entry_size(e))
+		return cairn_errf(err, CAIRN_EINTEGRITY, "%s: member %s is "
+				  "not where the index says",
+				  base_of(s->archive), name);
+	w->seen = true;
+	return CAIRN_OK;
+}
+
+static int seek_all_seen(const struct stage *s, struct cairn_error *err)
+{
+	for (size_t i = 0; i < s->nwant; i++)
+		if (!s->want[i].seen)
+			return cairn_errf(err, CAIRN_EINTEGRITY, "%s: member "
+					  "%s is not where the index says",
+					  base_of(s->archive),
+					  s->want[i].path);
+	return CAIRN_OK;
+}
+
 static int read_members(struct stage *s, struct archive *a,
 			struct archive *disk, bool *want, size_t want_left,
 			bool early_ok, struct cairn_error *err)
@@ -391,7 +460,8 @@ static int read_members(struct stage *s, struct archive *a,
 				free(copy);
 				break; /* past the components */
 			}
-		} else if (!(rc = admit(s, e, name, err))) {
+		} else if (!(rc = admit(s, e, name, err)) &&
+			   !(rc = seek_check(s, e, name, err))) {
 			s->seen[c] = true;
 			archive_entry_set_pathname(e, name);
 			add_entry(&s->e, &s->n, &s->ecap, name, e,
@@ -423,6 +493,8 @@ static int read_members(struct stage *s, struct archive *a,
 					"the manifest but not in the archive",
 					base_of(s->archive),
 					s->man->e[i].path);
+	if (!rc && s->want)
+		rc = seek_all_seen(s, err);
 	if (!rc && s->every_member && !s->inner_manifest)
 		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: no "
 				"MANIFEST.sha256 member", base_of(s->archive));
@@ -564,15 +636,179 @@ out:
 	return rc;
 }
 
+static bool comp_of(const char *name, enum compression *c)
+{
+	static const char *const names[] = { "zstd", "gzip", "none" };
+
+	for (int i = COMP_ZSTD; i <= COMP_NONE; i++)
+		if (!strcmp(name, names[i])) {
+			*c = (enum compression)i;
+			return true;
+		}
+	return false;
+}
+
+static void want_add(struct stage *s, const struct index_rec *r,
+		     size_t *cap)
+{
+	if (s->nwant == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		s->want = xrealloc(s->want, *cap * sizeof(*s->want));
+	}
+	s->want[s->nwant++] = (struct seek_want){ xstrdup(r->path), r->type,
+						  r->size, false };
+}
+
+/*
+ * The frames holding the components' members and the directories above
+ * them, in file order, from the index. *seekable is false when a member
+ * lives in another archive (an incremental's): then read it all.
+ */
+static int select_frames(struct stage *s, struct ar_frame **f, size_t *nf,
+			 enum compression *comp, bool *seekable,
+			 struct cairn_error *err)
+{
+	struct index_reader ix;
+	const struct index_rec *r;
+	size_t cap = 0, wcap = 0;
+	int got, rc;
+
+	*nf = 0;
+	*seekable = true;
+	if ((rc = index_open(&ix, s->index, err)))
+		return rc;
+	if (!comp_of(ix.compression, comp)) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: unknown "
+				"compression %s", s->index, ix.compression);
+		goto out;
+	}
+	while ((got = index_next(&ix, &r, err)) > 0) {
+		bool mine = owner_of(s, r->path) >= 0;
+
+		if (!mine && !(r->type == 'd' && above_component(s, r->path)))
+			continue;
+		if (*r->archive) {
+			*seekable = false;
+			break;
+		}
+		if (mine)
+			want_add(s, r, &wcap);
+		if (*nf && (*f)[*nf - 1].off == r->frame_off)
+			continue;
+		if (*nf && (*f)[*nf - 1].off > r->frame_off) {
+			rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: frames out "
+					"of order", s->index);
+			goto out;
+		}
+		if (*nf == cap) {
+			cap = cap ? 2 * cap : 16;
+			*f = xrealloc(*f, cap * sizeof(**f));
+		}
+		(*f)[(*nf)++] = (struct ar_frame){ r->frame_off, r->frame_len };
+	}
+	if (got < 0)
+		rc = -got;
+	if (s->nwant)
+		qsort(s->want, s->nwant, sizeof(*s->want), want_cmp);
+out:
+	index_close(&ix);
+	return rc;
+}
+
+/* Read the components from their frames only. */
+static int stage_seek(struct stage *s, bool *want, size_t want_left,
+		      bool *seekable, struct cairn_error *err)
+{
+	struct ar_frame *f = NULL;
+	struct archive *a = NULL;
+	enum compression comp;
+	size_t nf;
+	int rc;
+
+	if ((rc = select_frames(s, &f, &nf, &comp, seekable, err)) ||
+	    !*seekable)
+		goto out;
+	s->sought = true;
+	s->nframes = nf;
+	log_debug("%s: reading %zu frames", base_of(s->archive), nf);
+	if ((rc = ar_open_frames(s->archive, comp, f, nf, &s->read_bytes, &a,
+				 err)))
+		goto out;
+	/* Read every frame to its end: the index is checked as we go. */
+	if (s->dir)
+		rc = extract(s, a, want, want_left, false, err);
+	else
+		rc = read_members(s, a, NULL, want, want_left, false, err);
+out:
+	if (a)
+		archive_read_free(a);
+	free(f);
+	return rc;
+}
+
+/* Emptied for a second try. */
+static void empty_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char *p;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = path_join(dir, de->d_name);
+		rm_rf(p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* After a failed seek: as if nothing had been read. */
+static void stage_reset(struct stage *s)
+{
+	stage_free(s);
+	s->bytes = s->read_bytes = 0;
+	s->files = s->dbs = 0;
+	s->inner_manifest = s->sought = false;
+	if (s->dir)
+		empty_dir(s->dir);
+}
+
+/* The index failed us: the whole archive, its hash checked first
+ * (ignoring the index's own line: it is the part that failed). */
+static int fall_back(struct stage *s, int rc, bool *want, size_t *left,
+		     bool *early_ok, struct cairn_error *err)
+{
+	char *ix = index_sidecar(base_of(s->archive));
+
+	if (rc)
+		log_warn("%s; reading the whole archive", err->msg);
+	stage_reset(s);
+	stage_index(s, want, left, early_ok);
+	rc = s->unverified ? verify_sidecar_part(s->archive, ix, err)
+			   : CAIRN_OK;
+	free(ix);
+	return rc;
+}
+
 int stage_run(struct stage *s, struct cairn_error *err)
 {
 	struct archive *a = NULL;
 	bool *want = xcalloc(s->man->n ? s->man->n : 1, sizeof(bool));
 	size_t want_left;
-	bool early_ok;
+	bool early_ok, seekable = false;
 	int rc;
 
 	stage_index(s, want, &want_left, &early_ok);
+	if (s->index && !s->every_member) {
+		rc = stage_seek(s, want, want_left, &seekable, err);
+		if ((seekable && rc != CAIRN_EINTEGRITY) || stop_signal())
+			goto out;
+		if ((rc = fall_back(s, rc, want, &want_left, &early_ok, err)))
+			goto out;
+	}
 	if ((rc = ar_open_read(s->archive, &a, err)))
 		goto out;
 	if (s->dir)
@@ -582,6 +818,8 @@ int stage_run(struct stage *s, struct cairn_error *err)
 	if (!rc && s->dir)
 		rc = check_staged(s, err);
 out:
+	if (!rc && s->sought && s->dir)
+		rc = check_staged(s, err);
 	if (a)
 		archive_read_free(a);
 	free(want);
@@ -598,6 +836,11 @@ void stage_free(struct stage *s)
 	free(s->parents);
 	free(s->seen);
 	free(s->mx);
+	for (size_t i = 0; i < s->nwant; i++)
+		free(s->want[i].path);
+	free(s->want);
+	s->want = NULL;
+	s->nwant = 0;
 	s->mx = NULL;
 	s->e = s->parents = NULL;
 	s->seen = NULL;

@@ -52,6 +52,164 @@ out:
 	return rc;
 }
 
+/*
+ * The index against the archive: frames one after the other from the
+ * start of the file, each decompressing alone and ending where the index
+ * says, holding exactly its records' members (path, type, size) at their
+ * offsets; after them the frame of INDEX, the sidecar's bytes.
+ */
+struct ixcheck {
+	const char *archive;
+	enum compression comp;
+	uint64_t coff, uoff;     /* where the next frame must start */
+	uint64_t members, frames;
+	struct index_rec *grp;   /* the records of one frame */
+	size_t n, cap;
+};
+
+static int ix_bad(const struct ixcheck *c, const char *what,
+		  struct cairn_error *err)
+{
+	return cairn_errf(err, CAIRN_EINTEGRITY, "%s: the index does not "
+			  "match the archive: %s", base_of(c->archive), what);
+}
+
+static char entry_type(struct archive_entry *e)
+{
+	mode_t t = archive_entry_filetype(e);
+
+	return archive_entry_hardlink(e) ? 'h' : t == AE_IFDIR ? 'd'
+	       : t == AE_IFLNK ? 'l' : 'f';
+}
+
+/* One frame: its members are the group's, in order. */
+static int check_frame(struct ixcheck *c, struct cairn_error *err)
+{
+	const struct index_rec *g = c->grp;
+	struct ar_frame f = { g->frame_off, g->frame_len };
+	struct archive_entry *e;
+	struct archive *a;
+	char what[256];
+	size_t i = 0;
+	int k, rc;
+
+	if (g->frame_off != c->coff || g->frame_uoff != c->uoff) {
+		snprintf(what, sizeof(what), "frame of %.150s at %llu, want "
+			 "%llu", g->path, (unsigned long long)g->frame_off,
+			 (unsigned long long)c->coff);
+		return ix_bad(c, what, err);
+	}
+	if ((rc = ar_open_frames(c->archive, c->comp, &f, 1, NULL, &a, err)))
+		return rc;
+	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(e);
+		size_t l = strlen(p);
+
+		while (l > 1 && p[l - 1] == '/')
+			l--;
+		if (i == c->n || strncmp(p, g[i].path, l) || g[i].path[l] ||
+		    entry_type(e) != g[i].type ||
+		    (uint64_t)archive_entry_size(e) != g[i].size ||
+		    (uint64_t)archive_read_header_position(a) + c->uoff !=
+		    g[i].hdr_off)
+			break;
+		i++;
+	}
+	if (k == ARCHIVE_EOF && i == c->n) {
+		c->uoff += (uint64_t)archive_filter_bytes(a, -1);
+		c->coff += g->frame_len;
+		c->members += c->n;
+		c->frames++;
+	} else {
+		snprintf(what, sizeof(what), "%.200s", k == ARCHIVE_OK ?
+			 archive_entry_pathname(e) : archive_error_string(a));
+		rc = ix_bad(c, i < c->n ? g[i].path : what, err);
+	}
+	archive_read_free(a);
+	return rc;
+}
+
+/* The rest of the file: INDEX, the sidecar's bytes, and the end. */
+static int check_tail(struct ixcheck *c, const char *ix,
+		      struct cairn_error *err)
+{
+	struct archive_entry *e;
+	struct archive *a;
+	struct ar_frame f = { c->coff, 0 };
+	struct stat st;
+	char got[65], want[65];
+	int rc;
+
+	if (stat(c->archive, &st) || (uint64_t)st.st_size <= c->coff)
+		return ix_bad(c, "no INDEX after the last frame", err);
+	f.len = (uint64_t)st.st_size - c->coff;
+	if ((rc = ar_open_frames(c->archive, c->comp, &f, 1, NULL, &a, err)))
+		return rc;
+	if (archive_read_next_header(a, &e) != ARCHIVE_OK ||
+	    strcmp(archive_entry_pathname(e), "INDEX"))
+		rc = ix_bad(c, "no INDEX after the last frame", err);
+	else if (!(rc = ar_copy_data(a, -1, "INDEX", got, NULL, err)) &&
+		 (sha256_file(ix, want, NULL) || strcmp(got, want)))
+		rc = ix_bad(c, "INDEX is not the .index sidecar", err);
+	if (!rc && archive_read_next_header(a, &e) != ARCHIVE_EOF)
+		rc = ix_bad(c, "members after INDEX", err);
+	archive_read_free(a);
+	return rc;
+}
+
+static int next_group(struct ixcheck *c, struct index_reader *r,
+		      const struct index_rec **x, struct cairn_error *err)
+{
+	int got = 1;
+
+	for (size_t i = 0; i < c->n; i++)
+		index_rec_free(&c->grp[i]);
+	c->n = 0;
+	while (*x && (!c->n || (*x)->frame_off == c->grp[0].frame_off)) {
+		if (c->n == c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 64;
+			c->grp = xrealloc(c->grp, c->cap * sizeof(*c->grp));
+		}
+		index_rec_copy(&c->grp[c->n++], *x);
+		if ((got = index_next(r, x, err)) <= 0)
+			*x = NULL;
+	}
+	return got < 0 ? -got : CAIRN_OK;
+}
+
+int verify_index(const char *archive, uint64_t *members,
+		 struct cairn_error *err)
+{
+	char *ix = index_sidecar(archive);
+	struct ixcheck c = { .archive = archive };
+	struct index_reader r;
+	const struct index_rec *x = NULL;
+	int got, rc = CAIRN_OK;
+
+	*members = 0;
+	if (!path_exists(ix))
+		goto out_free; /* an older archive */
+	if ((rc = index_open(&r, ix, err)))
+		goto out_free;
+	c.comp = !strcmp(r.compression, "zstd") ? COMP_ZSTD
+		 : !strcmp(r.compression, "gzip") ? COMP_GZIP : COMP_NONE;
+	if ((got = index_next(&r, &x, err)) < 0)
+		rc = -got;
+	while (!rc && x && !(rc = next_group(&c, &r, &x, err)) &&
+	       !(rc = stop_check(err)))
+		rc = check_frame(&c, err);
+	if (!rc && !(rc = next_group(&c, &r, &x, err)))
+		rc = check_tail(&c, ix, err);
+	*members = c.members;
+	for (size_t i = 0; i < c.n; i++)
+		index_rec_free(&c.grp[i]);
+	free(c.grp);
+	index_close(&r);
+out_free:
+	free(ix);
+	return rc;
+}
+
 /* state_dir/verify.json: the last check of each archive, keyed by name,
  * with the size and ctime it had then (a changed file voids the record:
  * any write moves ctime, to the nanosecond, and nobody can set it back).

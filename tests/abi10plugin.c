@@ -1,34 +1,39 @@
 /*
- * The local plugin as an ABI 1.0 build of it would present itself: its
- * ops struct ends before clean, the member 1.1 appended. The word after
- * it holds a function that must never run, so a core that reads past a
- * plugin's `size` crashes the test (tests/target-abi10.sh).
+ * A plugin as ABI 1.0 laid it out: the 8 bytes every major keeps
+ * (abi_major 1, abi_minor 0, size), then 1.0's members. A 2.0 core must
+ * refuse it by those bytes alone, naming both versions, and never call
+ * into it: every function here aborts (tests/target-abi10.sh).
  */
-#define cairn_target_plugin local_entry
-#include "../plugins/local/local.c"
-#undef cairn_target_plugin
+#include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-const struct cairn_target_ops *cairn_target_plugin(void);
-
-static int poison_clean(void *h, const char *prefix, struct cairn_error *err)
+static void never(void)
 {
-	(void)h;
-	(void)prefix;
-	(void)err;
-	fputs("abi10: clean called past the ops size\n", stderr);
+	fputs("abi10: called by a core of another ABI\n", stderr);
 	abort();
 }
 
-static struct cairn_target_ops ops10;
+struct ops10 {
+	uint16_t abi_major, abi_minor;
+	uint32_t size;
+	const char *name, *version;
+	const char *const *keys;
+	void (*open)(void), (*put)(void), (*list)(void), (*get)(void);
+	void (*del)(void), (*close)(void), (*check)(void);
+};
 
-const struct cairn_target_ops *cairn_target_plugin(void)
+static const char *const keys[] = { "path", NULL };
+
+static const struct ops10 ops = {
+	1, 0, sizeof(struct ops10), "abi10", "1.0", keys,
+	never, never, never, never, never, never, never,
+};
+
+const struct ops10 *cairn_target_plugin(void);
+const struct ops10 *cairn_target_plugin(void)
 {
-	ops10 = *local_entry();
-	ops10.name = "abi10";
-	ops10.abi_minor = 0;
-	ops10.size = offsetof(struct cairn_target_ops, clean);
-	ops10.clean = poison_clean;
-	return &ops10;
+	return &ops;
 }

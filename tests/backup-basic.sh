@@ -52,14 +52,19 @@ grep -q 'sound_machine.db-' "$T/members" && fail "a -wal/-shm was archived"
 db_line=$(grep -nx data/sound_machine.db "$T/members" | cut -d: -f1)
 snd_line=$(grep -n '^Sounds/' "$T/members" | head -1 | cut -d: -f1)
 [ "$db_line" -lt "$snd_line" ] || fail "db member after the first Sounds member"
-[ "$(tail -1 "$T/members")" = MANIFEST.sha256 ] || fail "MANIFEST.sha256 not last"
+# The index of a seekable archive is its last member (DESIGN.md).
+[ "$(tail -2 "$T/members" | head -1)" = MANIFEST.sha256 ] ||
+	fail "MANIFEST.sha256 not last before INDEX"
+[ "$(tail -1 "$T/members")" = INDEX ] || fail "INDEX not last"
 
 note "plain tar extraction checks against MANIFEST.sha256"
 mkdir "$T/x"
 tar -xf "$arch" -C "$T/x"
 (cd "$T/x" && sha256sum --quiet -c MANIFEST.sha256) || fail "sha256sum -c MANIFEST.sha256"
-# Every regular member except MANIFEST.sha256 is listed, once.
-(cd "$T/x" && find . -type f ! -name MANIFEST.sha256 | sed 's|^\./||' | sort) >"$T/files"
+# Every regular member except MANIFEST.sha256 and INDEX (the .index
+# sidecar's bytes, covered by the .sha256 sidecar) is listed, once.
+(cd "$T/x" && find . -type f ! -name MANIFEST.sha256 ! -path ./INDEX | sed 's|^\./||' | sort) >"$T/files"
+cmp "$T/x/INDEX" "$arch.index" || fail "INDEX differs from the .index sidecar"
 sed 's/^[0-9a-f]*  //' "$T/x/MANIFEST.sha256" | sort >"$T/listed"
 diff "$T/files" "$T/listed" || fail "MANIFEST.sha256 does not list every file"
 cmp "$T/x/MANIFEST.sha256" "$arch.manifest" || fail "manifest copy differs from MANIFEST.sha256"

@@ -19,14 +19,15 @@ mkdir "$S/data/exports"
 stamps() {
 	(cd "$A" && ls) | sed -n "s/^$1-backup-\([0-9_-]*\)\.tar\.zst\$/\1/p" | sort | tr '\n' ' '
 }
-# Every archive has both sidecars and no sidecar is orphaned.
+# Every archive has its sidecars and no sidecar is orphaned.
 sidecars_match() {
 	local f
 	for f in "$A"/*.tar.zst; do
 		[ -L "$f" ] && continue
-		[ -f "$f.sha256" ] && [ -f "$f.manifest" ] || fail "no sidecars for $f"
+		[ -f "$f.sha256" ] && [ -f "$f.manifest" ] &&
+			[ -f "$f.index" ] || fail "no sidecars for $f"
 	done
-	for f in "$A"/*.sha256 "$A"/*.manifest; do
+	for f in "$A"/*.sha256 "$A"/*.manifest "$A"/*.index; do
 		[ -f "${f%.*}" ] || fail "orphaned sidecar $f"
 	done
 }
@@ -51,8 +52,8 @@ want="2026-01-07_031500 2026-01-08_031500 2026-01-09_031500 "
 sidecars_match
 [ "$(readlink "$A/mss-backup-latest.tar.zst")" = mss-backup-2026-01-09_031500.tar.zst ] ||
 	fail "latest link: $(readlink "$A/mss-backup-latest.tar.zst")"
-[ "$(cd "$A" && ls mss-backup-* | wc -l)" = 10 ] ||
-	fail "want 3 archives, 6 sidecars and the link: $(ls "$A")"
+[ "$(cd "$A" && ls mss-backup-* | wc -l)" = 13 ] ||
+	fail "want 3 archives, 9 sidecars and the link: $(ls "$A")"
 
 note "prune --dry-run removes nothing"
 before=$(cd "$A" && ls -A | sha256sum)

@@ -79,17 +79,6 @@ assert [(a["name"], a["status"], a["where"]) for a in d["archives"]] == [
     ("mss-backup-2030-01-01_000000.tar.zst", "complete", "copy")], d
 PY
 
-note "plugins --json"
-jrun 0 "${C[@]}" plugins --json
-py "$CAIRN_PLUGIN_DIR" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-assert d["schema"] == 1 and d["dir"] == sys.argv[2], d
-p = {x["name"]: x for x in d["plugins"] if x["ok"]}
-assert "local" in p and p["local"]["abi"].count(".") == 1, d
-assert [(t["name"], t["ok"]) for t in d["targets"]] == [("copy", True)], d
-PY
-
 note "verify --json, good and bad"
 jrun 0 "${C[@]}" verify --json --deep
 py <<'PY'

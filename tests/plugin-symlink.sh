@@ -49,7 +49,7 @@ fi
 
 note "a link into a safe directory loads"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" plugins
-out_has "local +[0-9.]+ +ABI 1\.[0-9]+"
+out_has "local +[0-9.]+ +ABI 2\.[0-9]+"
 expect_rc 0 target "$CAIRN" -c "$T/c.conf" backup
 ls "$T"/copy/mss-backup-*.tar.zst >/dev/null || fail "nothing sent"
 

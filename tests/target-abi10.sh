@@ -1,7 +1,8 @@
 #!/bin/bash
-# A plugin built against ABI 1.0 (ops struct without clean) still works
-# with a 1.1 core: the core never reads the optional op past the plugin's
-# size (the word there would abort the run), so no leftover is cleaned.
+# A plugin built against ABI 1.0 is refused by a 2.0 core, naming both
+# versions, before any of its functions runs (each would abort the run):
+# `cairn plugins` shows the rejection, a backup to its target fails that
+# target only, and the local archive is still made.
 . "$TOP_SRCDIR/tests/lib.sh"
 
 dataset "$T/src" 2
@@ -13,14 +14,13 @@ chmod 755 "$P"/*.so
 export CAIRN_PLUGIN_DIR="$P"
 
 expect_rc 0 "$CAIRN" -c "$T/c.conf" plugins
-out_has "abi10 +[0-9.]+ +ABI 1\.0"
-out_has "local +[0-9.]+ +ABI 1\.1"
+out_has "abi10\.so +rejected: .*plugin ABI 1\.0, but cairn speaks ABI 2\.0; rebuild the plugin"
+out_has "local +[0-9.]+ +ABI 2\.0"
 
 mkdir "$T/old"
-left=.mss-backup-2020-01-01_031500.tar.zst.partial
-echo x >"$T/old/$left"
-expect_rc 0 env CAIRN_TARGET_OLD_PLUGIN=abi10 CAIRN_TARGET_OLD_PATH="$T/old" \
+expect_rc 4 env CAIRN_TARGET_OLD_PLUGIN=abi10 CAIRN_TARGET_OLD_PATH="$T/old" \
 	"$CAIRN" -c "$T/c.conf" backup
-(cd "$T/old" && sha256sum -c --quiet ./mss-*.sha256) || fail "abi10 copy"
-[ -f "$T/old/$left" ] || fail "a 1.0 plugin's clean was called"
+out_has "target old failed: .*plugin ABI 1\.0, but cairn speaks ABI 2\.0"
+ls "$T"/arch/mss-backup-*.tar.zst.sha256 >/dev/null || fail "no local archive"
+[ -z "$(ls -A "$T/old")" ] || fail "an ABI 1 plugin wrote to its target"
 echo "target-abi10: ok"

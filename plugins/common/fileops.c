@@ -1,8 +1,10 @@
+/* Archive storage in a directory, shared by the local and usb targets. */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,158 +13,286 @@
 #include <unistd.h>
 
 #include "fileops.h"
-#include "util.h"
+
+struct cairn_txn {
+	struct dir_store *s;
+	int fd;
+	char *tmp, *final;
+	uint64_t size, done;
+};
 
 static bool name_ok(const char *name)
 {
-	return *name && *name != '.' && !strchr(name, '/');
+	return *name && *name != '.' && !strchr(name, '/') &&
+	       strlen(name) <= 255;
 }
 
-#define CHUNK (64u << 20) /* bytes copied between two stop checks */
-
-static bool stopped(const struct cairn_target_config *cfg)
+static bool stopped(const struct dir_store *s)
 {
-	return cfg && cfg->stopped && cfg->stopped(cfg);
+	return s->host && s->host->stopped && s->host->stopped(s->host);
 }
 
-/* copy_file_range keeps the bytes in the kernel (and lets a file system
- * share extents); fall back to read/write across devices it refuses.
- * errno is EINTR when a stop was asked. */
-static int copy_fd(int in, int out, uint64_t size,
-		   const struct cairn_put_file *f,
-		   const struct cairn_target_config *cfg)
+static char *join(const char *dir, const char *pre, const char *name,
+		  const char *post)
 {
-	static char buf[1 << 20];
-	uint64_t done = 0;
-	bool plain = false;
+	char *p;
 
-	while (done < size) {
-		ssize_t n;
-
-		if (stopped(cfg))
-			return errno = EINTR, -1;
-		if (!plain) {
-			n = copy_file_range(in, NULL, out, NULL,
-					    size - done > CHUNK ? CHUNK
-					    : (size_t)(size - done), 0);
-			if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
-				      errno == EINVAL || errno == EOPNOTSUPP)) {
-				plain = true;
-				continue;
-			}
-		} else {
-			n = read(in, buf, sizeof(buf));
-			if (n > 0) {
-				for (ssize_t w = 0, k; w < n; w += k) {
-					k = write(out, buf + w, (size_t)(n - w));
-					if (k < 0)
-						return -1;
-				}
-			}
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			return errno = EIO, -1; /* source shrank */
-		done += (uint64_t)n;
-		if (f && f->progress)
-			f->progress(f->progress_ctx, done, size);
-	}
-	return 0;
+	if (asprintf(&p, "%s/%s%s%s", dir, pre, name, post) < 0)
+		return NULL;
+	return p;
 }
 
-int dir_put(const char *dir, const struct cairn_put_file *f,
-	    const struct cairn_target_config *cfg, struct cairn_error *err)
+static void fsync_dir(const char *dir)
 {
-	char *tmp = xasprintf("%s/.%s.partial", dir, f->name);
-	char *final = path_join(dir, f->name);
-	char hex[65];
-	int in = -1, out = -1, rc = CAIRN_EFAIL;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (!name_ok(f->name)) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "bad object name %s",
-				f->name);
-		goto out;
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
 	}
-	in = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		rc = errno_err(err, 0, errno, "cannot read %s", f->path);
-		goto out;
-	}
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		rc = errno_err(err, 0, errno, "cannot write %s", tmp);
-		goto out;
-	}
-	if (copy_fd(in, out, f->size, f, cfg) || fsync(out)) {
-		rc = errno == EINTR && stopped(cfg)
-		     ? cairn_errf(err, CAIRN_EFAIL, "%s: interrupted", tmp)
-		     : errno_err(err, 0, errno, "cannot write %s", tmp);
-		goto out;
-	}
-	if (close(out)) {
-		out = -1;
-		rc = errno_err(err, 0, errno, "cannot write %s", tmp);
-		goto out;
-	}
-	out = -1;
-	/* Check the copy as the disk holds it, not as the cache does. */
-	{
-		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+}
 
-		if (fd >= 0) {
-			posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-			close(fd);
+int dir_mkdir_p(const char *path, unsigned mode)
+{
+	char *p = strdup(path);
+	int rc = 0;
+
+	if (!p)
+		return -1;
+	for (char *s = p + 1; ; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, mode) && errno != EEXIST) {
+			rc = -1;
+			break;
 		}
+		*s = c;
+		if (!c)
+			break;
 	}
-	if (sha256_file(tmp, hex, NULL)) {
-		rc = errno_err(err, 0, errno, "cannot read back %s", tmp);
-		goto out;
-	}
-	if (strcmp(hex, f->sha256)) {
-		rc = cairn_errf(err, CAIRN_EINTEGRITY,
-				"copy %s does not match its checksum", tmp);
-		goto out;
-	}
-	if (rename(tmp, final)) {
-		rc = errno_err(err, 0, errno, "cannot rename %s", tmp);
-		goto out;
-	}
-	fsync_dir(dir);
-	rc = CAIRN_OK;
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	free(final);
+	free(p);
 	return rc;
 }
 
-int dir_list(const char *dir, cairn_list_cb cb, void *ctx,
+void dir_fmt_bytes(uint64_t n, char out[32])
+{
+	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, 32, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+int dir_begin(struct dir_store *s, const char *name, uint64_t size,
+	      struct cairn_txn **txn, struct cairn_error *err)
+{
+	struct cairn_txn *t;
+
+	if (!name_ok(name))
+		return cairn_errf(err, CAIRN_EFAIL, "bad object name %s",
+				  name);
+	if (!(t = calloc(1, sizeof(*t))))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	t->s = s;
+	t->size = size;
+	t->tmp = join(s->dir, ".", name, ".partial");
+	t->final = join(s->dir, "", name, "");
+	if (!t->tmp || !t->final) {
+		dir_abort(t);
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	}
+	t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (t->fd < 0) {
+		int rc = cairn_errnof(err, 0, errno, "cannot write %s",
+				      t->tmp);
+
+		free(t->tmp);
+		t->tmp = NULL;
+		dir_abort(t);
+		return rc;
+	}
+	*txn = t;
+	return CAIRN_OK;
+}
+
+int dir_write(struct cairn_txn *t, const void *buf, size_t len,
+	      struct cairn_error *err)
+{
+	if (stopped(t->s))
+		return cairn_errf(err, CAIRN_EFAIL, "%s: interrupted",
+				  t->tmp);
+	for (size_t w = 0; w < len;) {
+		ssize_t k = write(t->fd, (const char *)buf + w, len - w);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return cairn_errnof(err, 0, errno, "cannot write %s",
+					    t->tmp);
+		w += (size_t)k;
+	}
+	t->done += len;
+	return CAIRN_OK;
+}
+
+int dir_commit(struct cairn_txn *t, const char *sha256_hex,
+	       struct cairn_error *err)
+{
+	int rc = CAIRN_EFAIL, fd = t->fd;
+
+	(void)sha256_hex; /* the core reads the object back */
+	t->fd = -1;
+	if (t->size != CAIRN_SIZE_UNKNOWN && t->done != t->size) {
+		cairn_errf(err, CAIRN_EFAIL, "%s: wrote %llu bytes of %llu",
+			   t->tmp, (unsigned long long)t->done,
+			   (unsigned long long)t->size);
+		close(fd);
+		goto out;
+	}
+	if (fsync(fd)) {
+		rc = cairn_errnof(err, 0, errno, "cannot write %s", t->tmp);
+		close(fd);
+		goto out;
+	}
+	if (close(fd)) {
+		rc = cairn_errnof(err, 0, errno, "cannot write %s", t->tmp);
+		goto out;
+	}
+	if (rename(t->tmp, t->final)) {
+		rc = cairn_errnof(err, 0, errno, "cannot rename %s", t->tmp);
+		goto out;
+	}
+	fsync_dir(t->s->dir);
+	free(t->tmp);
+	t->tmp = NULL; /* published: nothing for abort to remove */
+	rc = CAIRN_OK;
+out:
+	dir_abort(t);
+	return rc;
+}
+
+void dir_abort(struct cairn_txn *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->tmp)
+		unlink(t->tmp);
+	free(t->tmp);
+	free(t->final);
+	free(t);
+}
+
+int dir_get(struct dir_store *s, const char *name, uint64_t off,
+	    uint64_t len, const struct cairn_sink *sink,
+	    struct cairn_error *err)
+{
+	static char buf[1 << 20];
+	char *src = NULL;
+	struct stat st;
+	uint64_t left;
+	int fd = -1, rc = CAIRN_EFAIL;
+
+	if (!name_ok(name))
+		return cairn_errf(err, CAIRN_EFAIL, "bad object name %s",
+				  name);
+	if (!(src = join(s->dir, "", name, "")))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		rc = cairn_errnof(err, 0, errno, "cannot read %s", src);
+		goto out;
+	}
+	if (off > (uint64_t)st.st_size) {
+		cairn_errf(err, CAIRN_EFAIL, "%s: offset %llu beyond its "
+			   "%llu bytes", src, (unsigned long long)off,
+			   (unsigned long long)st.st_size);
+		goto out;
+	}
+	left = (uint64_t)st.st_size - off;
+	if (len < left)
+		left = len;
+	while (left) {
+		size_t want = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+		ssize_t n;
+
+		if (stopped(s)) {
+			cairn_errf(err, CAIRN_EFAIL, "%s: interrupted", src);
+			goto out;
+		}
+		n = pread(fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = cairn_errnof(err, 0, errno, "cannot read %s",
+					  src);
+			goto out;
+		}
+		if (n == 0)
+			break; /* shrank: deliver fewer */
+		if ((rc = sink->write(sink->ctx, buf, (size_t)n)))
+			goto out;
+		off += (uint64_t)n;
+		left -= (uint64_t)n;
+	}
+	rc = CAIRN_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(src);
+	return rc;
+}
+
+int dir_stat(struct dir_store *s, const char *name, struct cairn_object *o,
+	     struct cairn_error *err)
+{
+	struct stat st;
+	char *p;
+	int rc = CAIRN_OK;
+
+	if (!name_ok(name))
+		return cairn_errf(err, CAIRN_EFAIL, "bad object name %s",
+				  name);
+	if (!(p = join(s->dir, "", name, "")))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	if (lstat(p, &st))
+		rc = cairn_errnof(err, 0, errno, "cannot stat %s", p);
+	else if (!S_ISREG(st.st_mode))
+		rc = cairn_errf(err, CAIRN_ENOTFOUND, "%s: not a file", p);
+	if (!rc && CAIRN_HAS(o, struct cairn_object, bytes))
+		o->bytes = (uint64_t)st.st_size;
+	if (!rc && CAIRN_HAS(o, struct cairn_object, mtime))
+		o->mtime = st.st_mtime;
+	free(p);
+	return rc;
+}
+
+int dir_list(struct dir_store *s, cairn_list_cb cb, void *ctx,
 	     struct cairn_error *err)
 {
 	struct dirent *de;
-	DIR *d = opendir(dir);
+	DIR *d = opendir(s->dir);
 
 	if (!d)
-		return errno_err(err, errno == ENOENT ? CAIRN_EUNAVAIL : 0,
-				 errno, "cannot read %s", dir);
+		return cairn_errnof(err, errno == ENOENT ? CAIRN_EUNAVAIL : 0,
+				    errno, "cannot read %s", s->dir);
 	while ((de = readdir(d))) {
-		struct cairn_object o = { de->d_name, 0, 0 };
+		struct cairn_object o = { sizeof(o), de->d_name, 0, 0 };
 		struct stat st;
 
 		if (!name_ok(de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
 		    !S_ISREG(st.st_mode))
 			continue;
-		o.size = (uint64_t)st.st_size;
+		o.bytes = (uint64_t)st.st_size;
 		o.mtime = st.st_mtime;
 		if (cb(ctx, &o))
 			break;
@@ -171,55 +301,20 @@ int dir_list(const char *dir, cairn_list_cb cb, void *ctx,
 	return CAIRN_OK;
 }
 
-int dir_get(const char *dir, const char *name, const char *dest,
-	    struct cairn_error *err)
+int dir_del(struct dir_store *s, const char *name, struct cairn_error *err)
 {
-	char *src = path_join(dir, name);
-	struct stat st;
-	int in = -1, out = -1, rc = CAIRN_EFAIL;
-
-	if (!name_ok(name)) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "bad object name %s", name);
-		goto out;
-	}
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || fstat(in, &st)) {
-		rc = errno_err(err, 0, errno, "cannot read %s", src);
-		goto out;
-	}
-	out = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		rc = errno_err(err, 0, errno, "cannot write %s", dest);
-		goto out;
-	}
-	if (copy_fd(in, out, (uint64_t)st.st_size, NULL, NULL) ||
-	    fsync(out)) {
-		rc = errno_err(err, 0, errno, "cannot copy %s to %s", src,
-			       dest);
-		unlink(dest);
-		goto out;
-	}
-	rc = CAIRN_OK;
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	free(src);
-	return rc;
-}
-
-int dir_del(const char *dir, const char *name, struct cairn_error *err)
-{
-	char *p = path_join(dir, name);
+	char *p;
 	int rc = CAIRN_OK;
 
 	if (!name_ok(name))
-		rc = cairn_errf(err, CAIRN_EFAIL, "bad object name %s", name);
-	else if (unlink(p))
-		rc = errno_err(err, 0, errno, "cannot remove %s", p);
+		return cairn_errf(err, CAIRN_EFAIL, "bad object name %s",
+				  name);
+	if (!(p = join(s->dir, "", name, "")))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	if (unlink(p))
+		rc = cairn_errnof(err, 0, errno, "cannot remove %s", p);
 	else
-		fsync_dir(dir);
+		fsync_dir(s->dir);
 	free(p);
 	return rc;
 }
@@ -233,32 +328,34 @@ long long dir_free(const char *path)
 	return (long long)sv.f_bavail * (long long)sv.f_frsize;
 }
 
-unsigned long long put_need(const char *dir, const struct cairn_put_file *f)
+int dir_space(struct dir_store *s, struct cairn_space *sp,
+	      struct cairn_error *err)
 {
-	uint64_t rest = f->send_bytes > f->size ? f->send_bytes - f->size : 0;
-	unsigned long long bs;
 	struct statvfs sv;
 
-	if (statvfs(dir, &sv))
-		return 0;
-	bs = sv.f_frsize ? sv.f_frsize : 4096;
-	/* The sidecars are at most a few files: one block each of slack. */
-	return (f->size + bs - 1) / bs * bs +
-	       (rest ? (rest + bs - 1) / bs * bs + bs : 0);
+	if (statvfs(s->dir, &sv))
+		return cairn_errnof(err, 0, errno, "cannot stat %s", s->dir);
+	if (CAIRN_HAS(sp, struct cairn_space, block_size))
+		sp->block_size = (uint32_t)sv.f_frsize;
+	if (CAIRN_HAS(sp, struct cairn_space, free_bytes))
+		sp->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (CAIRN_HAS(sp, struct cairn_space, total_bytes))
+		sp->total_bytes = (uint64_t)sv.f_blocks * sv.f_frsize;
+	return CAIRN_OK;
 }
 
-int dir_clean(const char *dir, const char *prefix,
-	      const struct cairn_target_config *cfg, struct cairn_error *err)
+int dir_clean(struct dir_store *s, const char *prefix,
+	      struct cairn_error *err)
 {
 	static const char tag[] = ".partial";
 	size_t pl = strlen(prefix), tl = sizeof(tag) - 1;
 	struct dirent *de;
 	int removed = 0, rc = CAIRN_OK;
-	DIR *d = opendir(dir);
+	DIR *d = opendir(s->dir);
 
 	if (!d)
 		return errno == ENOENT ? CAIRN_OK :
-		       errno_err(err, 0, errno, "cannot read %s", dir);
+		       cairn_errnof(err, 0, errno, "cannot read %s", s->dir);
 	while ((de = readdir(d))) {
 		const char *n = de->d_name;
 		size_t l = strlen(n);
@@ -271,17 +368,17 @@ int dir_clean(const char *dir, const char *prefix,
 		    !S_ISREG(st.st_mode))
 			continue;
 		if (unlinkat(dirfd(d), n, 0)) {
-			rc = errno_err(err, 0, errno, "cannot remove %s/%s",
-				       dir, n);
+			rc = cairn_errnof(err, 0, errno, "cannot remove %s/%s",
+					  s->dir, n);
 			continue;
 		}
 		removed++;
-		if (cfg)
-			cfg->log(cfg, CAIRN_LOG_INFO, "removed %s/%s, left by "
-				 "a killed run", dir, n);
+		if (s->host)
+			s->host->log(s->host, CAIRN_LOG_INFO, "removed %s/%s, "
+				     "left by a killed run", s->dir, n);
 	}
 	closedir(d);
 	if (removed)
-		fsync_dir(dir);
+		fsync_dir(s->dir);
 	return rc;
 }

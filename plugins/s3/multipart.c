@@ -1,11 +1,15 @@
 /*
- * Streaming parallel multipart upload. Parts are read from the file with
- * pread into one buffer per slot, so memory is `parallel` x part_size
- * whatever the archive's size; `parallel` parts are in flight at once on a
- * curl multi handle. Each part carries its own x-amz-content-sha256. The
- * object exists only once CompleteMultipartUpload succeeds; on any failure,
- * a stop asked included, the upload is aborted so no orphan parts stay
- * billed (and the next run's clean() aborts those a killed run left).
+ * The transaction. Bytes are buffered into one part_size buffer; a full
+ * one goes up as a part (on a curl multi handle, `parallel` in flight, so
+ * memory is parallel + 1 parts) once more bytes show it is not the last.
+ * An object that never fills a part goes up as one PUT at commit, with
+ * x-amz-meta-sha256. A multipart object exists only once
+ * CompleteMultipartUpload succeeds; on any failure, a stop asked
+ * included, the upload is aborted so no orphan parts stay billed (and the
+ * next run's clean() aborts those a killed run left).
+ *
+ * One attempt per part: the ABI has the core retry a CAIRN_ERETRY on a
+ * fresh handle, after abort(), so a failed part fails the transaction.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 
 #include <openssl/evp.h>
 
@@ -26,200 +29,343 @@ struct slot {
 	int part; /* 1-based; 0 when free */
 };
 
-struct mpu {
+struct cairn_txn {
 	struct s3 *s;
-	const struct cairn_put_file *f;
-	const char *key;
-	int fd;
-	uint64_t size;
+	char *key;
+	uint64_t size;    /* declared, or CAIRN_SIZE_UNKNOWN */
+	uint64_t written;
 	uint64_t psize;
-	uint64_t done;
-	int nparts;
-	int next;
+	unsigned char *fill; /* the part being filled */
+	size_t fill_len;
+	int next;            /* number of the next part to start */
+	int inflight;
 	char *upload_id;
 	char **etags;
-	EVP_MD_CTX *whole; /* the file's SHA-256, fed part by part in order */
+	int netags;
+	EVP_MD_CTX *whole;   /* SHA-256 of every byte written */
 	CURLM *multi;
 	struct slot *slots;
 };
 
-static int initiate(struct mpu *m, struct cairn_error *err)
+static int initiate(struct cairn_txn *t, struct cairn_error *err)
 {
-	struct s3 *s = m->s;
-	struct s3_req r = { .out_fd = -1 };
+	struct s3 *s = t->s;
+	struct s3_req r = { 0 };
 	static const char *const kv[] = { "uploads", "" };
-	char sc[96], meta[96], *query = s3_query(1, kv);
-	const char *extra[4] = { "Content-Type: application/octet-stream" };
-	int n = 1, rc;
+	char sc[96], *query = s3_query(1, kv);
+	const char *extra[3] = { "Content-Type: application/octet-stream" };
+	int rc;
 
 	if (!query)
-		return cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
+		return s3_oom(err);
+	/* The hash is known only at commit: no x-amz-meta-sha256 here. */
 	if (s->storage_class) {
 		snprintf(sc, sizeof(sc), "x-amz-storage-class: %s",
 			 s->storage_class);
-		extra[n++] = sc;
+		extra[1] = sc;
 	}
-	if (m->f->sha256 && strlen(m->f->sha256) == 64 &&
-	    strspn(m->f->sha256, "0123456789abcdefABCDEF") == 64) {
-		snprintf(meta, sizeof(meta), "x-amz-meta-sha256: %s",
-			 m->f->sha256);
-		extra[n++] = meta;
-	}
-	rc = s3_req_init(s, &r, "POST", m->key, query, S3_EMPTY_SHA256, extra,
-			 err);
+	rc = s3_req_init(s, &r, "POST", t->key, query, S3_EMPTY_SHA256,
+			 extra, err);
 	if (!rc)
 		rc = s3_req_run(s, &r, err);
 	if (!rc) {
-		m->upload_id = s3_xml_upload_id(r.resp.data, r.resp.len);
-		if (!m->upload_id)
+		t->upload_id = s3_xml_upload_id(r.resp.data, r.resp.len);
+		if (!t->upload_id)
 			rc = cairn_errf(err, CAIRN_EFAIL,
 					"s3 POST %s?uploads: no UploadId in "
 					"the reply", r.what);
 	}
+	if (!rc)
+		s3_log(s, CAIRN_LOG_DEBUG, "s3: %s: parts of %llu MiB, %d in "
+		       "flight", t->key,
+		       (unsigned long long)(t->psize / S3_MIB), s->parallel);
 	s3_req_free(&r);
 	free(query);
 	return rc;
 }
 
 /* "partNumber=N&uploadId=ID" for a part, "uploadId=ID" for part 0. */
-static char *upload_query(struct mpu *m, int part)
+static char *upload_query(struct cairn_txn *t, int part)
 {
 	char num[16];
-	const char *kv[] = { "partNumber", num, "uploadId", m->upload_id };
+	const char *kv[] = { "partNumber", num, "uploadId", t->upload_id };
 
 	snprintf(num, sizeof(num), "%d", part);
 	return s3_query(part ? 2 : 1, part ? kv : kv + 2);
 }
 
-static int start_part(struct mpu *m, struct slot *sl,
-		      struct cairn_error *err)
+/* The ETag S3 gives a part is its MD5 in quotes: the stand-in for a
+ * server that sends none (Ceph RGW behind some proxies). */
+static void md5_etag(const unsigned char *p, size_t n, char *out,
+		     size_t outsz)
 {
-	uint64_t off = (uint64_t)(m->next - 1) * m->psize;
-	size_t len = (size_t)(m->size - off < m->psize ? m->size - off
-						       : m->psize);
-	char sha[65], *query;
-	int rc;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
 
-	/* Populated at once: the buffer is filled whole anyway, and one
-	 * mapping costs far less than faulting its pages in one by one. */
-	if (!sl->buf) {
-		void *p = mmap(NULL, m->psize, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-			       -1, 0);
-
-		if (p == MAP_FAILED)
-			return cairn_errf(err, CAIRN_EFAIL,
-					  "s3: no memory for a %llu-byte "
-					  "part: %s",
-					  (unsigned long long)m->psize,
-					  strerror(errno));
-		sl->buf = p;
-	}
-	rc = s3_pread_full(m->fd, sl->buf, len, off, m->f->path, err);
-	if (rc)
-		return rc;
-	EVP_DigestUpdate(m->whole, sl->buf, len);
-	s3_sha256_hex(sl->buf, len, sha);
-	query = upload_query(m, m->next);
-	if (!query)
-		return cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
-	sl->req.body = sl->buf;
-	sl->req.body_len = len;
-	sl->req.stoppable = true;
-	rc = s3_req_init(m->s, &sl->req, "PUT", m->key, query, sha, NULL,
-			 err);
-	free(query);
-	if (rc) {
-		s3_req_free(&sl->req);
-		return rc;
-	}
-	curl_easy_setopt(sl->req.h, CURLOPT_PRIVATE, sl);
-	if (curl_multi_add_handle(m->multi, sl->req.h)) {
-		s3_req_free(&sl->req);
-		return cairn_errf(err, CAIRN_EFAIL, "s3: curl multi failed");
-	}
-	sl->len = len;
-	sl->part = m->next++;
-	return CAIRN_OK;
+	EVP_Digest(p, n, md, &len, EVP_md5(), NULL);
+	for (unsigned int i = 0; i < len; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	snprintf(out, outsz, "\"%s\"", hex);
 }
 
-static int finish_part(struct mpu *m, struct slot *sl, CURLcode cc,
+static int finish_part(struct cairn_txn *t, struct slot *sl, CURLcode cc,
 		       struct cairn_error *err)
 {
 	int rc;
 
-	curl_multi_remove_handle(m->multi, sl->req.h);
-	rc = s3_req_result(m->s, &sl->req, cc, err);
+	curl_multi_remove_handle(t->multi, sl->req.h);
+	t->inflight--;
+	rc = s3_req_result(t->s, &sl->req, cc, err);
 	if (!rc && !sl->req.etag[0])
-		rc = cairn_errf(err, CAIRN_EFAIL, "s3 PUT %s part %d: no ETag "
-				"in the reply", sl->req.what, sl->part);
-	if (!rc && !(m->etags[sl->part - 1] = strdup(sl->req.etag)))
-		rc = cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
-	if (!rc) {
-		m->done += sl->len;
-		if (m->f->progress)
-			m->f->progress(m->f->progress_ctx, m->done, m->size);
-	}
+		md5_etag(sl->buf, sl->len, sl->req.etag,
+			 sizeof(sl->req.etag));
+	if (!rc && !(t->etags[sl->part - 1] = strdup(sl->req.etag)))
+		rc = s3_oom(err);
 	s3_req_free(&sl->req);
 	sl->part = 0;
 	return rc;
 }
 
-static struct slot *free_slot(struct mpu *m)
+/* Drive the transfers once, collecting finished parts; the first failed
+ * part's error is the transaction's. */
+static int pump(struct cairn_txn *t, struct cairn_error *err)
 {
-	for (int i = 0; i < m->s->parallel; i++)
-		if (!m->slots[i].part)
-			return &m->slots[i];
-	return NULL;
-}
-
-/*
- * Keep `parallel` parts in flight until all are sent or one fails. One
- * part is read and hashed per turn, with curl driven in between, so the
- * parts already started keep moving while the next one is prepared.
- */
-static int send_parts(struct mpu *m, struct cairn_error *err)
-{
-	int queued, active = 0, running = 0, rc;
+	int queued, running = 0, rc;
 	struct slot *sl;
 	CURLMsg *msg;
 	CURLMcode mc;
 
-	while (m->next <= m->nparts || active) {
-		if (s3_stopped(m->s))
-			return cairn_errf(err, CAIRN_EFAIL, "s3: upload of %s "
-					  "interrupted", m->f->name);
-		sl = m->next <= m->nparts ? free_slot(m) : NULL;
-		if (sl) {
-			rc = start_part(m, sl, err);
-			if (rc)
-				return rc;
-			active++;
-		}
-		mc = curl_multi_perform(m->multi, &running);
-		if (mc)
-			return cairn_errf(err, CAIRN_EFAIL, "s3: curl: %s",
-					  curl_multi_strerror(mc));
-		while ((msg = curl_multi_info_read(m->multi, &queued))) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-					  (char **)&sl);
-			active--;
-			rc = finish_part(m, sl, msg->data.result, err);
-			if (rc)
-				return rc;
-		}
-		if (running && !(m->next <= m->nparts && free_slot(m)))
-			curl_multi_poll(m->multi, NULL, 0, 1000, NULL);
+	if (s3_stopped(t->s))
+		return cairn_errf(err, CAIRN_EFAIL, "s3: upload of s3://%s/%s "
+				  "interrupted", t->s->bucket, t->key);
+	mc = curl_multi_perform(t->multi, &running);
+	if (mc)
+		return cairn_errf(err, CAIRN_EFAIL, "s3: curl: %s",
+				  curl_multi_strerror(mc));
+	while ((msg = curl_multi_info_read(t->multi, &queued))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+				  (char **)&sl);
+		rc = finish_part(t, sl, msg->data.result, err);
+		if (rc)
+			return rc;
 	}
 	return CAIRN_OK;
 }
 
-/* A 200 reply to CompleteMultipartUpload may still hold an <Error>. */
-static int complete(struct mpu *m, struct cairn_error *err)
+/* Wait until at most `most` parts are in flight, polling stopped(). */
+static int drain(struct cairn_txn *t, int most, struct cairn_error *err)
 {
-	struct s3_req r = { .out_fd = -1 };
+	int rc;
+
+	for (;;) {
+		rc = pump(t, err);
+		if (rc || t->inflight <= most)
+			return rc;
+		curl_multi_poll(t->multi, NULL, 0, 1000, NULL);
+	}
+}
+
+/* Send the filled buffer as the next part: its slot's buffer becomes the
+ * one to fill. */
+static int ship(struct cairn_txn *t, struct cairn_error *err)
+{
+	struct slot *sl = NULL;
+	unsigned char *buf;
+	char sha[65], *query;
+	int rc;
+
+	if (!t->upload_id && (rc = initiate(t, err)))
+		return rc;
+	if (t->next > S3_MAX_PARTS)
+		return cairn_errf(err, CAIRN_EFAIL, "s3: s3://%s/%s: more "
+				  "than %d parts of %llu MiB; raise part_size",
+				  t->s->bucket, t->key, S3_MAX_PARTS,
+				  (unsigned long long)(t->psize / S3_MIB));
+	if ((rc = drain(t, t->s->parallel - 1, err)))
+		return rc;
+	for (int i = 0; i < t->s->parallel && !sl; i++)
+		if (!t->slots[i].part)
+			sl = &t->slots[i];
+	if (t->next > t->netags) {
+		int n = t->netags ? 2 * t->netags : 64;
+		char **e = realloc(t->etags, (size_t)n * sizeof(*e));
+
+		if (!e)
+			return s3_oom(err);
+		memset(e + t->netags, 0, (size_t)(n - t->netags) * sizeof(*e));
+		t->etags = e;
+		t->netags = n;
+	}
+	buf = sl->buf;
+	sl->buf = t->fill;
+	sl->len = t->fill_len;
+	t->fill = buf;
+	t->fill_len = 0;
+	s3_sha256_hex(sl->buf, sl->len, sha);
+	if (!(query = upload_query(t, t->next)))
+		return s3_oom(err);
+	sl->req.body = sl->buf;
+	sl->req.body_len = sl->len;
+	sl->req.stoppable = true;
+	rc = s3_req_init(t->s, &sl->req, "PUT", t->key, query, sha, NULL,
+			 err);
+	free(query);
+	if (!rc) {
+		curl_easy_setopt(sl->req.h, CURLOPT_PRIVATE, sl);
+		if (curl_multi_add_handle(t->multi, sl->req.h))
+			rc = cairn_errf(err, CAIRN_EFAIL, "s3: curl multi "
+					"failed");
+	}
+	if (rc) {
+		s3_req_free(&sl->req);
+		return rc;
+	}
+	sl->part = t->next++;
+	t->inflight++;
+	return pump(t, err);
+}
+
+static void txn_free(struct cairn_txn *t)
+{
+	if (t->slots) {
+		for (int i = 0; i < t->s->parallel; i++) {
+			if (t->slots[i].part)
+				curl_multi_remove_handle(t->multi,
+							 t->slots[i].req.h);
+			s3_req_free(&t->slots[i].req);
+			free(t->slots[i].buf);
+		}
+	}
+	for (int i = 0; i < t->netags; i++)
+		free(t->etags[i]);
+	free(t->etags);
+	free(t->slots);
+	free(t->fill);
+	free(t->upload_id);
+	free(t->key);
+	EVP_MD_CTX_free(t->whole);
+	if (t->multi)
+		curl_multi_cleanup(t->multi);
+	free(t);
+}
+
+int s3_begin(void *handle, const char *name, uint64_t size,
+	     struct cairn_txn **txn, struct cairn_error *err)
+{
+	struct s3 *s = handle;
+	struct cairn_txn *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return s3_oom(err);
+	t->s = s;
+	t->size = size;
+	t->psize = s->part_size;
+	t->next = 1;
+	if (!(t->key = s3_object_key(s, name, err))) {
+		int rc = err->code;
+
+		free(t);
+		return rc;
+	}
+	/* S3 allows 10,000 parts: grow the part (in MiB) for a huge known
+	 * size. An unknown size keeps part_size. */
+	if (size != CAIRN_SIZE_UNKNOWN &&
+	    (size + t->psize - 1) / t->psize > S3_MAX_PARTS) {
+		t->psize = (size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
+		t->psize = (t->psize + S3_MIB - 1) / S3_MIB * S3_MIB;
+		if (t->psize > S3_MAX_PART) {
+			txn_free(t);
+			return cairn_errf(err, CAIRN_EFAIL, "s3: %s: %llu "
+					  "bytes is more than S3 allows for "
+					  "one object", name,
+					  (unsigned long long)size);
+		}
+		s3_log(s, CAIRN_LOG_INFO, "s3: part size raised to %llu MiB "
+		       "for %s", (unsigned long long)(t->psize / S3_MIB),
+		       name);
+	}
+	t->slots = calloc((size_t)s->parallel, sizeof(*t->slots));
+	t->whole = EVP_MD_CTX_new();
+	t->multi = curl_multi_init();
+	if (!t->slots || !t->whole || !t->multi ||
+	    !EVP_DigestInit_ex(t->whole, EVP_sha256(), NULL)) {
+		txn_free(t);
+		return s3_oom(err);
+	}
+	curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)s->parallel);
+	*txn = t;
+	return CAIRN_OK;
+}
+
+int s3_write(struct cairn_txn *t, const void *buf, size_t len,
+	     struct cairn_error *err)
+{
+	const unsigned char *p = buf;
+	int rc;
+
+	if (t->size != CAIRN_SIZE_UNKNOWN && len > t->size - t->written)
+		return cairn_errf(err, CAIRN_EFAIL, "s3: s3://%s/%s: more "
+				  "than the %llu bytes declared",
+				  t->s->bucket, t->key,
+				  (unsigned long long)t->size);
+	EVP_DigestUpdate(t->whole, p, len);
+	t->written += len;
+	while (len) {
+		size_t n;
+
+		/* Full, and more is coming: it is not the last part. */
+		if (t->fill_len == t->psize && (rc = ship(t, err)))
+			return rc;
+		if (!t->fill && !(t->fill = malloc(t->psize)))
+			return cairn_errf(err, CAIRN_EFAIL, "s3: no memory "
+					  "for a %llu-byte part",
+					  (unsigned long long)t->psize);
+		n = t->psize - t->fill_len < len ? t->psize - t->fill_len
+						 : len;
+		memcpy(t->fill + t->fill_len, p, n);
+		t->fill_len += n;
+		p += n;
+		len -= n;
+	}
+	/* Keep the parts in flight moving between writes. */
+	return t->inflight ? pump(t, err) : CAIRN_OK;
+}
+
+static int put_single(struct cairn_txn *t, const char *sha,
+		      struct cairn_error *err)
+{
+	struct s3 *s = t->s;
+	struct s3_req r = { 0 };
+	char ctype[] = "Content-Type: application/octet-stream";
+	char meta[96], sc[96];
+	const char *extra[4] = { ctype, meta, NULL, NULL };
+	int rc;
+
+	snprintf(meta, sizeof(meta), "x-amz-meta-sha256: %s", sha);
+	if (s->storage_class) {
+		snprintf(sc, sizeof(sc), "x-amz-storage-class: %s",
+			 s->storage_class);
+		extra[2] = sc;
+	}
+	r.body = t->fill;
+	r.body_len = t->fill_len;
+	r.stoppable = true;
+	rc = s3_req_init(s, &r, "PUT", t->key, NULL, sha, extra, err);
+	if (!rc)
+		rc = s3_req_run(s, &r, err);
+	s3_req_free(&r);
+	return rc;
+}
+
+/* A 200 reply to CompleteMultipartUpload may still hold an <Error>; its
+ * <ETag> may be empty (Ceph RGW) and is not needed. */
+static int complete(struct cairn_txn *t, struct cairn_error *err)
+{
+	struct s3_req r = { 0 };
 	static const char *const extra[] = {
 		"Content-Type: application/xml", NULL
 	};
@@ -228,8 +374,8 @@ static int complete(struct mpu *m, struct cairn_error *err)
 	size_t len = 0;
 	int rc = CAIRN_EFAIL;
 
-	body = s3_xml_complete(m->etags, m->nparts, &len);
-	query = upload_query(m, 0);
+	body = s3_xml_complete(t->etags, t->next - 1, &len);
+	query = upload_query(t, 0);
 	if (!body || !query) {
 		rc = cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
 		goto out;
@@ -237,9 +383,9 @@ static int complete(struct mpu *m, struct cairn_error *err)
 	s3_sha256_hex(body, len, sha);
 	r.body = body;
 	r.body_len = len;
-	rc = s3_req_init(m->s, &r, "POST", m->key, query, sha, extra, err);
+	rc = s3_req_init(t->s, &r, "POST", t->key, query, sha, extra, err);
 	if (!rc)
-		rc = s3_req_run(m->s, &r, err);
+		rc = s3_req_run(t->s, &r, err);
 	if (!rc && !s3_xml_error(r.resp.data, r.resp.len, code, sizeof(code),
 				 msg, sizeof(msg)))
 		rc = cairn_errf(err, !strcmp(code, "InternalError") ||
@@ -258,7 +404,7 @@ int s3_abort_upload(struct s3 *s, const char *key, const char *upload_id,
 		    struct cairn_error *err)
 {
 	const char *kv[] = { "uploadId", upload_id };
-	struct s3_req r = { .out_fd = -1 };
+	struct s3_req r = { 0 };
 	char *query = s3_query(1, kv);
 	int rc;
 
@@ -279,102 +425,75 @@ int s3_abort_upload(struct s3 *s, const char *key, const char *upload_id,
  * lifecycle rule or the next run's clean() removes them. The put's own
  * error stands.
  */
-static void abort_upload(struct mpu *m)
+static void abort_upload(struct cairn_txn *t)
 {
-	struct s3 *s = m->s;
+	struct s3 *s = t->s;
 	struct cairn_error e = { 0, "" };
-	int rc = s3_abort_upload(s, m->key, m->upload_id, &e);
+	int rc = s3_abort_upload(s, t->key, t->upload_id, &e);
 
 	if (!rc || rc == CAIRN_ENOTFOUND)
-		s->cfg->log(s->cfg, CAIRN_LOG_INFO, "s3: aborted multipart "
-			    "upload of s3://%s/%s", s->bucket, m->key);
+		s3_log(s, CAIRN_LOG_INFO, "s3: aborted multipart upload of "
+		       "s3://%s/%s", s->bucket, t->key);
 	else
-		s->cfg->log(s->cfg, CAIRN_LOG_WARN,
-			    "s3: could not abort multipart upload %s of "
-			    "s3://%s/%s (%s); its parts may stay billed until "
-			    "removed (a lifecycle rule for incomplete uploads "
-			    "does it)", m->upload_id, s->bucket, m->key,
-			    e.msg);
+		s3_log(s, CAIRN_LOG_WARN, "s3: could not abort multipart "
+		       "upload %s of s3://%s/%s (%s); its parts may stay "
+		       "billed until removed (a lifecycle rule for "
+		       "incomplete uploads does it)", t->upload_id,
+		       s->bucket, t->key, e.msg);
 }
 
-int s3_put_multipart(struct s3 *s, int fd, uint64_t size,
-		     const struct cairn_put_file *f, const char *key,
-		     struct cairn_error *err)
+void s3_abort(struct cairn_txn *t)
 {
-	struct mpu m = {
-		.s = s, .f = f, .key = key, .fd = fd, .size = size,
-		.psize = s->part_size, .next = 1,
-	};
+	if (!t)
+		return;
+	/* Parts in flight first: the abort must not race them. */
+	for (int i = 0; t->slots && i < t->s->parallel; i++) {
+		if (!t->slots[i].part)
+			continue;
+		curl_multi_remove_handle(t->multi, t->slots[i].req.h);
+		s3_req_free(&t->slots[i].req);
+		t->slots[i].part = 0;
+	}
+	if (t->upload_id)
+		abort_upload(t);
+	txn_free(t);
+}
+
+int s3_commit(struct cairn_txn *t, const char *sha256_hex,
+	      struct cairn_error *err)
+{
 	unsigned char md[EVP_MAX_MD_SIZE];
 	char hex[65];
-	int i, rc = CAIRN_EFAIL;
+	int rc = CAIRN_EFAIL;
 
-	/* S3 allows 10,000 parts: grow the part (in MiB) for huge files. */
-	if ((size + m.psize - 1) / m.psize > S3_MAX_PARTS) {
-		m.psize = (size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
-		m.psize = (m.psize + S3_MIB - 1) / S3_MIB * S3_MIB;
-		if (m.psize > S3_MAX_PART)
-			return cairn_errf(err, CAIRN_EFAIL, "s3: %s is larger "
-					  "than S3 allows for one object",
-					  f->path);
-		s->cfg->log(s->cfg, CAIRN_LOG_INFO, "s3: part size raised "
-			    "to %llu MiB for %s",
-			    (unsigned long long)(m.psize / S3_MIB), f->name);
-	}
-	m.nparts = (int)((size + m.psize - 1) / m.psize);
-	m.etags = calloc((size_t)m.nparts, sizeof(*m.etags));
-	m.slots = calloc((size_t)s->parallel, sizeof(*m.slots));
-	m.whole = EVP_MD_CTX_new();
-	m.multi = curl_multi_init();
-	if (!m.etags || !m.slots || !m.whole || !m.multi ||
-	    !EVP_DigestInit_ex(m.whole, EVP_sha256(), NULL)) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
+	if (t->size != CAIRN_SIZE_UNKNOWN && t->written != t->size) {
+		cairn_errf(err, rc, "s3: s3://%s/%s: %llu bytes written, "
+			   "%llu declared", t->s->bucket, t->key,
+			   (unsigned long long)t->written,
+			   (unsigned long long)t->size);
 		goto out;
 	}
-	for (i = 0; i < s->parallel; i++)
-		m.slots[i].req.out_fd = -1;
-	curl_multi_setopt(m.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-			  (long)s->parallel);
-
-	rc = initiate(&m, err);
-	if (rc)
+	EVP_DigestFinal_ex(t->whole, md, NULL);
+	s3_hex(md, hex);
+	if (sha256_hex && strcasecmp(hex, sha256_hex)) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "s3: s3://%s/%s: the "
+				"bytes sent do not match sha256 %.64s",
+				t->s->bucket, t->key, sha256_hex);
 		goto out;
-	s->cfg->log(s->cfg, CAIRN_LOG_DEBUG, "s3: %s: %d parts of %llu MiB, "
-		    "%d in flight", f->name, m.nparts,
-		    (unsigned long long)(m.psize / S3_MIB), s->parallel);
-	rc = send_parts(&m, err);
-	if (!rc && f->sha256) {
-		EVP_DigestFinal_ex(m.whole, md, NULL);
-		s3_hex(md, hex);
-		if (strcasecmp(hex, f->sha256))
-			rc = cairn_errf(err, CAIRN_EINTEGRITY, "s3: %s does "
-					"not match its sha256 (changed while "
-					"sending?)", f->path);
 	}
+	if (!t->upload_id) {
+		rc = put_single(t, hex, err);
+		goto out;
+	}
+	rc = t->fill_len ? ship(t, err) : CAIRN_OK;
 	if (!rc)
-		rc = complete(&m, err);
-	if (rc) {
-		for (i = 0; i < s->parallel; i++) {
-			if (!m.slots[i].part)
-				continue;
-			curl_multi_remove_handle(m.multi, m.slots[i].req.h);
-			s3_req_free(&m.slots[i].req);
-		}
-		abort_upload(&m);
-	}
+		rc = drain(t, 0, err);
+	if (!rc)
+		rc = complete(t, err);
 out:
-	if (m.slots)
-		for (i = 0; i < s->parallel; i++)
-			if (m.slots[i].buf)
-				munmap(m.slots[i].buf, m.psize);
-	if (m.etags)
-		for (i = 0; i < m.nparts; i++)
-			free(m.etags[i]);
-	free(m.etags);
-	free(m.slots);
-	free(m.upload_id);
-	EVP_MD_CTX_free(m.whole);
-	if (m.multi)
-		curl_multi_cleanup(m.multi);
+	if (rc)
+		s3_abort(t);
+	else
+		txn_free(t);
 	return rc;
 }

@@ -3,7 +3,8 @@
  *
  * s3.c        configuration, requests (libcurl with CURLOPT_AWS_SIGV4),
  *             error translation and the plugin operations
- * multipart.c the streaming parallel multipart upload, aborting one
+ * multipart.c the transaction: one PUT when small, else a streaming
+ *             parallel multipart upload, aborting one
  * xml.c       libxml2: S3 replies in, CompleteMultipartUpload body out
  */
 #ifndef CAIRN_S3_H
@@ -25,6 +26,7 @@
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct s3 {
+	const struct cairn_host *hostsv;
 	const struct cairn_target_config *cfg;
 	char *scheme;   /* "https" or "http" */
 	char *host;     /* host[:port] as in the endpoint */
@@ -41,6 +43,7 @@ struct s3 {
 	uint64_t part_size;
 	int parallel;
 	long connect_timeout;
+	long stall_timeout;
 	CURLSH *share; /* one connection pool for every request */
 };
 
@@ -60,9 +63,14 @@ struct s3_req {
 	const unsigned char *body;
 	size_t body_len;
 	size_t body_off;
-	int out_fd;   /* a 2xx body goes here when >= 0 */
+	/* A 2xx body goes to sink when set: skip bytes dropped first, then
+	 * at most remain bytes (a server that ignored Range). */
+	const struct cairn_sink *sink;
+	uint64_t skip;
+	uint64_t remain;
+	bool body_seen;
+	int sink_rc;    /* what sink->write returned, ending the transfer */
 	bool stoppable; /* a long transfer: a stop asked ends it */
-	int out_errno;
 	struct s3_buf resp;
 	char etag[128];
 	char errbuf[CURL_ERROR_SIZE];
@@ -78,16 +86,24 @@ void s3_req_free(struct s3_req *r);
 char *s3_query(int npairs, const char *const *kv);
 void s3_hex(const unsigned char md[32], char hex[65]);
 void s3_sha256_hex(const void *p, size_t n, char hex[65]);
-int s3_pread_full(int fd, unsigned char *buf, size_t len, uint64_t off,
-		  const char *path, struct cairn_error *err);
+int s3_oom(struct cairn_error *err);
+char *s3_object_key(struct s3 *s, const char *name,
+		    struct cairn_error *err);
 
-int s3_put_multipart(struct s3 *s, int fd, uint64_t size,
-		     const struct cairn_put_file *f, const char *key,
-		     struct cairn_error *err);
+/* multipart.c: the transaction operations */
+int s3_begin(void *handle, const char *name, uint64_t size,
+	     struct cairn_txn **txn, struct cairn_error *err);
+int s3_write(struct cairn_txn *t, const void *buf, size_t len,
+	     struct cairn_error *err);
+int s3_commit(struct cairn_txn *t, const char *sha256_hex,
+	      struct cairn_error *err);
+void s3_abort(struct cairn_txn *t);
 /* AbortMultipartUpload; CAIRN_ENOTFOUND when the upload is gone. */
 int s3_abort_upload(struct s3 *s, const char *key, const char *upload_id,
 		    struct cairn_error *err);
 bool s3_stopped(struct s3 *s);
+#define s3_log(s, level, ...) ((s)->hostsv->log((s)->hostsv, (level), \
+						__VA_ARGS__))
 
 /* xml.c */
 typedef int (*s3_xml_obj_cb)(void *ctx, const char *key, uint64_t size,

@@ -1,13 +1,16 @@
 /*
- * ssh target: archives over SFTP (libssh2).
+ * ssh target: archives over SFTP (libssh2), plugin ABI 2.0.
  *
  * The host key is checked strictly against known_hosts (plain and hashed
  * entries); an unknown or changed key refuses the connection before any
  * byte is sent, unless accept_new_host_key = yes and the host has no entry
- * at all. Uploads go to a dotted temporary name, are fsynced where the
- * server offers fsync@openssh.com, renamed into place and their size
- * checked. libssh2 1.10 pipelines SFTP writes when handed large buffers,
- * so put() keeps a sliding window of a few MiB in flight.
+ * at all. A put streams into a dotted temporary name carrying the final
+ * one (.NAME.partial-PID), which commit fsyncs where the server offers
+ * fsync@openssh.com and renames into place. libssh2 1.10 pipelines SFTP
+ * writes when handed large buffers, so write() buffers a window of a few
+ * MiB and keeps it in flight. One attempt per call: errors are graded
+ * (transport ERETRY, host key and credentials EAUTH, ...) and the core
+ * retries on a fresh handle.
  */
 #include "config.h"
 
@@ -39,16 +42,52 @@
  * measured slower (libssh2 then spins on a full window). */
 #define XFER_BUF (2u << 20)
 #define TMP_TAG ".partial-"
+#define NAME_MAX_BYTES 255
 
-static const char *const ssh_keys[] = {
-	"host", "port", "user", "path", "identity", "passphrase_file",
-	"known_hosts", "agent", "accept_new_host_key", "connect_timeout",
-	"timeout", "keepalive", NULL,
+/* libssh2 1.11 sends posix-rename@openssh.com, which replaces an existing
+ * name in one step; 1.10 has only SSH_FXP_RENAME, which OpenSSH refuses
+ * over an existing name. */
+#if defined(LIBSSH2_VERSION_NUM) && LIBSSH2_VERSION_NUM >= 0x010b00
+#define HAVE_POSIX_RENAME 1
+#endif
+
+static const struct cairn_key_spec ssh_keys[] = {
+	CAIRN_KEY("host", CAIRN_KEY_STRING, NULL, CAIRN_KEY_REQUIRED,
+		  "SSH server to connect to"),
+	CAIRN_KEY_RANGE("port", CAIRN_KEY_INT, "22", 0, 1, 65535,
+			"TCP port of the SSH server"),
+	CAIRN_KEY("user", CAIRN_KEY_STRING, NULL, 0,
+		  "login name (default: the effective user)"),
+	CAIRN_KEY("path", CAIRN_KEY_STRING, NULL, CAIRN_KEY_REQUIRED,
+		  "directory on the server (relative: to the login "
+		  "directory); created when missing"),
+	CAIRN_KEY("identity", CAIRN_KEY_PATH, NULL, 0,
+		  "private key file (ed25519 or ECDSA), mode 600"),
+	CAIRN_KEY("passphrase_file", CAIRN_KEY_PATH, NULL, 0,
+		  "file (mode 600) whose first line is the key's "
+		  "passphrase"),
+	CAIRN_KEY("passphrase", CAIRN_KEY_STRING, NULL, CAIRN_KEY_SECRET,
+		  "passphrase of the identity (or use passphrase_file)"),
+	CAIRN_KEY("known_hosts", CAIRN_KEY_PATH, "~/.ssh/known_hosts", 0,
+		  "known_hosts file the host key is checked against"),
+	CAIRN_KEY("agent", CAIRN_KEY_BOOL, "no", 0,
+		  "authenticate with ssh-agent (SSH_AUTH_SOCK)"),
+	CAIRN_KEY("accept_new_host_key", CAIRN_KEY_BOOL, "no", 0,
+		  "record the key of a host known_hosts has no entry for"),
+	CAIRN_KEY_RANGE("connect_timeout", CAIRN_KEY_DURATION, "10", 0, 1,
+			3600, "TCP connect and SSH handshake timeout"),
+	CAIRN_KEY_RANGE("timeout", CAIRN_KEY_DURATION, "300", 0, 1, 86400,
+			"timeout of each SFTP request once connected"),
+	CAIRN_KEY_RANGE("keepalive", CAIRN_KEY_DURATION, "30", 0, 0, 3600,
+			"SSH keepalive interval, 0 for none"),
+	CAIRN_KEY_END,
 };
 
 struct ssh {
+	const struct cairn_host *hs;
 	const struct cairn_target_config *cfg;
-	char *host, *user, *path, *identity, *known_hosts;
+	char *hostname, *user, *path;
+	const char *identity, *known_hosts; /* the core's strings */
 	char *passphrase;     /* never printed */
 	char khname[300];     /* host as known_hosts names it */
 	char where[512];      /* user@host:port for messages */
@@ -62,58 +101,22 @@ struct ssh {
 	bool lib_init;
 };
 
+struct cairn_txn {
+	struct ssh *c;
+	LIBSSH2_SFTP_HANDLE *h;
+	char *name, *tmp, *dst;
+	uint64_t size, done; /* announced; accepted by the server */
+	char *buf;
+	size_t len, off; /* bytes buffered; bytes of them acknowledged */
+};
+
+#define LOG(c, ...) (c)->hs->log((c)->hs, __VA_ARGS__)
+
 /* ---- small helpers ---------------------------------------------------- */
 
-static const char *cfg_get(const struct cairn_target_config *cfg,
-			   const char *key)
+static bool stopped(struct ssh *c)
 {
-	const char *v = cfg->get(cfg, key);
-
-	return v && *v ? v : NULL;
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") ||
-	    !strcmp(v, "on"))
-		*out = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") ||
-		 !strcmp(v, "off"))
-		*out = false;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_int(const char *v, int lo, int hi, int *out)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < lo || n > hi)
-		return -1;
-	*out = (int)n;
-	return 0;
-}
-
-/* "~/x" -> "$HOME/x", anything else copied. */
-static char *expand_home(const char *p)
-{
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-	char *out;
-
-	if (strncmp(p, "~/", 2))
-		return strdup(p);
-	if (!home || !*home) {
-		pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : "/";
-	}
-	if (asprintf(&out, "%s/%s", home, p + 2) < 0)
-		return NULL;
-	return out;
+	return c->hs->stopped && c->hs->stopped(c->hs);
 }
 
 /* A private file must not be readable by group or others, as ssh demands
@@ -370,7 +373,7 @@ static int kh_load(struct ssh *c, struct khfile *k, struct cairn_error *err)
 			continue; /* @cert-authority: libssh2 has no certs */
 		if (libssh2_knownhost_readline(k->kh, line, (size_t)n,
 					       LIBSSH2_KNOWNHOST_FILE_OPENSSH))
-			c->cfg->log(c->cfg, CAIRN_LOG_DEBUG,
+			LOG(c, CAIRN_LOG_DEBUG,
 				    "%s:%d: line skipped (not understood by "
 				    "libssh2)", c->known_hosts, lineno);
 	}
@@ -422,7 +425,7 @@ static void set_hostkey_pref(struct ssh *c, unsigned mask)
 		return;
 	type_list(mask, list, sizeof(list));
 	if (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, list))
-		c->cfg->log(c->cfg, CAIRN_LOG_DEBUG,
+		LOG(c, CAIRN_LOG_DEBUG,
 			    "host key preference %s not supported by libssh2",
 			    list);
 }
@@ -505,7 +508,7 @@ static int verify_host_key(struct ssh *c, struct khfile *k, unsigned mask,
 						 kh_type,
 					 NULL)) {
 	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
-		c->cfg->log(c->cfg, CAIRN_LOG_DEBUG, "%s: host key %s %s",
+		LOG(c, CAIRN_LOG_DEBUG, "%s: host key %s %s",
 			    c->where, tname, fp);
 		return 0;
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
@@ -538,7 +541,7 @@ static int verify_host_key(struct ssh *c, struct khfile *k, unsigned mask,
 				  "yes", c->where, tname, fp, c->known_hosts);
 	if (kh_append(c, k, key, len, kh_type, err))
 		return err->code;
-	c->cfg->log(c->cfg, CAIRN_LOG_WARN, "%s: new host key %s %s added "
+	LOG(c, CAIRN_LOG_WARN, "%s: new host key %s %s added "
 		    "to %s", c->where, tname, fp, c->known_hosts);
 	return 0;
 }
@@ -571,12 +574,12 @@ static int tcp_connect(struct ssh *c, struct cairn_error *err)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_family = AF_UNSPEC;
 	snprintf(port, sizeof(port), "%d", c->port);
-	g = getaddrinfo(c->host, port, &hints, &ai);
+	g = getaddrinfo(c->hostname, port, &hints, &ai);
 	if (g)
 		return cairn_errf(err, g == EAI_AGAIN ? CAIRN_ERETRY
 						      : CAIRN_EUNAVAIL,
 				  "%s: cannot resolve %s: %s", c->where,
-				  c->host, gai_strerror(g));
+				  c->hostname, gai_strerror(g));
 	for (a = ai; a; a = a->ai_next) {
 		struct pollfd pfd;
 		socklen_t sl = sizeof(e);
@@ -686,7 +689,7 @@ static int auth_file(struct ssh *c, struct cairn_error *err)
 		return cairn_errf(err, CAIRN_EAUTH,
 				  "%s: key %s (%s) refused for %s@%s%s",
 				  c->where, c->identity, type, c->user,
-				  c->host, rsa_hint(type));
+				  c->hostname, rsa_hint(type));
 	default:
 		return transport_err(c, err, "authentication");
 	}
@@ -728,7 +731,7 @@ static int auth_agent(struct ssh *c, struct cairn_error *err)
 		}
 	}
 	cairn_errf(err, CAIRN_EAUTH, "%s: none of the %d ssh-agent keys was "
-		   "accepted for %s@%s%s", c->where, tried, c->user, c->host,
+		   "accepted for %s@%s%s", c->where, tried, c->user, c->hostname,
 		   rsa ? rsa_hint("ssh-rsa") : "");
 out:
 	libssh2_agent_disconnect(ag);
@@ -818,7 +821,7 @@ static int do_connect(struct ssh *c, struct cairn_error *err)
 	rc = authenticate(c, err);
 	if (rc)
 		goto out;
-	c->cfg->log(c->cfg, CAIRN_LOG_DEBUG, "%s: %s, %s", c->where,
+	LOG(c, CAIRN_LOG_DEBUG, "%s: %s, %s", c->where,
 		    libssh2_session_methods(c->s, LIBSSH2_METHOD_CRYPT_CS),
 		    libssh2_session_methods(c->s, LIBSSH2_METHOD_MAC_CS));
 	libssh2_session_set_timeout(c->s, c->timeout * 1000L);
@@ -868,7 +871,7 @@ static int ensure(struct ssh *c, struct cairn_error *err)
 		libssh2_session_set_timeout(c->s, c->connect_timeout * 1000L);
 		if (libssh2_sftp_stat(c->sftp, ".", &a) &&
 		    sftp_status(c) < 0) {
-			c->cfg->log(c->cfg, CAIRN_LOG_INFO, "%s: idle session "
+			LOG(c, CAIRN_LOG_INFO, "%s: idle session "
 				    "lost (%s), reconnecting", c->where,
 				    last_error(c));
 			disconnect(c);
@@ -1039,7 +1042,8 @@ out:
 
 static int valid_name(const char *name, struct cairn_error *err)
 {
-	if (!*name || strchr(name, '/') || name[0] == '.')
+	if (!*name || strchr(name, '/') || name[0] == '.' ||
+	    strlen(name) > NAME_MAX_BYTES)
 		return cairn_errf(err, CAIRN_EFAIL, "invalid object name "
 				  "'%s'", name);
 	return 0;
@@ -1069,11 +1073,6 @@ static int clean_one(struct ssh *c, const char *ent,
 	return 0;
 }
 
-static bool stopped(struct ssh *c)
-{
-	return c->cfg->stopped && c->cfg->stopped(c->cfg);
-}
-
 /* Server free space in bytes, or -1 when it cannot tell. */
 static long long free_space(struct ssh *c, LIBSSH2_SFTP_HANDLE *h)
 {
@@ -1096,7 +1095,7 @@ static int write_err(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, uint64_t left,
 	long long fs;
 
 	if (sftp_status(c) == LIBSSH2_FX_FAILURE &&
-	    (fs = free_space(c, h)) >= 0 && (uint64_t)fs < left)
+	    (fs = free_space(c, h)) >= 0 && (uint64_t)fs <= left)
 		return cairn_errf(err, CAIRN_ENOSPC,
 				  "%s: %s %s: no space left on the server "
 				  "(%lld bytes free, %llu still to write)",
@@ -1105,97 +1104,35 @@ static int write_err(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, uint64_t left,
 	return sftp_err(c, err, what, obj);
 }
 
-static int send_file(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd,
-		     const struct cairn_put_file *file, const char *tmp,
-		     struct cairn_error *err)
+static void txn_free(struct cairn_txn *t)
 {
-	char *buf = malloc(XFER_BUF);
-	size_t len = 0, off = 0;
-	uint64_t done = 0;
-	bool eof = false;
-	int rc = CAIRN_EFAIL, next;
-	time_t last = time(NULL);
+	struct ssh *c = t->c;
 
-	if (!buf)
-		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
-	for (;;) {
-		ssize_t n;
-
-		/* Top the window up while the older half is in flight:
-		 * libssh2 skips the bytes it already queued, and turns the
-		 * rest into new write requests. */
-		if (!eof && len - off < XFER_BUF / 2) {
-			memmove(buf, buf + off, len - off);
-			len -= off;
-			off = 0;
-			while (len < XFER_BUF) {
-				n = read(fd, buf + len, XFER_BUF - len);
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n < 0) {
-					rc = cairn_errf(err, CAIRN_EFAIL,
-							"read %s: %s",
-							file->path,
-							strerror(errno));
-					goto out;
-				}
-				if (n == 0) {
-					eof = true;
-					break;
-				}
-				len += (size_t)n;
-			}
-		}
-		if (off == len)
-			break;
-		if (stopped(c)) {
-			rc = cairn_errf(err, CAIRN_EFAIL, "%s: upload of %s "
-					"interrupted", c->where, file->name);
-			goto out;
-		}
-		n = libssh2_sftp_write(h, buf + off, len - off);
-		if (n < 0) {
-			rc = write_err(c, h, file->size - done, "write", tmp,
-				       err);
-			goto out;
-		}
-		off += (size_t)n;
-		done += (uint64_t)n;
-		libssh2_keepalive_send(c->s, &next);
-		if (file->progress && time(NULL) != last) {
-			last = time(NULL);
-			file->progress(file->progress_ctx, done, file->size);
-		}
-	}
-	if (done != file->size) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "%s changed while sending "
-				"(%llu bytes read, %llu expected)", file->path,
-				(unsigned long long)done,
-				(unsigned long long)file->size);
-		goto out;
-	}
-	if (file->progress)
-		file->progress(file->progress_ctx, done, file->size);
-	rc = 0;
-out:
-	free(buf);
-	return rc;
+	if (t->h)
+		libssh2_sftp_close_handle(t->h);
+	/* On a lost connection the temporary stays: clean() of a later run
+	 * removes it, and list() never shows dotted names. */
+	if (t->tmp && !c->broken)
+		libssh2_sftp_unlink(c->sftp, t->tmp);
+	free(t->buf);
+	free(t->name);
+	free(t->tmp);
+	free(t->dst);
+	free(t);
 }
 
-static int ssh_put(void *handle, const struct cairn_put_file *file,
-		   struct cairn_error *err)
+static int ssh_begin(void *handle, const char *name, uint64_t size,
+		     struct cairn_txn **txn, struct cairn_error *err)
 {
 	struct ssh *c = handle;
-	struct stale st = { file->name, 0 };
-	LIBSSH2_SFTP_HANDLE *h = NULL;
-	LIBSSH2_SFTP_ATTRIBUTES a;
-	char *tmp = NULL, *dst = NULL, *tname = NULL;
-	bool missing, created = false;
-	uint64_t need;
+	struct stale st = { name, 0 };
+	struct cairn_txn *t = NULL;
+	char *tname = NULL;
+	bool missing;
 	long long fs;
-	int fd = -1, rc;
+	int rc;
 
-	rc = valid_name(file->name, err);
+	rc = valid_name(name, err);
 	if (rc)
 		return rc;
 	rc = ensure(c, err);
@@ -1208,101 +1145,204 @@ static int ssh_put(void *handle, const struct cairn_put_file *file,
 	if (rc)
 		return rc;
 	if (st.removed)
-		c->cfg->log(c->cfg, CAIRN_LOG_INFO, "%s: removed %d stale "
-			    "temporary file(s) of %s", c->where, st.removed,
-			    file->name);
+		LOG(c, CAIRN_LOG_INFO, "%s: removed %d stale temporary "
+		    "file(s) of %s", c->where, st.removed, name);
 	rc = CAIRN_EFAIL;
-	fd = open(file->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s", file->path,
-				strerror(errno));
-		goto out;
-	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (asprintf(&tname, ".%s%s%ld", file->name, TMP_TAG,
-		     (long)getpid()) < 0 ||
-	    !(tmp = rpath(c, tname)) || !(dst = rpath(c, file->name))) {
+	t = calloc(1, sizeof(*t));
+	if (!t || asprintf(&tname, ".%s%s%ld", name, TMP_TAG,
+			   (long)getpid()) < 0) {
+		tname = NULL;
 		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
 		goto out;
 	}
-	/* The sidecars that follow must fit too: an archive alone is no
-	 * restore point, and would only fill the disk. */
-	need = file->send_bytes > file->size ? file->send_bytes : file->size;
-	fs = free_space(c, NULL);
-	if (fs >= 0 && (uint64_t)fs < need) {
+	t->c = c;
+	t->size = size;
+	if (strlen(tname) > NAME_MAX_BYTES) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: name too long for its "
+				"temporary: %s", c->where, name);
+		goto out;
+	}
+	if (!(t->name = strdup(name)) || !(t->dst = rpath(c, name)) ||
+	    !(t->buf = malloc(XFER_BUF))) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
+		goto out;
+	}
+	fs = size == CAIRN_SIZE_UNKNOWN ? -1 : free_space(c, NULL);
+	if (fs >= 0 && (uint64_t)fs < size) {
 		rc = cairn_errf(err, CAIRN_ENOSPC,
-				"%s: not enough space in %s for %s and its "
-				"sidecars: %llu bytes needed, %lld free",
-				c->where, c->path, file->name,
-				(unsigned long long)need, fs);
+				"%s: not enough space in %s for %s: %llu "
+				"bytes needed, %lld free", c->where, c->path,
+				name, (unsigned long long)size, fs);
 		goto out;
 	}
-	h = libssh2_sftp_open(c->sftp, tmp,
-			      LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
-				      LIBSSH2_FXF_TRUNC,
-			      0600);
-	if (!h) {
-		rc = sftp_err(c, err, "create", tmp);
+	if (!(t->tmp = rpath(c, tname))) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
 		goto out;
 	}
-	created = true;
-	rc = send_file(c, h, fd, file, tmp, err);
-	if (rc)
-		goto out;
-	if (libssh2_sftp_fsync(h) &&
-	    sftp_status(c) != LIBSSH2_FX_OP_UNSUPPORTED) {
-		rc = write_err(c, h, 0, "fsync", tmp, err);
-		goto out;
-	}
-	rc = libssh2_sftp_close_handle(h);
-	h = NULL;
-	if (rc) {
-		rc = write_err(c, NULL, 0, "close", tmp, err);
+	t->h = libssh2_sftp_open(c->sftp, t->tmp,
+				 LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+					 LIBSSH2_FXF_TRUNC,
+				 0600);
+	if (!t->h) {
+		rc = sftp_err(c, err, "create", t->tmp);
+		/* Not created: nothing to unlink. */
+		free(t->tmp);
+		t->tmp = NULL;
 		goto out;
 	}
-	/* OpenSSH's v3 server ignores the flags and refuses to replace an
-	 * existing name (libssh2 1.10 has no posix-rename@openssh.com), so
-	 * a re-upload of the same name removes the old copy first. */
-	if (libssh2_sftp_rename_ex(c->sftp, tmp, (unsigned)strlen(tmp), dst,
-				   (unsigned)strlen(dst),
-				   LIBSSH2_SFTP_RENAME_OVERWRITE |
-					   LIBSSH2_SFTP_RENAME_ATOMIC |
-					   LIBSSH2_SFTP_RENAME_NATIVE)) {
-		if (sftp_status(c) < 0 ||
-		    libssh2_sftp_stat(c->sftp, dst, &a) ||
-		    libssh2_sftp_unlink(c->sftp, dst) ||
-		    libssh2_sftp_rename(c->sftp, tmp, dst)) {
-			rc = sftp_err(c, err, "rename to", dst);
-			goto out;
+	*txn = t;
+	t = NULL;
+	rc = 0;
+out:
+	if (t)
+		txn_free(t);
+	free(tname);
+	return rc;
+}
+
+/* Hand the buffer to libssh2 until fewer than `keep` bytes are still
+ * unacknowledged. libssh2 1.10 wants the unacknowledged bytes passed again
+ * on each call: it skips those it already queued. */
+static int txn_push(struct cairn_txn *t, size_t keep, struct cairn_error *err)
+{
+	struct ssh *c = t->c;
+	int next;
+
+	while (t->len - t->off > keep) {
+		ssize_t n;
+
+		if (stopped(c))
+			return cairn_errf(err, CAIRN_EFAIL, "%s: upload of %s "
+					  "interrupted", c->where, t->name);
+		n = libssh2_sftp_write(t->h, t->buf + t->off,
+				       t->len - t->off);
+		if (n < 0) {
+			uint64_t left = t->size == CAIRN_SIZE_UNKNOWN ||
+						t->size < t->done
+					? t->len - t->off
+					: t->size - t->done;
+
+			return write_err(c, t->h, left, "write", t->tmp, err);
+		}
+		t->off += (size_t)n;
+		t->done += (uint64_t)n;
+		libssh2_keepalive_send(c->s, &next);
+		c->last_use = time(NULL);
+	}
+	/* Keep the unacknowledged tail at the front for the next round. */
+	memmove(t->buf, t->buf + t->off, t->len - t->off);
+	t->len -= t->off;
+	t->off = 0;
+	return 0;
+}
+
+static int ssh_write(struct cairn_txn *t, const void *buf, size_t len,
+		     struct cairn_error *err)
+{
+	const char *p = buf;
+	int rc;
+
+	while (len > 0) {
+		size_t n = XFER_BUF - t->len;
+
+		if (n > len)
+			n = len;
+		memcpy(t->buf + t->len, p, n);
+		t->len += n;
+		p += n;
+		len -= n;
+		if (t->len == XFER_BUF) {
+			rc = txn_push(t, XFER_BUF / 2, err);
+			if (rc)
+				return rc;
 		}
 	}
-	created = false;
-	if (libssh2_sftp_stat(c->sftp, dst, &a)) {
-		rc = sftp_err(c, err, "stat", dst);
+	return 0;
+}
+
+/* Move tmp over dst. Without posix-rename, a name that exists already is
+ * removed first (a gap, which props say: no ATOMIC_COMMIT). */
+static int publish(struct ssh *c, const char *tmp, const char *dst,
+		   struct cairn_error *err)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+
+#ifdef HAVE_POSIX_RENAME
+	if (!libssh2_sftp_posix_rename_ex(c->sftp, tmp, strlen(tmp), dst,
+					  strlen(dst)))
+		return 0;
+	if (sftp_status(c) != LIBSSH2_FX_OP_UNSUPPORTED)
+		return sftp_err(c, err, "rename to", dst);
+#endif
+	if (!libssh2_sftp_rename_ex(c->sftp, tmp, (unsigned)strlen(tmp), dst,
+				    (unsigned)strlen(dst),
+				    LIBSSH2_SFTP_RENAME_OVERWRITE |
+					    LIBSSH2_SFTP_RENAME_ATOMIC |
+					    LIBSSH2_SFTP_RENAME_NATIVE))
+		return 0;
+	if (sftp_status(c) < 0 || libssh2_sftp_stat(c->sftp, dst, &a) ||
+	    libssh2_sftp_unlink(c->sftp, dst) ||
+	    libssh2_sftp_rename(c->sftp, tmp, dst))
+		return sftp_err(c, err, "rename to", dst);
+	return 0;
+}
+
+static int ssh_commit(struct cairn_txn *t, const char *sha256_hex,
+		      struct cairn_error *err)
+{
+	struct ssh *c = t->c;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	int rc;
+
+	(void)sha256_hex; /* the core reads the object back */
+	rc = txn_push(t, 0, err);
+	if (rc)
+		goto out;
+	rc = CAIRN_EFAIL;
+	if (t->size != CAIRN_SIZE_UNKNOWN && t->done != t->size) {
+		cairn_errf(err, CAIRN_EFAIL, "%s: %s: %llu bytes written, "
+			   "%llu announced", c->where, t->name,
+			   (unsigned long long)t->done,
+			   (unsigned long long)t->size);
 		goto out;
 	}
-	if (!(a.flags & LIBSSH2_SFTP_ATTR_SIZE) || a.filesize != file->size) {
+	if (libssh2_sftp_fsync(t->h) &&
+	    sftp_status(c) != LIBSSH2_FX_OP_UNSUPPORTED) {
+		rc = write_err(c, t->h, 0, "fsync", t->tmp, err);
+		goto out;
+	}
+	rc = libssh2_sftp_close_handle(t->h);
+	t->h = NULL;
+	if (rc) {
+		rc = write_err(c, NULL, 0, "close", t->tmp, err);
+		goto out;
+	}
+	rc = publish(c, t->tmp, t->dst, err);
+	if (rc)
+		goto out;
+	free(t->tmp);
+	t->tmp = NULL; /* renamed: nothing left to remove */
+	if (libssh2_sftp_stat(c->sftp, t->dst, &a)) {
+		rc = sftp_err(c, err, "stat", t->dst);
+		goto out;
+	}
+	if (!(a.flags & LIBSSH2_SFTP_ATTR_SIZE) || a.filesize != t->done) {
 		rc = cairn_errf(err, CAIRN_EINTEGRITY,
 				"%s: %s has %llu bytes on the server, %llu "
-				"were sent", c->where, dst,
+				"were sent", c->where, t->dst,
 				(unsigned long long)a.filesize,
-				(unsigned long long)file->size);
+				(unsigned long long)t->done);
 		goto out;
 	}
 	rc = 0;
 out:
-	if (h)
-		libssh2_sftp_close_handle(h);
-	/* On a lost connection the temporary stays; the next put of this
-	 * name removes it, and list() never shows dotted names. */
-	if (created && !c->broken)
-		libssh2_sftp_unlink(c->sftp, tmp);
-	if (fd >= 0)
-		close(fd);
-	free(tname);
-	free(tmp);
-	free(dst);
+	txn_free(t);
 	return rc;
+}
+
+static void ssh_abort(struct cairn_txn *t)
+{
+	txn_free(t);
 }
 
 struct clean_ctx {
@@ -1326,8 +1366,8 @@ static int clean_prefix_one(struct ssh *c, const char *ent,
 	p = rpath(c, ent);
 	if (p && !libssh2_sftp_unlink(c->sftp, p)) {
 		cc->removed++;
-		c->cfg->log(c->cfg, CAIRN_LOG_INFO, "%s: removed %s, left by "
-			    "a killed run", c->where, p);
+		LOG(c, CAIRN_LOG_INFO, "%s: removed %s, left by a killed run",
+		    c->where, p);
 	} else {
 		cc->failed++;
 	}
@@ -1356,50 +1396,103 @@ static int ssh_clean(void *handle, const char *prefix,
 struct list_ctx {
 	cairn_list_cb cb;
 	void *ctx;
+	bool stop;
 };
 
 static int list_one(struct ssh *c, const char *name,
 		    const LIBSSH2_SFTP_ATTRIBUTES *a, void *ctx)
 {
 	struct list_ctx *l = ctx;
-	struct cairn_object o;
+	struct cairn_object o = { sizeof(o), name, 0, 0 };
 
-	(void)c;
 	/* Dotted names are temporaries (or not ours). */
 	if (name[0] == '.' || !(a->flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
 	    !LIBSSH2_SFTP_S_ISREG(a->permissions))
 		return 0;
-	o.name = name;
-	o.size = a->flags & LIBSSH2_SFTP_ATTR_SIZE ? a->filesize : 0;
+	if (stopped(c))
+		return cairn_errf(NULL, CAIRN_EFAIL, "interrupted");
+	o.bytes = a->flags & LIBSSH2_SFTP_ATTR_SIZE ? a->filesize : 0;
 	o.mtime = a->flags & LIBSSH2_SFTP_ATTR_ACMODTIME ? (int64_t)a->mtime
 							 : 0;
-	return l->cb(l->ctx, &o) ? -1 : 0;
+	if (l->cb(l->ctx, &o)) {
+		l->stop = true;
+		return -1;
+	}
+	return 0;
 }
 
 static int ssh_list(void *handle, cairn_list_cb cb, void *ctx,
 		    struct cairn_error *err)
 {
 	struct ssh *c = handle;
-	struct list_ctx l = { cb, ctx };
+	struct list_ctx l = { cb, ctx, false };
 	bool missing;
 	int rc = ensure(c, err);
 
 	if (rc)
 		return rc;
 	rc = walk_dir(c, list_one, &l, &missing, err);
-	return rc == -1 ? 0 : rc; /* -1: the callback stopped the walk */
+	if (l.stop)
+		return 0;
+	if (rc == CAIRN_EFAIL && stopped(c))
+		return cairn_errf(err, CAIRN_EFAIL, "%s: listing %s "
+				  "interrupted", c->where, c->path);
+	return rc;
 }
 
-static int ssh_get(void *handle, const char *name, const char *dest,
+/* Stream [offset, offset + length) of an open file into the sink. */
+static int read_range(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, const char *src,
+		      uint64_t left, const struct cairn_sink *sink,
+		      struct cairn_error *err)
+{
+	char *buf = malloc(XFER_BUF);
+	int rc = CAIRN_EFAIL, next;
+	ssize_t n = 0;
+
+	if (!buf)
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	while (left > 0) {
+		size_t want = left < XFER_BUF ? (size_t)left : XFER_BUF;
+
+		if (stopped(c)) {
+			cairn_errf(err, CAIRN_EFAIL, "%s: download of %s "
+				   "interrupted", c->where, src);
+			goto out;
+		}
+		n = libssh2_sftp_read(h, buf, want);
+		if (n <= 0)
+			break;
+		rc = sink->write(sink->ctx, buf, (size_t)n);
+		if (rc) {
+			cairn_errf(err, rc, "%s: %s: delivery stopped",
+				   c->where, src);
+			goto out;
+		}
+		rc = CAIRN_EFAIL;
+		left -= (uint64_t)n;
+		libssh2_keepalive_send(c->s, &next);
+		c->last_use = time(NULL);
+	}
+	if (n < 0) {
+		rc = sftp_err(c, err, "read", src);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+static int ssh_get(void *handle, const char *name, uint64_t offset,
+		   uint64_t length, const struct cairn_sink *sink,
 		   struct cairn_error *err)
 {
 	struct ssh *c = handle;
 	LIBSSH2_SFTP_HANDLE *h = NULL;
 	LIBSSH2_SFTP_ATTRIBUTES a;
-	char *src = NULL, *tmp = NULL, *buf = NULL;
-	uint64_t got = 0;
-	int fd = -1, rc, next;
-	ssize_t n;
+	uint64_t left;
+	char *src = NULL;
+	int rc;
 
 	rc = valid_name(name, err);
 	if (rc)
@@ -1408,13 +1501,8 @@ static int ssh_get(void *handle, const char *name, const char *dest,
 	if (rc)
 		return rc;
 	rc = CAIRN_EFAIL;
-	src = rpath(c, name);
-	buf = malloc(XFER_BUF);
-	if (!src || !buf || asprintf(&tmp, "%s.partial-XXXXXX", dest) < 0) {
-		tmp = NULL;
-		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
-		goto out;
-	}
+	if (!(src = rpath(c, name)))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
 	h = libssh2_sftp_open(c->sftp, src, LIBSSH2_FXF_READ, 0);
 	if (!h) {
 		rc = sftp_err(c, err, "open", src);
@@ -1424,73 +1512,64 @@ static int ssh_get(void *handle, const char *name, const char *dest,
 		rc = sftp_err(c, err, "stat", src);
 		goto out;
 	}
-	fd = mkstemp(tmp); /* 0600 */
-	if (fd < 0) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s", tmp,
-				strerror(errno));
-		free(tmp);
-		tmp = NULL;
+	if (!(a.flags & LIBSSH2_SFTP_ATTR_SIZE)) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s: the server reports "
+				"no size", c->where, src);
 		goto out;
 	}
-	while ((n = libssh2_sftp_read(h, buf, XFER_BUF)) > 0) {
-		if (stopped(c)) {
-			rc = cairn_errf(err, CAIRN_EFAIL, "%s: download of %s "
-					"interrupted", c->where, src);
-			goto out;
-		}
-		for (ssize_t w, o = 0; o < n; o += w) {
-			w = write(fd, buf + o, (size_t)(n - o));
-			if (w < 0 && errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			if (w < 0) {
-				rc = cairn_errf(err, errno == ENOSPC
-						? CAIRN_ENOSPC : CAIRN_EFAIL,
-						"write %s: %s", tmp,
-						strerror(errno));
-				goto out;
-			}
-		}
-		got += (uint64_t)n;
-		libssh2_keepalive_send(c->s, &next);
-	}
-	if (n < 0) {
-		rc = sftp_err(c, err, "read", src);
-		goto out;
-	}
-	if ((a.flags & LIBSSH2_SFTP_ATTR_SIZE) && got != a.filesize) {
-		rc = cairn_errf(err, CAIRN_EINTEGRITY,
-				"%s: %s: got %llu bytes of %llu", c->where,
-				src, (unsigned long long)got,
+	if (offset > a.filesize) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s: offset %llu beyond "
+				"its %llu bytes", c->where, src,
+				(unsigned long long)offset,
 				(unsigned long long)a.filesize);
 		goto out;
 	}
-	if (close(fd)) {
-		fd = -1;
-		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s", tmp,
-				strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, dest)) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "rename %s: %s", dest,
-				strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	rc = 0;
+	left = a.filesize - offset;
+	if (length != CAIRN_TO_END && length < left)
+		left = length;
+	libssh2_sftp_seek64(h, offset);
+	rc = read_range(c, h, src, left, sink, err);
 out:
 	if (h)
 		libssh2_sftp_close_handle(h);
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
 	free(src);
-	free(buf);
+	return rc;
+}
+
+static int ssh_stat(void *handle, const char *name, struct cairn_object *obj,
+		    struct cairn_error *err)
+{
+	struct ssh *c = handle;
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	char *p;
+	int rc;
+
+	rc = valid_name(name, err);
+	if (rc)
+		return rc;
+	rc = ensure(c, err);
+	if (rc)
+		return rc;
+	if (!(p = rpath(c, name)))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	if (libssh2_sftp_stat(c->sftp, p, &a))
+		rc = sftp_err(c, err, "stat", p);
+	else if ((a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) &&
+		 !LIBSSH2_SFTP_S_ISREG(a.permissions))
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s is not a regular "
+				"file", c->where, p);
+	else if (!(a.flags & LIBSSH2_SFTP_ATTR_SIZE))
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: %s: the server reports "
+				"no size", c->where, p);
+	if (!rc) {
+		if (CAIRN_HAS(obj, struct cairn_object, bytes))
+			obj->bytes = a.filesize;
+		if (CAIRN_HAS(obj, struct cairn_object, mtime))
+			obj->mtime = a.flags & LIBSSH2_SFTP_ATTR_ACMODTIME
+					     ? (int64_t)a.mtime
+					     : 0;
+	}
+	free(p);
 	return rc;
 }
 
@@ -1511,6 +1590,52 @@ static int ssh_del(void *handle, const char *name, struct cairn_error *err)
 		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
 	rc = libssh2_sftp_unlink(c->sftp, p) ? sftp_err(c, err, "remove", p)
 					     : 0;
+	free(p);
+	return rc;
+}
+
+/* statvfs@openssh.com of the path, or of its nearest existing parent
+ * while the path is still to be created. */
+static int ssh_space(void *handle, struct cairn_space *sp,
+		     struct cairn_error *err)
+{
+	struct ssh *c = handle;
+	LIBSSH2_SFTP_STATVFS v;
+	char *p, *slash;
+	int rc = ensure(c, err);
+
+	if (rc)
+		return rc;
+	if (!(p = strdup(c->path)))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	while (libssh2_sftp_statvfs(c->sftp, p, strlen(p), &v)) {
+		rc = sftp_err(c, err, "statvfs", p);
+		if (rc != CAIRN_ENOTFOUND)
+			goto out;
+		slash = strrchr(p, '/');
+		if (!slash || slash == p) {
+			strcpy(p, slash ? "/" : ".");
+			if (!libssh2_sftp_statvfs(c->sftp, p, strlen(p), &v))
+				break;
+			rc = sftp_err(c, err, "statvfs", p);
+			goto out;
+		}
+		*slash = '\0';
+	}
+	rc = 0;
+	if (!v.f_blocks) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "%s: the server reports no "
+				"free space for %s", c->where, c->path);
+		goto out;
+	}
+	if (CAIRN_HAS(sp, struct cairn_space, block_size))
+		sp->block_size = v.f_frsize > UINT32_MAX ? 0
+							 : (uint32_t)v.f_frsize;
+	if (CAIRN_HAS(sp, struct cairn_space, free_bytes))
+		sp->free_bytes = v.f_bavail * v.f_frsize;
+	if (CAIRN_HAS(sp, struct cairn_space, total_bytes))
+		sp->total_bytes = v.f_blocks * v.f_frsize;
+out:
 	free(p);
 	return rc;
 }
@@ -1556,126 +1681,115 @@ static void ssh_close(void *handle)
 		explicit_bzero(c->passphrase, strlen(c->passphrase));
 		free(c->passphrase);
 	}
-	free(c->host);
+	free(c->hostname);
 	free(c->user);
 	free(c->path);
-	free(c->identity);
-	free(c->known_hosts);
 	free(c);
 }
 
-static int ssh_open(const struct cairn_target_config *cfg, void **handle,
-		    struct cairn_error *err)
+/* Only what the key specs cannot say: the identity's and passphrase's
+ * files, the remote path's form. */
+static int read_config(struct ssh *c, struct cairn_error *err)
 {
-	struct ssh *c = calloc(1, sizeof(*c));
+	const struct cairn_target_config *cfg = c->cfg;
+	const char *v, *pf;
 	struct passwd *pw;
-	const char *v;
 	size_t n;
-	int rc = CAIRN_ECONFIG;
+	int rc;
 
-	*handle = NULL;
-	if (!c)
-		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
-	c->cfg = cfg;
-	c->sock = -1;
-	c->port = 22;
-	c->connect_timeout = 10;
-	c->timeout = 300;
-	c->keepalive = 30;
-
-	if (!(v = cfg_get(cfg, "host"))) {
-		cairn_errf(err, rc, "host: required");
-		goto out;
-	}
-	c->host = strdup(v);
-	if ((v = cfg_get(cfg, "port")) &&
-	    parse_int(v, 1, 65535, &c->port)) {
-		cairn_errf(err, rc, "port: '%s' is not a TCP port", v);
-		goto out;
-	}
-	if ((v = cfg_get(cfg, "user"))) {
+	c->port = (int)cfg->get_int(cfg, "port");
+	c->connect_timeout = (int)cfg->get_duration(cfg, "connect_timeout");
+	c->timeout = (int)cfg->get_duration(cfg, "timeout");
+	c->keepalive = (int)cfg->get_duration(cfg, "keepalive");
+	c->agent = cfg->get_bool(cfg, "agent");
+	c->accept_new = cfg->get_bool(cfg, "accept_new_host_key");
+	c->known_hosts = cfg->get_str(cfg, "known_hosts");
+	c->identity = cfg->get_str(cfg, "identity");
+	if (!(v = cfg->get_str(cfg, "host")) || !*v)
+		return cairn_errf(err, CAIRN_ECONFIG, "host: required");
+	c->hostname = strdup(v);
+	if ((v = cfg->get_str(cfg, "user"))) {
 		c->user = strdup(v);
 	} else {
 		pw = getpwuid(geteuid());
 		c->user = strdup(pw ? pw->pw_name : "root");
 	}
-	if (!(v = cfg_get(cfg, "path"))) {
-		cairn_errf(err, rc, "path: required");
-		goto out;
-	}
+	if (!(v = cfg->get_str(cfg, "path")) || !*v)
+		return cairn_errf(err, CAIRN_ECONFIG, "path: required");
 	/* SFTP resolves relative paths against the login directory. */
 	c->path = strdup(strncmp(v, "~/", 2) ? v : v + 2);
-	n = c->path ? strlen(c->path) : 0;
+	if (!c->hostname || !c->user || !c->path)
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	n = strlen(c->path);
 	while (n > 1 && c->path[n - 1] == '/')
 		c->path[--n] = '\0';
-	if ((v = cfg_get(cfg, "agent")) && parse_bool(v, &c->agent)) {
-		cairn_errf(err, rc, "agent: '%s' is not yes or no", v);
-		goto out;
-	}
-	if ((v = cfg_get(cfg, "accept_new_host_key")) &&
-	    parse_bool(v, &c->accept_new)) {
-		cairn_errf(err, rc, "accept_new_host_key: '%s' is not yes or "
-			   "no", v);
-		goto out;
-	}
-	if ((v = cfg_get(cfg, "connect_timeout")) &&
-	    parse_int(v, 1, 3600, &c->connect_timeout)) {
-		cairn_errf(err, rc, "connect_timeout: '%s' is not 1..3600 "
-			   "seconds", v);
-		goto out;
-	}
-	if ((v = cfg_get(cfg, "timeout")) &&
-	    parse_int(v, 1, 86400, &c->timeout)) {
-		cairn_errf(err, rc, "timeout: '%s' is not 1..86400 seconds",
-			   v);
-		goto out;
-	}
-	if ((v = cfg_get(cfg, "keepalive")) &&
-	    parse_int(v, 0, 3600, &c->keepalive)) {
-		cairn_errf(err, rc, "keepalive: '%s' is not 0..3600 seconds",
-			   v);
-		goto out;
-	}
-	c->known_hosts = expand_home(cfg_get(cfg, "known_hosts")
-				     ? cfg_get(cfg, "known_hosts")
-				     : "~/.ssh/known_hosts");
-	if ((v = cfg_get(cfg, "identity"))) {
-		c->identity = expand_home(v);
-		if (c->identity &&
-		    check_private("identity", c->identity, err))
-			goto out;
-	} else if (!c->agent) {
-		cairn_errf(err, rc, "identity: required (a private key file), "
-			   "unless agent = yes");
-		goto out;
-	}
-	if ((v = cfg_get(cfg, "passphrase_file"))) {
-		char *p = expand_home(v);
-
-		rc = p ? read_passphrase(c, p, err) : CAIRN_EFAIL;
-		free(p);
+	if (!c->known_hosts)
+		return cairn_errf(err, CAIRN_ECONFIG, "known_hosts: required");
+	if (c->identity) {
+		rc = check_private("identity", c->identity, err);
 		if (rc)
-			goto out;
-		rc = CAIRN_ECONFIG;
+			return rc;
+	} else if (!c->agent) {
+		return cairn_errf(err, CAIRN_ECONFIG, "identity: required (a "
+				  "private key file), unless agent = yes");
 	}
-	if (!c->host || !c->user || !c->path || !c->known_hosts ||
-	    (v = cfg_get(cfg, "identity"), v && !c->identity)) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	pf = cfg->get_str(cfg, "passphrase_file");
+	v = cfg->get_str(cfg, "passphrase");
+	if (pf && v)
+		return cairn_errf(err, CAIRN_ECONFIG, "passphrase_file and "
+				  "passphrase: set only one");
+	if (pf)
+		return read_passphrase(c, pf, err);
+	if (v && !(c->passphrase = strdup(v)))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	return 0;
+}
+
+static int ssh_open(const struct cairn_host *host,
+		    const struct cairn_target_config *cfg,
+		    struct cairn_target_props *props, void **handle,
+		    struct cairn_error *err)
+{
+	struct ssh *c = calloc(1, sizeof(*c));
+	LIBSSH2_SFTP_STATVFS v;
+	int rc;
+
+	*handle = NULL;
+	if (!c)
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	c->hs = host;
+	c->cfg = cfg;
+	c->sock = -1;
+	rc = read_config(c, err);
+	if (rc)
 		goto out;
-	}
 	if (c->port == 22)
-		snprintf(c->khname, sizeof(c->khname), "%s", c->host);
+		snprintf(c->khname, sizeof(c->khname), "%s", c->hostname);
 	else
-		snprintf(c->khname, sizeof(c->khname), "[%s]:%d", c->host,
-			 c->port);
-	snprintf(c->where, sizeof(c->where), "%s@%s:%d", c->user, c->host,
-		 c->port);
+		snprintf(c->khname, sizeof(c->khname), "[%s]:%d",
+			 c->hostname, c->port);
+	snprintf(c->where, sizeof(c->where), "%s@%s:%d", c->user,
+		 c->hostname, c->port);
 	if (libssh2_init(0)) {
 		rc = cairn_errf(err, CAIRN_EFAIL, "libssh2_init failed");
 		goto out;
 	}
 	c->lib_init = true;
 	rc = do_connect(c, err);
+	if (rc)
+		goto out;
+	c->last_use = time(NULL);
+	props->flags = CAIRN_PROP_RANGED_GET;
+#ifdef HAVE_POSIX_RENAME
+	props->flags |= CAIRN_PROP_ATOMIC_COMMIT;
+#endif
+	/* statvfs@openssh.com answers for the login directory. */
+	if (!libssh2_sftp_statvfs(c->sftp, ".", 1, &v) && v.f_blocks)
+		props->flags |= CAIRN_PROP_SPACE;
+	/* Each handle is its own SSH connection; OpenSSH's MaxStartups
+	 * throttles beyond 10 unauthenticated ones. */
+	if (CAIRN_HAS(props, struct cairn_target_props, max_handles))
+		props->max_handles = 4;
 out:
 	if (rc)
 		ssh_close(c);
@@ -1685,20 +1799,23 @@ out:
 }
 
 static const struct cairn_target_ops ssh_ops = {
-	.abi_major = CAIRN_ABI_MAJOR,
-	.abi_minor = CAIRN_ABI_MINOR,
-	.size = sizeof(struct cairn_target_ops),
+	CAIRN_TARGET_OPS_HEAD,
 	.name = "ssh",
 	.version = PACKAGE_VERSION,
 	.keys = ssh_keys,
 	.open = ssh_open,
-	.put = ssh_put,
-	.list = ssh_list,
-	.get = ssh_get,
-	.del = ssh_del,
 	.close = ssh_close,
-	.check = ssh_check,
+	.begin = ssh_begin,
+	.write = ssh_write,
+	.commit = ssh_commit,
+	.abort = ssh_abort,
+	.get = ssh_get,
+	.stat = ssh_stat,
+	.list = ssh_list,
+	.del = ssh_del,
 	.clean = ssh_clean,
+	.check = ssh_check,
+	.space = ssh_space,
 };
 
 const struct cairn_target_ops *cairn_target_plugin(void)

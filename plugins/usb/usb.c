@@ -20,10 +20,9 @@
 
 #include "cairn/plugin.h"
 #include "fileops.h"
-#include "util.h"
 
 struct usb {
-	const struct cairn_target_config *cfg;
+	struct dir_store s; /* first: the fileops ops take a usb handle */
 	char *path;
 	char *mount;
 	char *dev;
@@ -31,15 +30,25 @@ struct usb {
 
 /* path: where archives go; mount: optionally, the drive's mount point,
  * which must then be mounted (default: the mount holding path). */
-static const char *const keys[] = { "path", "mount", "uuid", "label", NULL };
+static const struct cairn_key_spec keys[] = {
+	CAIRN_KEY("path", CAIRN_KEY_PATH, NULL, CAIRN_KEY_REQUIRED,
+		  "directory on the drive the archives go to"),
+	CAIRN_KEY("mount", CAIRN_KEY_PATH, NULL, 0,
+		  "the drive's mount point, which must be mounted"),
+	CAIRN_KEY("uuid", CAIRN_KEY_STRING, NULL, 0,
+		  "file system UUID the drive must carry"),
+	CAIRN_KEY("label", CAIRN_KEY_STRING, NULL, 0,
+		  "file system label the drive must carry"),
+	CAIRN_KEY_END,
+};
 
 /* realpath of dir, or of its nearest existing ancestor (the directory
  * on the drive may not exist yet); NULL on another error. */
 static char *real_ancestor(const char *dir)
 {
-	char *d = xstrdup(dir), *r, *slash;
+	char *d = strdup(dir), *r = NULL, *slash;
 
-	while (!(r = realpath(d, NULL)) &&
+	while (d && !(r = realpath(d, NULL)) &&
 	       (errno == ENOENT || errno == ENOTDIR)) {
 		slash = strrchr(d, '/');
 		if (!slash)
@@ -71,7 +80,7 @@ static struct libmnt_fs *mount_of(struct libmnt_table *tb, const char *dir)
 static int find_mount(const struct cairn_target_config *cfg, struct usb *u,
 		      const char *mount, struct cairn_error *err)
 {
-	const char *adir = cfg->get(cfg, "cairn.archive_dir");
+	const char *adir = cfg->get_str(cfg, "cairn.archive_dir");
 	struct libmnt_table *tb;
 	struct libmnt_fs *fs, *root, *afs = NULL;
 	char *real = NULL;
@@ -79,7 +88,7 @@ static int find_mount(const struct cairn_target_config *cfg, struct usb *u,
 
 	tb = mnt_new_table_from_file("/proc/self/mountinfo");
 	if (!tb)
-		return errno_err(err, CAIRN_EFAIL, errno ? errno : EIO,
+		return cairn_errnof(err, CAIRN_EFAIL, errno ? errno : EIO,
 				 "target %s: cannot read "
 				 "/proc/self/mountinfo", cfg->name);
 	if (mount) {
@@ -96,8 +105,12 @@ static int find_mount(const struct cairn_target_config *cfg, struct usb *u,
 			   "holding %s", cfg->name, u->path);
 		goto out;
 	}
-	u->mount = xstrdup(mnt_fs_get_target(fs));
-	u->dev = xstrdup(mnt_fs_get_source(fs) ? mnt_fs_get_source(fs) : "?");
+	u->mount = strdup(mnt_fs_get_target(fs));
+	u->dev = strdup(mnt_fs_get_source(fs) ? mnt_fs_get_source(fs) : "?");
+	if (!u->mount || !u->dev) {
+		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
+		goto out;
+	}
 	root = mount_of(tb, "/");
 	if (adir)
 		afs = mount_of(tb, adir);
@@ -143,7 +156,7 @@ static int check_device(const struct cairn_target_config *cfg,
 	static const char *const tags[] = { "uuid", "UUID", "label", "LABEL" };
 
 	for (size_t i = 0; i < 4; i += 2) {
-		const char *want = cfg->get(cfg, tags[i]);
+		const char *want = cfg->get_str(cfg, tags[i]);
 		char got[256];
 
 		if (!want)
@@ -161,11 +174,23 @@ static int check_device(const struct cairn_target_config *cfg,
 	return CAIRN_OK;
 }
 
-static int usb_open(const struct cairn_target_config *cfg, void **h,
+static void usb_free(struct usb *u)
+{
+	if (!u)
+		return;
+	free(u->path);
+	free(u->mount);
+	free(u->dev);
+	free(u);
+}
+
+static int usb_open(const struct cairn_host *host,
+		    const struct cairn_target_config *cfg,
+		    struct cairn_target_props *props, void **h,
 		    struct cairn_error *err)
 {
-	const char *path = cfg->get(cfg, "path");
-	const char *mount = cfg->get(cfg, "mount");
+	const char *path = cfg->get_str(cfg, "path");
+	const char *mount = cfg->get_str(cfg, "mount");
 	struct usb *u;
 	size_t ml;
 	int rc;
@@ -180,70 +205,67 @@ static int usb_open(const struct cairn_target_config *cfg, void **h,
 		return cairn_errf(err, CAIRN_ECONFIG,
 				  "target %s: path %s is not below mount %s",
 				  cfg->name, path, mount);
-	u = xcalloc(1, sizeof(*u));
-	u->cfg = cfg;
-	u->path = xstrdup(path);
+	if (!(u = calloc(1, sizeof(*u))) || !(u->path = strdup(path))) {
+		free(u);
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	}
+	u->s.dir = u->path;
+	u->s.host = host;
 	if ((rc = find_mount(cfg, u, mount, err)) ||
 	    (rc = check_device(cfg, u, err)))
 		goto fail;
-	if (mkdir_p(u->path, 0700)) {
-		rc = errno_err(err, 0, errno, "target %s: cannot create %s",
-			       cfg->name, u->path);
+	if (dir_mkdir_p(u->path, 0700)) {
+		rc = cairn_errnof(err, 0, errno, "target %s: cannot create %s",
+				  cfg->name, u->path);
 		goto fail;
 	}
+	props->flags = CAIRN_PROP_RANGED_GET | CAIRN_PROP_ATOMIC_COMMIT |
+		       CAIRN_PROP_SPACE;
 	*h = u;
 	return CAIRN_OK;
 fail:
-	free(u->path);
-	free(u->mount);
-	free(u->dev);
-	free(u);
+	usb_free(u);
 	return rc;
 }
 
-static int usb_put(void *h, const struct cairn_put_file *f,
-		   struct cairn_error *err)
+static int usb_begin(void *h, const char *name, uint64_t size,
+		     struct cairn_txn **txn, struct cairn_error *err)
 {
-	struct usb *u = h;
-	long long avail = dir_free(u->path);
-	unsigned long long bytes = put_need(u->path, f);
-	char need[32], have[32];
-
-	/* Refuse up front rather than fill the drive and fail, counting
-	 * the sidecars that must follow the archive. */
-	if (avail >= 0 && (unsigned long long)avail < bytes) {
-		fmt_bytes(bytes, need);
-		fmt_bytes((uint64_t)avail, have);
-		return cairn_errf(err, CAIRN_ENOSPC,
-				  "%s: %s free, %s and its sidecars need %s — "
-				  "free space on the drive or lower keep_last",
-				  u->path, have, f->name, need);
-	}
-	return dir_put(u->path, f, u->cfg, err);
+	return dir_begin(h, name, size, txn, err);
 }
 
-static int usb_clean(void *h, const char *prefix, struct cairn_error *err)
+static int usb_get(void *h, const char *name, uint64_t off, uint64_t len,
+		   const struct cairn_sink *sink, struct cairn_error *err)
 {
-	struct usb *u = h;
+	return dir_get(h, name, off, len, sink, err);
+}
 
-	return dir_clean(u->path, prefix, u->cfg, err);
+static int usb_stat(void *h, const char *name, struct cairn_object *o,
+		    struct cairn_error *err)
+{
+	return dir_stat(h, name, o, err);
 }
 
 static int usb_list(void *h, cairn_list_cb cb, void *ctx,
 		    struct cairn_error *err)
 {
-	return dir_list(((struct usb *)h)->path, cb, ctx, err);
-}
-
-static int usb_get(void *h, const char *name, const char *dest,
-		   struct cairn_error *err)
-{
-	return dir_get(((struct usb *)h)->path, name, dest, err);
+	return dir_list(h, cb, ctx, err);
 }
 
 static int usb_del(void *h, const char *name, struct cairn_error *err)
 {
-	return dir_del(((struct usb *)h)->path, name, err);
+	return dir_del(h, name, err);
+}
+
+static int usb_clean(void *h, const char *prefix, struct cairn_error *err)
+{
+	return dir_clean(h, prefix, err);
+}
+
+static int usb_space(void *h, struct cairn_space *sp,
+		     struct cairn_error *err)
+{
+	return dir_space(h, sp, err);
 }
 
 static int usb_check(void *h, struct cairn_error *err)
@@ -252,8 +274,8 @@ static int usb_check(void *h, struct cairn_error *err)
 	char sz[32];
 
 	if (access(u->path, W_OK))
-		return errno_err(err, 0, errno, "%s", u->path);
-	fmt_bytes((uint64_t)dir_free(u->path), sz);
+		return cairn_errnof(err, 0, errno, "%s", u->path);
+	dir_fmt_bytes((uint64_t)dir_free(u->path), sz);
 	cairn_errf(err, CAIRN_OK, "%s mounted from %s, %s free", u->mount,
 		   u->dev, sz);
 	return CAIRN_OK;
@@ -261,31 +283,27 @@ static int usb_check(void *h, struct cairn_error *err)
 
 static void usb_close(void *h)
 {
-	struct usb *u = h;
-
-	if (!u)
-		return;
-	free(u->path);
-	free(u->mount);
-	free(u->dev);
-	free(u);
+	usb_free(h);
 }
 
 static const struct cairn_target_ops ops = {
-	.abi_major = CAIRN_ABI_MAJOR,
-	.abi_minor = CAIRN_ABI_MINOR,
-	.size = sizeof(struct cairn_target_ops),
+	CAIRN_TARGET_OPS_HEAD,
 	.name = "usb",
 	.version = PACKAGE_VERSION,
 	.keys = keys,
 	.open = usb_open,
-	.put = usb_put,
-	.list = usb_list,
-	.get = usb_get,
-	.del = usb_del,
 	.close = usb_close,
-	.check = usb_check,
+	.begin = usb_begin,
+	.write = dir_write,
+	.commit = dir_commit,
+	.abort = dir_abort,
+	.get = usb_get,
+	.stat = usb_stat,
+	.list = usb_list,
+	.del = usb_del,
 	.clean = usb_clean,
+	.check = usb_check,
+	.space = usb_space,
 };
 
 const struct cairn_target_ops *cairn_target_plugin(void)
