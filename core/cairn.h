@@ -171,6 +171,14 @@ const struct kv *section_get(const struct section *sec, const char *key);
  * s3's all_hosts for `list --all-hosts`); where names the source. */
 void config_target_set(const struct target *t, const char *key,
 		       const char *val, const char *where);
+/* Every effective key of every section, in the file's order: its value
+ * and where it came from ("FILE:LINE", the variable, "default", or
+ * "[cairn] FILE:LINE" for a target's inherited retention). */
+void config_settings(const struct config *cfg,
+		     void (*fn)(void *ctx, const char *section,
+				const char *key, const char *value,
+				const char *origin),
+		     void *ctx);
 /* The components of restore mode `mode` ('full': all), each once;
  * *comps is malloc'd. */
 int restore_components(const struct config *cfg, const char *mode,
@@ -193,7 +201,10 @@ struct progress {
 	uint64_t total, done;
 	double start, last;
 	bool on;
+	double jlast; /* the last --json status line */
 };
+/* backup --json: progress as JSON status lines on stdout. */
+extern bool progress_json;
 void progress_begin(struct progress *p, const char *what, uint64_t total);
 void progress_add(struct progress *p, uint64_t n);
 void progress_end(struct progress *p);
@@ -633,16 +644,18 @@ int shrink_accept(const struct config *cfg, struct cairn_error *err);
 /* prune.c: local retention and old safety nets. */
 /* Apply retention to archive_dir's verified archives (those with a
  * sidecar); `protect` (this run's archive, or NULL) and the latest
- * link's archive are always kept; *dropped (if not NULL) counts
- * what it removes. */
+ * link's archive are always kept; *dropped (if not NULL) gets the
+ * names it removes. */
 int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, size_t *dropped, struct cairn_error *err);
+		const char *protect, struct strv *dropped,
+		struct cairn_error *err);
+/* Remove safety nets older than safety_net_days; *gone gets their
+ * paths. */
+int prune_nets(const struct config *cfg, bool dry_run, struct strv *gone);
 /* Log retention_describe's lines, each after `where` ("target x: "),
  * when any of snaps is an incremental. */
 void prune_show_chains(const char *where, const struct snap *snaps,
 		       size_t n);
-/* Remove safety nets older than safety_net_days; *n is how many. */
-int prune_nets(const struct config *cfg, bool dry_run, size_t *n);
 
 /* backup.c: make, verify and publish a backup's archive. */
 struct backup_opts {
@@ -651,6 +664,7 @@ struct backup_opts {
 	bool no_targets;
 	time_t fake_time; /* --time, for tests of retention; 0 = now */
 	bool full;        /* --full: no incremental this run */
+	bool json;        /* status lines, then a summary, on stdout */
 };
 /* Consumers of the compressed stream: start() is called once the
  * archive's final name is known, before its first byte, and sets tees
@@ -828,6 +842,15 @@ int target_archives(const struct config *cfg, const struct target *t,
  * config under a %h prefix, with their host. */
 int list_target_hosts(const struct config *cfg, const char *target,
 		      bool json);
+/* sync: the complete archives (with their .sha256) target t holds; send
+ * one local archive and its sidecars (retrying); its retention, never
+ * removing `protect`. */
+int target_complete(const struct config *cfg, const struct target *t,
+		    struct strv *names, struct cairn_error *err);
+int target_send(const struct config *cfg, const struct target *t,
+		const char *archive, struct target_result *r);
+int target_prune(const struct config *cfg, const struct target *t,
+		 const char *protect, struct cairn_error *err);
 
 /* stage.c: an archive's members extracted into a private dir and
  * checked (manifest, links, SQLite), for restore and verify --deep. */
@@ -992,6 +1015,8 @@ struct rplan {
 	size_t cnt[N_COUNTS];
 	struct sbuf summary, detail;
 	struct strv kept;
+	/* --dry-run --json: per component path, and each path's action */
+	struct json_object *jcounts, *jpaths;
 };
 /* A line of --dry-run -v output. */
 void rplan_note(struct rplan *r, const char *what, const char *rel);
@@ -1192,6 +1217,7 @@ struct restore_opts {
 	bool dry_run;
 	bool yes;
 	bool exact; /* files components identical, not merged */
+	bool json;  /* --dry-run: the plan as JSON */
 	/* Set by cmd_restore: the archive's verified index, to read only
 	 * the frames needed (its own hash is then checked only if the
 	 * whole archive is read). */
@@ -1215,7 +1241,8 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o);
 int cmd_restore(const struct config *cfg, const struct restore_opts *o);
 
 /* cmd_verify.c: `cairn verify`. */
-int cmd_verify(const struct config *cfg, const char *which, bool deep);
+int cmd_verify(const struct config *cfg, const char *which, bool deep,
+	       bool json);
 
 /* cmd_list.c: `cairn list`. */
 int cmd_list(const struct config *cfg, const char *target, bool json);
@@ -1234,7 +1261,23 @@ int cmd_drill(const struct config *cfg, const struct drill_opts *o,
 	      bool json);
 
 /* cmd_prune.c: `cairn prune`. */
-int cmd_prune(const struct config *cfg, bool dry_run);
+int cmd_prune(const struct config *cfg, bool dry_run, bool json);
+
+/* jsonout.c: --json documents. */
+/* A new document: {"schema": 1}. */
+struct json_object *json_doc(void);
+/* Print o to stdout (pretty, or on one line) and release it. */
+void json_emit(struct json_object *o, bool line);
+struct json_object *json_str_or_null(const char *s);
+
+/* cmd_config.c: `cairn config check`. */
+int cmd_config_check(const struct config *cfg, bool json);
+
+/* cmd_sync.c: `cairn sync --target NAME`. */
+int cmd_sync(const struct config *cfg, const char *target, bool json);
+
+/* cmd_usb_rule.c: `cairn usb-rule`. */
+int cmd_usb_rule(const struct config *cfg, const char *target, bool json);
 
 
 /* bech32.c: Bech32 for age's keys (age1..., AGE-SECRET-KEY-1...). */

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "cairn.h"
 
 static char *env_pair(const char *k, const char *v)
@@ -101,6 +103,46 @@ static void record(const struct config *cfg, const struct run_state *st,
 		 "failed", st->seconds);
 }
 
+/* backup --json: the last line, like restic's summary. */
+static void json_summary(const struct run_state *st, int exit_code)
+{
+	json_object *o = json_doc(), *tg = json_object_new_object();
+
+	json_object_object_add(o, "message_type",
+			       json_object_new_string("summary"));
+	json_object_object_add(o, "status", json_object_new_string(
+			       st->success ? "success" : "failure"));
+	json_object_object_add(o, "exit", json_object_new_int(exit_code));
+	json_object_object_add(o, "archive", json_str_or_null(st->archive ?
+			       base_of(st->archive) : NULL));
+	json_object_object_add(o, "bytes", json_object_new_uint64(st->bytes));
+	json_object_object_add(o, "sha256", json_str_or_null(*st->sha256 ?
+			       st->sha256 : NULL));
+	json_object_object_add(o, "started", json_time(st->started));
+	json_object_object_add(o, "finished", json_time(st->finished));
+	json_object_object_add(o, "seconds",
+			       json_object_new_double(st->seconds));
+	for (size_t i = 0; i < st->ntargets; i++) {
+		const struct target_result *r = &st->targets[i];
+		json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "status", json_object_new_string(
+				       r->skipped ? "skipped" : r->rc ?
+				       "failure" : "success"));
+		json_object_object_add(t, "bytes",
+				       json_object_new_uint64(r->bytes));
+		json_object_object_add(t, "seconds",
+				       json_object_new_double(r->seconds));
+		json_object_object_add(t, "error",
+				       json_str_or_null(r->rc ? r->error : NULL));
+		json_object_object_add(tg, r->name, t);
+	}
+	json_object_object_add(o, "targets", tg);
+	json_object_object_add(o, "error", json_str_or_null(st->success ?
+			       NULL : st->error));
+	json_emit(o, true);
+}
+
 int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 {
 	struct run_state st = { .force_full = o->full };
@@ -117,6 +159,7 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o)
 				  o->targets[i], cfg->path);
 			return EXIT_USAGE;
 		}
+	progress_json = o->json;
 	if ((rc = lock_acquire(cfg, &lk, &err))) {
 		log_error("%s", err.msg);
 		return rc_exit(rc);
@@ -155,6 +198,8 @@ out:
 	if (rc != CAIRN_ELOCKED && lk.fd >= 0)
 		record(cfg, &st, exit_code, &ns);
 	notify_close(&ns);
+	if (o->json)
+		json_summary(&st, exit_code);
 	log_close_file();
 	lock_release(&lk);
 	for (size_t i = 0; i < st.ntargets; i++)

@@ -33,11 +33,6 @@ static time_t last_verified(const struct config *cfg,
 	return t;
 }
 
-static json_object *jstr_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
 int cmd_list(const struct config *cfg, const char *target, bool json)
 {
 	struct cairn_error err = { 0, "" };
@@ -82,9 +77,9 @@ int cmd_list(const struct config *cfg, const char *target, bool json)
 			json_object_object_add(o, "verified", vt ?
 				json_object_new_string(vts) : NULL);
 			json_object_object_add(o, "checked",
-				jstr_or_null(json_str(e, "checked")));
+				json_str_or_null(json_str(e, "checked")));
 			json_object_object_add(o, "verify_error",
-				jstr_or_null(json_str(e, "error")));
+				json_str_or_null(json_str(e, "error")));
 			json_object_object_add(o, "where",
 					       json_object_new_string("local"));
 			json_object_object_add(o, "kind",
@@ -98,10 +93,10 @@ int cmd_list(const struct config *cfg, const char *target, bool json)
 		}
 	}
 	if (arr) {
-		printf("%s\n", json_object_to_json_string_ext(arr,
-		       JSON_C_TO_STRING_PRETTY |
-		       JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(arr);
+		json_object *doc = json_doc();
+
+		json_object_object_add(doc, "archives", arr);
+		json_emit(doc, false);
 	}
 	json_object_put(vs);
 	catalog_free(&cat);

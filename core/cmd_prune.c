@@ -4,13 +4,38 @@
 
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "cairn.h"
 
-int cmd_prune(const struct config *cfg, bool dry_run)
+static json_object *json_names(const struct strv *v)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < v->n; i++)
+		json_object_array_add(a, json_object_new_string(v->v[i]));
+	return a;
+}
+
+/* --json: what was (or, with --dry-run, would be) removed locally. */
+static void prune_json(bool dry_run, const struct strv *local,
+		       const struct strv *nets, int rc)
+{
+	json_object *o = json_doc();
+
+	json_object_object_add(o, "dry_run", json_object_new_boolean(dry_run));
+	json_object_object_add(o, "ok", json_object_new_boolean(!rc));
+	json_object_object_add(o, "archives", json_names(local));
+	json_object_object_add(o, "safety_nets", json_names(nets));
+	json_emit(o, false);
+}
+
+int cmd_prune(const struct config *cfg, bool dry_run, bool json)
 {
 	struct cairn_error err = { 0, "" };
+	struct strv local = { 0 }, nets = { 0 };
 	struct lock lk;
-	size_t local = 0, nets = 0, targets = 0;
+	size_t targets = 0;
 	int rc;
 
 	if ((rc = lock_acquire(cfg, &lk, &err))) {
@@ -33,9 +58,13 @@ int cmd_prune(const struct config *cfg, bool dry_run)
 	if (prune_targets(cfg, dry_run))
 		rc = CAIRN_EFAIL;
 	/* Targets say what they remove themselves. */
-	if (!rc && !local && !nets)
+	if (!rc && !local.n && !nets.n)
 		log_info("nothing to prune%s", targets ? " locally" : "");
 out:
+	if (json)
+		prune_json(dry_run, &local, &nets, rc);
+	strv_free(&local);
+	strv_free(&nets);
 	lock_release(&lk);
 	return rc_exit(rc);
 }

@@ -1624,3 +1624,89 @@ int restore_components(const struct config *cfg, const char *mode,
 	}
 	return CAIRN_OK;
 }
+
+/* Effective settings, for `config check` ------------------------------ */
+
+typedef void (*setting_fn)(void *ctx, const char *section, const char *key,
+			   const char *value, const char *origin);
+
+/* What a key is when no file line or variable sets it. Target keys of
+ * the core not here (keep_*) inherit [cairn]'s. */
+static const struct {
+	const char *kind, *key, *value;
+} defaults[] = {
+	{ "cairn", "compression", "zstd" },
+	{ "cairn", "threads", "0" },
+	{ "cairn", "keep_last", "7" },
+	{ "cairn", "keep_daily", "0" },
+	{ "cairn", "keep_weekly", "0" },
+	{ "cairn", "keep_monthly", "0" },
+	{ "cairn", "keep_yearly", "0" },
+	{ "cairn", "safety_net_days", "7" },
+	{ "component", "required", "yes" },
+	{ "component", "timeout", "3600" },
+	{ "target", "enabled", "yes" },
+};
+
+static void default_settings(const struct config *cfg,
+			     const struct section *s, const char *title,
+			     setting_fn fn, void *ctx)
+{
+	const struct section *top = find_section((struct config *)cfg,
+						 "cairn", NULL);
+	char v[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		if (!strcmp(defaults[i].kind, s->kind) &&
+		    !section_get(s, defaults[i].key))
+			fn(ctx, title, defaults[i].key, defaults[i].value,
+			   "default");
+	if (!strcmp(s->kind, "cairn")) {
+		if (!section_get(s, "state_dir"))
+			fn(ctx, title, "state_dir", cfg->state_dir,
+			   "default (archive_dir)");
+		snprintf(v, sizeof(v), "%ld", cfg->level);
+		if (!section_get(s, "compression_level"))
+			fn(ctx, title, "compression_level", v, "default");
+	} else if (!strcmp(s->kind, "target")) {
+		static const char *const keep[] = { "keep_last",
+			"keep_daily", "keep_weekly", "keep_monthly",
+			"keep_yearly" };
+
+		for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
+			const char *k = keep[i];
+			const struct kv *kv = section_get(top, k);
+			char *from;
+
+			if (section_get(s, k))
+				continue;
+			if (!kv) {
+				for (size_t j = 0; j < ARRAY_SIZE(defaults);
+				     j++)
+					if (!strcmp(defaults[j].key, k))
+						fn(ctx, title, k,
+						   defaults[j].value,
+						   "default");
+				continue;
+			}
+			from = xasprintf("[cairn] %s", kv->where);
+			fn(ctx, title, k, kv->val, from);
+			free(from);
+		}
+	}
+}
+
+void config_settings(const struct config *cfg, setting_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < cfg->nsecs; i++) {
+		const struct section *s = &cfg->secs[i];
+		char *title = s->name ? xasprintf("%s %s", s->kind, s->name)
+				      : xstrdup(s->kind);
+
+		for (size_t k = 0; k < s->nkv; k++)
+			fn(ctx, title, s->kv[k].key, s->kv[k].val,
+			   s->kv[k].where);
+		default_settings(cfg, s, title, fn, ctx);
+		free(title);
+	}
+}

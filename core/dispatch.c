@@ -540,10 +540,13 @@ int list_target(const struct config *cfg, const char *target, bool json)
 			       ok ? "complete" : "incomplete", target);
 		}
 	}
-	if (arr)
-		printf("%s\n", json_object_to_json_string_ext(arr,
-		       JSON_C_TO_STRING_PRETTY |
-		       JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (arr) {
+		json_object *doc = json_doc();
+
+		json_object_object_add(doc, "archives", arr);
+		json_emit(doc, false);
+		arr = NULL;
+	}
 out:
 	json_object_put(arr);
 	remote_free(&rm);
@@ -661,4 +664,26 @@ out:
 	strv_free(&hs.sides);
 	backend_close(&b);
 	return rc ? EXIT_FAILED : EXIT_OK;
+}
+
+/* For `cairn sync` -------------------------------------------------- */
+
+int target_complete(const struct config *cfg, const struct target *t,
+		    struct strv *names, struct cairn_error *err)
+{
+	return target_archives(cfg, t, names, err);
+}
+
+int target_send(const struct config *cfg, const struct target *t,
+		const char *archive, struct target_result *r)
+{
+	struct run_state st = { .archive = (char *)archive };
+
+	return send_to(cfg, t, &st, r);
+}
+
+int target_prune(const struct config *cfg, const struct target *t,
+		 const char *protect, struct cairn_error *err)
+{
+	return prune_target(cfg, t, false, protect, err);
 }

@@ -56,6 +56,21 @@ void logmsg(int level, const char *fmt, ...)
 	}
 }
 
+bool progress_json;
+
+/* backup --json: a status line at the start, the end, and each second
+ * between (what is a target or "backup": no quoting needed). */
+static void json_status(const struct progress *p, double t)
+{
+	printf("{\"schema\":1,\"message_type\":\"status\",\"what\":\"%s\","
+	       "\"bytes_done\":%llu,\"total_bytes\":%llu,"
+	       "\"percent_done\":%.4f,\"seconds_elapsed\":%.1f}\n", p->what,
+	       (unsigned long long)p->done, (unsigned long long)p->total,
+	       p->total ? (double)p->done / (double)p->total : 0.0,
+	       t - p->start);
+	fflush(stdout);
+}
+
 void progress_begin(struct progress *p, const char *what, uint64_t total)
 {
 	memset(p, 0, sizeof(*p));
@@ -63,6 +78,8 @@ void progress_begin(struct progress *p, const char *what, uint64_t total)
 	p->total = total;
 	p->start = p->last = now_mono();
 	p->on = log_verbosity > 0 && isatty(STDERR_FILENO);
+	if (progress_json)
+		json_status(p, p->start);
 }
 
 static void draw(struct progress *p, double t)
@@ -89,6 +106,10 @@ void progress_add(struct progress *p, uint64_t n)
 	double t;
 
 	p->done += n;
+	if (progress_json && (t = now_mono()) - p->jlast >= 1.0) {
+		p->jlast = t;
+		json_status(p, t);
+	}
 	if (!p->on)
 		return;
 	t = now_mono();
@@ -100,6 +121,8 @@ void progress_add(struct progress *p, uint64_t n)
 
 void progress_end(struct progress *p)
 {
+	if (progress_json)
+		json_status(p, now_mono());
 	if (p->on)
 		clear_bar();
 }

@@ -19,7 +19,7 @@ extern char **environ;
 static const char usage_text[] =
 "usage: cairn [-c FILE] [-q|-v] COMMAND [ARGS]\n"
 "\n"
-"  backup   [--target NAME]... [--no-targets] [--full]\n"
+"  backup   [--target NAME]... [--no-targets] [--full] [--json]\n"
 "                                              archive, verify, send to\n"
 "                                              targets, prune\n"
 "  restore  MODE|--path PATH... [--archive NAME|latest] [--from TARGET]\n"
@@ -31,14 +31,20 @@ static const char usage_text[] =
 "  dump     [ARCHIVE|latest] PATH              one member to stdout\n"
 "  diff     ARCHIVE ARCHIVE [--json]           added, removed, changed\n"
 "  find     PATTERN [--target NAME] [--json]   archives holding paths\n"
-"  verify   [NAME|latest] [--deep]             check checksums\n"
+"  verify   [NAME|latest] [--deep] [--json]    check checksums\n"
 "  status   [--max-age DURATION] [--json]      last run, targets, nets\n"
 "           [--max-drill-age DURATION] [--copies]\n"
 "  drill    [MODE] [--target NAME] [--json]   test-restore, record proof\n"
-"  prune    [--dry-run] [--accept-shrink]      retention, old safety nets\n"
+"  prune    [--dry-run] [--accept-shrink] [--json]\n"
+"                                              retention, old safety nets\n"
 "  plugins                                     plugins and targets\n"
 "  keygen   [-o FILE]                          an age identity; prints\n"
 "                                              its recipient\n"
+"  sync     --target NAME [--json]             send restore points the\n"
+"                                              target lacks, its retention\n"
+"  config   check [--json]                     effective config, origins\n"
+"  usb-rule TARGET [--json]                    udev rule and unit: sync\n"
+"                                              when the drive is plugged in\n"
 "\n"
 "  -c FILE   config file (default $CAIRN_CONFIG, else "
 SYSCONFDIR "/cairn/cairn.conf)\n"
@@ -159,12 +165,17 @@ struct args {
 
 static int run_backup(const struct config *cfg, struct args *a)
 {
+	a->bo.json = a->json;
 	return cmd_backup(cfg, &a->bo);
 }
 
 /* restore MODE, or restore --path PATH [PATH...] */
 static int run_restore(const struct config *cfg, struct args *a)
 {
+	if (a->json && !a->dry_run)
+		return bad_usage("restore", "--json needs --dry-run (the plan "
+				 "is what it prints)");
+	a->ro.json = a->json;
 	if (!a->ro.npaths && a->nops != 1) {
 		fprintf(stderr, "cairn restore: %s\n", a->nops ? "one mode "
 			"at a time" : "which mode? (e.g. db, full; see "
@@ -211,7 +222,7 @@ static int run_list(const struct config *cfg, struct args *a)
 
 static int run_verify(const struct config *cfg, struct args *a)
 {
-	return cmd_verify(cfg, a->operand, a->deep);
+	return cmd_verify(cfg, a->operand, a->deep, a->json);
 }
 
 static int run_status(const struct config *cfg, struct args *a)
@@ -238,7 +249,7 @@ static int run_prune(const struct config *cfg, struct args *a)
 		log_error("%s", err.msg);
 		return rc_exit(rc);
 	}
-	return cmd_prune(cfg, a->dry_run);
+	return cmd_prune(cfg, a->dry_run, a->json);
 }
 
 static int run_plugins(const struct config *cfg, struct args *a)
@@ -251,6 +262,26 @@ static int run_keygen(const struct config *cfg, struct args *a)
 {
 	(void)cfg;
 	return cmd_keygen(a->output, a->json);
+}
+
+static int run_sync(const struct config *cfg, struct args *a)
+{
+	if (a->bo.ntargets > 1)
+		return bad_usage("sync", "one --target at a time");
+	return cmd_sync(cfg, a->target, a->json);
+}
+
+static int run_config(const struct config *cfg, struct args *a)
+{
+	if (strcmp(a->operand, "check"))
+		return bad_usage("config", "unknown subcommand '%s' (want "
+				 "check)", a->operand);
+	return cmd_config_check(cfg, a->json);
+}
+
+static int run_usb_rule(const struct config *cfg, struct args *a)
+{
+	return cmd_usb_rule(cfg, a->operand, a->json);
 }
 
 enum operand { NO_OPERAND, OPTIONAL_OPERAND, REQUIRED_OPERAND,
@@ -267,18 +298,20 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "backup", run_backup, { OPT_TARGET, OPT_NO_TARGETS, OPT_TIME,
-				  OPT_FULL },
+				  OPT_FULL, OPT_JSON },
 	  NO_OPERAND, NULL,
 	  "usage: cairn backup [--target NAME]... [--no-targets] [--full]\n"
+	  "                    [--json]\n"
 	  "Archive every component, verify the archive from disk, send it\n"
 	  "to the enabled targets (or only those named), then apply\n"
 	  "retention locally and on each target.\n"
 	  "  --target NAME  only this target (repeatable)\n"
 	  "  --no-targets   local archive only\n"
-	  "  --full         a full archive even when incremental = yes\n" },
+	  "  --full         a full archive even when incremental = yes\n"
+	  "  --json         progress, then a summary: a JSON object a line\n" },
 	{ "restore", run_restore, { OPT_ARCHIVE, OPT_FROM, OPT_TO,
 				    OPT_DRY_RUN, OPT_YES, OPT_EXACT,
-				    OPT_PATH, OPT_IDENTITY },
+				    OPT_PATH, OPT_IDENTITY, OPT_JSON },
 	  MANY_OPERANDS, NULL,
 	  "usage: cairn restore MODE|--path PATH... [--archive NAME|latest]\n"
 	  "                     [--from TARGET] [--to DIR] [--exact]\n"
@@ -297,6 +330,7 @@ static const struct command {
 	  "                  default merges, keeping files it lacks\n"
 	  "  --dry-run       count what would be added, replaced, kept and\n"
 	  "                  removed (-v: each path)\n"
+	  "  --json          with --dry-run: the plan as JSON\n"
 	  "  --yes           do not ask (required without a terminal)\n" },
 	{ "list", run_list, { OPT_TARGET, OPT_JSON, OPT_ALL_HOSTS },
 	  NO_OPERAND, NULL,
@@ -305,8 +339,8 @@ static const struct command {
 	  "last passed a check, where), or those a target holds. Status is\n"
 	  "verified, incomplete (no sidecar) or CORRUPT (the last verify\n"
 	  "failed).\n" },
-	{ "verify", run_verify, { OPT_DEEP }, OPTIONAL_OPERAND, NULL,
-	  "usage: cairn verify [NAME|latest] [--deep]\n"
+	{ "verify", run_verify, { OPT_DEEP, OPT_JSON }, OPTIONAL_OPERAND, NULL,
+	  "usage: cairn verify [NAME|latest] [--deep] [--json]\n"
 	  "Check an archive against its .sha256 sidecar; --deep also reads\n"
 	  "every member against MANIFEST.sha256 and integrity-checks SQLite\n"
 	  "members. The result is kept in state_dir/verify.json for list.\n" },
@@ -331,9 +365,9 @@ static const struct command {
 	  "against inventory.txt, command components' drill commands, then\n"
 	  "the drill hook with CAIRN_DRILL_DIR. The scratch is removed; the\n"
 	  "result is kept per target in state_dir/drills.json.\n" },
-	{ "prune", run_prune, { OPT_DRY_RUN, OPT_ACCEPT_SHRINK }, NO_OPERAND,
+	{ "prune", run_prune, { OPT_DRY_RUN, OPT_ACCEPT_SHRINK, OPT_JSON }, NO_OPERAND,
 	  NULL,
-	  "usage: cairn prune [--dry-run] [--accept-shrink]\n"
+	  "usage: cairn prune [--dry-run] [--accept-shrink] [--json]\n"
 	  "Apply retention (keep_last, keep_daily, ...) locally and on every\n"
 	  "enabled target. The newest archive is always kept. Safety nets\n"
 	  "older than safety_net_days (default 7) are removed.\n"
@@ -369,6 +403,26 @@ static const struct command {
 	  "printed. Targets with encrypt = age take the recipient; restores\n"
 	  "from them take the file (--identity, identity_file).\n"
 	  "  -o, --output FILE  write the identity to FILE\n" },
+	{ "sync", run_sync, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,
+	  "usage: cairn sync --target NAME [--json]\n"
+	  "Send the target every restore point it lacks that its retention\n"
+	  "keeps (oldest first, each with its sidecars), then apply its\n"
+	  "retention: a drive that was away for a week catches up.\n" },
+	{ "config", run_config, { OPT_JSON }, REQUIRED_OPERAND,
+	  "which subcommand? (check)",
+	  "usage: cairn config check [--json]\n"
+	  "Load the config (exit 2 if it is bad), load every target's plugin\n"
+	  "and check its keys and, for an enabled target, reach it (exit 1\n"
+	  "if any fails); then print every effective setting with where it\n"
+	  "came from: FILE:LINE, the environment variable, or the default.\n"
+	  "Secrets show as ***.\n" },
+	{ "usb-rule", run_usb_rule, { OPT_JSON }, REQUIRED_OPERAND,
+	  "which target? (a usb target whose drive is mounted)",
+	  "usage: cairn usb-rule TARGET [--json]\n"
+	  "Print a udev rule and a drop-in for cairn-usb@TARGET.service that\n"
+	  "run `cairn sync --target TARGET` when the drive now mounted at the\n"
+	  "target's path (named by its file system UUID) is plugged in.\n"
+	  "  --json  the UUID, mount and both files as JSON\n" },
 };
 
 static const struct command *find_command(const char *name)

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "cairn.h"
 
 /* Backup ------------------------------------------------------------ */
@@ -164,8 +166,18 @@ char *tree_kid_path(const char *rel, const struct node *k)
 
 void rplan_note(struct rplan *r, const char *what, const char *rel)
 {
-	if (r->o->dry_run && log_verbosity >= 2)
+	if (r->o->dry_run && r->o->json) {
+		json_object *o = json_object_new_object();
+
+		if (!r->jpaths)
+			r->jpaths = json_object_new_array();
+		json_object_object_add(o, "action",
+				       json_object_new_string(what));
+		json_object_object_add(o, "path", json_object_new_string(rel));
+		json_object_array_add(r->jpaths, o);
+	} else if (r->o->dry_run && log_verbosity >= 2) {
 		sb_printf(&r->detail, "    %-7s %s\n", what, rel);
+	}
 }
 
 struct swap *rplan_op(struct rplan *r, enum swap_kind kind,
@@ -298,9 +310,28 @@ bool rplan_overlaps(struct rplan *r, const char *rel)
 	return false;
 }
 
+static void rplan_count_json(struct rplan *r, const struct component *c,
+			     const char *rel, const size_t *before)
+{
+	static const char *const names[N_COUNTS] = { "add", "replace", "keep",
+						     "remove" };
+	json_object *o = json_object_new_object();
+
+	if (!r->jcounts)
+		r->jcounts = json_object_new_array();
+	json_object_object_add(o, "component", json_object_new_string(c->name));
+	json_object_object_add(o, "path", json_object_new_string(rel));
+	for (int i = 0; i < N_COUNTS; i++)
+		json_object_object_add(o, names[i], json_object_new_uint64(
+				       r->cnt[i] - before[i]));
+	json_object_array_add(r->jcounts, o);
+}
+
 void rplan_count(struct rplan *r, const struct component *c,
 		 const char *rel, const size_t *before)
 {
+	if (r->o->json)
+		rplan_count_json(r, c, rel, before);
 	sb_printf(&r->summary, "  %s: %s: add %zu, replace %zu, keep %zu, "
 		  "remove %zu\n", c->name, rel, r->cnt[N_ADD] - before[N_ADD],
 		  r->cnt[N_REPLACE] - before[N_REPLACE],
@@ -321,6 +352,8 @@ void rplan_free(struct rplan *r)
 	strv_free(&r->kept);
 	sb_free(&r->summary);
 	sb_free(&r->detail);
+	json_object_put(r->jcounts);
+	json_object_put(r->jpaths);
 	free(r->live);
 	free(r->staging);
 	free(r->net_base);

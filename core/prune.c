@@ -51,9 +51,10 @@ void prune_show_chains(const char *where, const struct snap *snaps,
 }
 
 /* Delete archive and sidecars of every archive no kept restore point
- * needs; *dropped (if not NULL) counts them. */
+ * needs; *dropped (if not NULL) gets their names. */
 int prune_local(const struct config *cfg, bool dry_run,
-		const char *protect, size_t *dropped, struct cairn_error *err)
+		const char *protect, struct strv *dropped,
+		struct cairn_error *err)
 {
 	struct catalog cat;
 	struct snap *snaps;
@@ -92,7 +93,7 @@ int prune_local(const struct config *cfg, bool dry_run,
 		if (snaps[i].needed)
 			continue;
 		if (dropped)
-			(*dropped)++;
+			strv_push(dropped, snaps[i].name);
 		log_info("%s %s", dry_run ? "would remove" : "removing",
 			 snaps[i].name);
 		if (!dry_run)
@@ -106,14 +107,14 @@ int prune_local(const struct config *cfg, bool dry_run,
 	return CAIRN_OK;
 }
 
-/* Remove safety nets older than safety_net_days; *n is how many. */
-int prune_nets(const struct config *cfg, bool dry_run, size_t *n)
+/* Remove safety nets older than safety_net_days; *gone gets their
+ * paths. */
+int prune_nets(const struct config *cfg, bool dry_run, struct strv *gone)
 {
 	struct safety_nets sn;
 	time_t now = time(NULL);
 	int rc = CAIRN_OK;
 
-	*n = 0;
 	safety_nets_scan(cfg, &sn);
 	for (size_t i = 0; i < sn.n; i++) {
 		const struct safety_net *s = &sn.v[i];
@@ -121,7 +122,7 @@ int prune_nets(const struct config *cfg, bool dry_run, size_t *n)
 
 		if (s->in_use || now - s->time < cfg->safety_net_days * 86400)
 			continue;
-		(*n)++;
+		strv_push(gone, s->path);
 		fmt_bytes(s->bytes, sz);
 		fmt_utc(s->time, ts);
 		log_info("%s safety net %s (%s, from %s)", dry_run ?
@@ -133,7 +134,8 @@ int prune_nets(const struct config *cfg, bool dry_run, size_t *n)
 		}
 	}
 	/* The holder goes once empty (rmdir refuses otherwise). */
-	for (size_t b = 0; !dry_run && *n && b < ARRAY_SIZE(sn.dirs); b++)
+	for (size_t b = 0; !dry_run && gone->n && b < ARRAY_SIZE(sn.dirs);
+	     b++)
 		rmdir(sn.dirs[b]);
 	safety_nets_free(&sn);
 	return rc;

@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "cairn.h"
 
 struct restore {
@@ -301,11 +303,43 @@ out:
 
 /* Output ------------------------------------------------------------ */
 
+/* --dry-run --json: the plan; cairn(1) has the schema. */
+static void print_plan_json(struct restore *r)
+{
+	static const char *const names[N_COUNTS] = { "add", "replace", "keep",
+						     "remove" };
+	struct rplan *p = &r->p;
+	json_object *o = json_doc(), *tot = json_object_new_object();
+
+	json_object_object_add(o, "mode", json_object_new_string(p->o->mode));
+	json_object_object_add(o, "archive",
+			       json_object_new_string(base_of(r->archive)));
+	json_object_object_add(o, "into", json_object_new_string(p->live));
+	json_object_object_add(o, "exact",
+			       json_object_new_boolean(p->o->exact));
+	for (int i = 0; i < N_COUNTS; i++)
+		json_object_object_add(tot, names[i],
+				       json_object_new_uint64(p->cnt[i]));
+	json_object_object_add(tot, "bytes",
+			       json_object_new_uint64(r->st.bytes));
+	json_object_object_add(o, "total", tot);
+	json_object_object_add(o, "components", p->jcounts ? p->jcounts :
+			       json_object_new_array());
+	json_object_object_add(o, "paths", p->jpaths ? p->jpaths :
+			       json_object_new_array());
+	p->jcounts = p->jpaths = NULL; /* o owns them now */
+	json_emit(o, false);
+}
+
 static void print_plan(struct restore *r)
 {
 	const struct rplan *p = &r->p;
 	char sz[32];
 
+	if (p->o->json) {
+		print_plan_json(r);
+		return;
+	}
 	printf("restore mode %s from %s into %s (%s)\n", p->o->mode,
 	       base_of(r->archive), p->live, p->o->exact ? "exact: what the "
 	       "archive lacks goes to the safety net" : "merge: files the "

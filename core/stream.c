@@ -202,7 +202,10 @@ struct streams *streams_new(const struct config *cfg,
 	ss->tees = xcalloc(cfg->ntargets ? cfg->ntargets : 1,
 			   sizeof(*ss->tees));
 	for (size_t i = 0; i < cfg->ntargets; i++) {
-		if (!target_selected(o, &cfg->targets[i]))
+		/* An encrypted target gets the ciphertext of the verified
+		 * archive (target_age.c), never this plaintext stream. */
+		if (!target_selected(o, &cfg->targets[i]) ||
+		    (cfg->targets[i].crypt && cfg->targets[i].crypt->on))
 			continue;
 		ss->s[ss->n].cfg = cfg;
 		ss->s[ss->n].t = &cfg->targets[i];

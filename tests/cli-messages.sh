@@ -19,7 +19,8 @@ one() {
 
 note "usage errors"
 one 2 "cairn list: unexpected argument 'extra'" $C list extra
-one 2 "cairn verify: option --json is not valid here" $C verify --json
+one 2 "cairn verify: option --max-age is not valid here" \
+	$C verify --max-age 1h
 one 2 "cairn list: unknown option '--bogus'" $C list --bogus
 one 2 "cairn list: option '--target' needs an argument" $C list --target
 one 2 "cairn list: option '--json' takes no argument" $C list --json=yes
@@ -31,7 +32,8 @@ one 2 "cairn: unknown command 'frob'; see 'cairn --help'" $C frob
 note "empty archive_dir"
 one 0 "no archives in $T/arch" $C list
 expect_rc 0 $C list --json
-[ "$(tr -d ' \n' <"$T/out")" = "[]" ] || fail "list --json: $(cat "$T/out")"
+[ "$(tr -d ' \n' <"$T/out")" = '{"schema":1,"archives":[]}' ] ||
+	fail "list --json: $(cat "$T/out")"
 one 0 "cairn: nothing to prune" $C prune --dry-run
 
 note "an archive that is not there"

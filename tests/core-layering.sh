@@ -25,6 +25,8 @@ layers='
 4 incr.c
 5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
 5 cmd_prune.c
+5 cmd_usb_rule.c cmd_config.c cmd_sync.c
+1 jsonout.c
 5 cmd_ls.c cmd_dump.c cmd_diff.c cmd_find.c
 4 shrink.c
 4 drill.c notify.c

@@ -21,7 +21,9 @@ units="cairn-backup.service cairn-backup.timer cairn-check.service cairn-check.t
 units="$units cairn-drill.service cairn-drill.timer" # wave P: weekly drill
 for d in "$sysdir" "$userdir"; do
 	got=$(cd "$D$d" && ls cairn* | sort | tr '\n' ' ')
-	want=$(printf '%s\n' $units | sort | tr '\n' ' ')
+	# The USB sync template is a system unit (tests/usb-rule.sh).
+	extra=; [ "$d" = "$userdir" ] || extra=cairn-usb@.service
+	want=$(printf '%s\n' $units $extra | sort | tr '\n' ' ')
 	[ "$got" = "$want" ] || fail "$d holds '$got', want '$want'"
 	if grep -En '@[A-Za-z_]+@' "$D$d"/cairn*; then
 		fail "unsubstituted @variables@ in $d"
