@@ -1501,7 +1501,7 @@ int age_open_fetched(const struct crypt *c, const char *dir,
 /* cmd_keygen.c: `cairn keygen`. */
 int cmd_keygen(const char *out, bool json);
 /* cmd_plugins.c: `cairn plugins`. */
-int cmd_plugins(const struct config *cfg);
+int cmd_plugins(const struct config *cfg, bool json);
 
 /* cmd_ls.c: `cairn ls`. */
 int cmd_ls(const struct config *cfg, char **ops, int nops, bool json);

@@ -37,7 +37,7 @@ static const char usage_text[] =
 "  drill    [MODE] [--target NAME] [--json]   test-restore, record proof\n"
 "  prune    [--dry-run] [--accept-shrink] [--json]\n"
 "                                              retention, old safety nets\n"
-"  plugins                                     plugins and targets\n"
+"  plugins  [--json]                           plugins and targets\n"
 "  keygen   [-o FILE]                          an age identity; prints\n"
 "                                              its recipient\n"
 "  sync     --target NAME [--json]             send restore points the\n"
@@ -254,8 +254,7 @@ static int run_prune(const struct config *cfg, struct args *a)
 
 static int run_plugins(const struct config *cfg, struct args *a)
 {
-	(void)a;
-	return cmd_plugins(cfg);
+	return cmd_plugins(cfg, a->json);
 }
 
 static int run_keygen(const struct config *cfg, struct args *a)
@@ -391,8 +390,8 @@ static const struct command {
 	  "Which archives (local, or a target's) hold members matching\n"
 	  "PATTERN: a path, a directory, or a glob on the path or the\n"
 	  "base name. Only indexes are read (fetched from a target).\n" },
-	{ "plugins", run_plugins, { 0 }, NO_OPERAND, NULL,
-	  "usage: cairn plugins\n"
+	{ "plugins", run_plugins, { OPT_JSON }, NO_OPERAND, NULL,
+	  "usage: cairn plugins [--json]\n"
 	  "List plugins found (name, version, ABI, path) and each configured\n"
 	  "target with its plugin and check result.\n" },
 	{ "keygen", run_keygen, { OPT_OUTPUT, OPT_JSON }, NO_OPERAND, NULL,

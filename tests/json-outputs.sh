@@ -138,4 +138,16 @@ PY
 [ -f "$S/Sounds/extra.wav" ] || fail "a dry run touched the tree"
 expect_rc 2 "${C[@]}" restore audio --json --yes
 out_has "cairn restore: --json needs --dry-run"
+note "plugins --json: every plugin file and every target, checked"
+jrun 0 "${C[@]}" plugins --json
+py <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == 1 and d["dir"], d
+local = [p for p in d["plugins"] if p["name"] == "local"]
+assert local and local[0]["ok"] and local[0]["kind"] == "target", d
+assert local[0]["abi"].startswith("2."), local
+t = d["targets"]
+assert [x["name"] for x in t] == ["copy"] and t[0]["ok"] is True, t
+PY
 echo "json-outputs: ok"
