@@ -971,7 +971,8 @@ int ar_open_frames(const char *path, enum compression comp,
 	*ap = NULL;
 	s->comp = comp;
 	s->f = xmalloc((n ? n : 1) * sizeof(*f));
-	memcpy(s->f, f, n * sizeof(*f));
+	if (n) /* none: a component with nothing in this archive */
+		memcpy(s->f, f, n * sizeof(*f));
 	s->n = n;
 	s->in = xmalloc(BUFSZ);
 	s->out = xmalloc(BUFSZ);
