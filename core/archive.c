@@ -157,22 +157,31 @@ static int ar_err(struct awriter *w, struct cairn_error *err,
  * End the open frame (if it holds anything): its members' index records
  * get its place and go to the index.
  */
-static int frame_end(struct awriter *w, struct cairn_error *err)
+static void pend_flush(struct awriter *w)
 {
-	if (w->in_bytes == w->f_uoff)
-		return CAIRN_OK;
-	if (squeeze(w, NULL, 0, true))
-		return ar_err(w, err, "cannot write archive");
 	for (size_t i = 0; i < w->npend; i++) {
 		struct index_rec *r = &w->pend[i];
 
-		r->frame_off = w->f_coff;
-		r->frame_len = w->out_bytes - w->f_coff;
-		r->frame_uoff = w->f_uoff;
+		if (!*r->archive) { /* carried ones keep their frame */
+			r->frame_off = w->f_coff;
+			r->frame_len = w->out_bytes - w->f_coff;
+			r->frame_uoff = w->f_uoff;
+		}
 		index_writer_add(&w->ix, r);
 		index_rec_free(r);
 	}
 	w->npend = 0;
+}
+
+static int frame_end(struct awriter *w, struct cairn_error *err)
+{
+	if (w->in_bytes == w->f_uoff) {
+		pend_flush(w); /* only carried records */
+		return CAIRN_OK;
+	}
+	if (squeeze(w, NULL, 0, true))
+		return ar_err(w, err, "cannot write archive");
+	pend_flush(w);
 	w->f_coff = w->out_bytes;
 	w->f_uoff = w->in_bytes;
 	w->nframes++;
@@ -425,6 +434,15 @@ static void rec_begin(struct awriter *w, struct index_rec *r,
 }
 
 /* The member is out, padding and all: its record waits for its frame. */
+static void pend_push(struct awriter *w, const struct index_rec *r)
+{
+	if (w->npend == w->pcap) {
+		w->pcap = w->pcap ? 2 * w->pcap : 64;
+		w->pend = xrealloc(w->pend, w->pcap * sizeof(*w->pend));
+	}
+	w->pend[w->npend++] = *r;
+}
+
 static int rec_end(struct awriter *w, struct index_rec *r, const char *hex,
 		   struct cairn_error *err)
 {
@@ -434,11 +452,7 @@ static int rec_end(struct awriter *w, struct index_rec *r, const char *hex,
 	}
 	if (hex)
 		memcpy(r->sha256, hex, 65);
-	if (w->npend == w->pcap) {
-		w->pcap = w->pcap ? 2 * w->pcap : 64;
-		w->pend = xrealloc(w->pend, w->pcap * sizeof(*w->pend));
-	}
-	w->pend[w->npend++] = *r;
+	pend_push(w, r);
 	return CAIRN_OK;
 }
 
@@ -580,6 +594,17 @@ int aw_add_buffer(struct awriter *w, const char *member, const char *data,
 void aw_index_add(struct awriter *w, const struct index_rec *r)
 {
 	index_writer_add(&w->ix, r);
+}
+
+/* A record of a file another archive holds (an incremental's unchanged
+ * file, r->archive naming it): it takes its place among this archive's
+ * records, in member order, with that archive's offsets and frame. */
+void aw_index_carry(struct awriter *w, const struct index_rec *r)
+{
+	struct index_rec c;
+
+	index_rec_copy(&c, r);
+	pend_push(w, &c);
 }
 
 /* The index, complete, as the last member INDEX in a frame of its own
@@ -946,7 +971,7 @@ int ar_open_frames(const char *path, enum compression comp,
 	*ap = NULL;
 	s->comp = comp;
 	s->f = xmalloc((n ? n : 1) * sizeof(*f));
-	if (n)
+	if (n) /* none: a component with nothing in this archive */
 		memcpy(s->f, f, n * sizeof(*f));
 	s->n = n;
 	s->in = xmalloc(BUFSZ);

@@ -115,18 +115,14 @@ static int write_archive(struct run *r, int fd, const char *name,
 			struct item *it = &p->items[j];
 			char *abs;
 			bool skipped;
-			size_t m0;
 
 			if ((rc = stop_check(err)))
 				goto out_prog;
-			if (incr_unchanged(&r->inc, p, it))
+			if (incr_unchanged(&r->inc, &w, p, it))
 				continue;
 			abs = path_join(cfg->source, it->rel);
-			m0 = w.man.n;
 			rc = aw_add(&w, abs, it->data, it->rel, &it->st,
 				    &skipped, err);
-			if (!rc && !skipped)
-				incr_added(&r->inc, &w, m0, it);
 			if (!rc && skipped && vanished(p->c, it->rel, abs))
 				rc = cairn_errf(err, CAIRN_ENOTFOUND,
 						"component %s: %s vanished "
@@ -141,9 +137,9 @@ static int write_archive(struct run *r, int fd, const char *name,
 				p->stats->bytes += (uint64_t)it->st.st_size;
 		}
 	}
-	if ((rc = stop_check(err)) ||
-	    (rc = incr_finish(&r->inc, &w, err)))
+	if ((rc = stop_check(err)))
 		goto out_prog;
+	incr_finish(&r->inc);
 	inventory_format(cfg, name, started, r->stats, cmds, ncmds, &inv);
 	if ((rc = aw_add_buffer(&w, "inventory.txt", inv.s, inv.len, true,
 				err)))
@@ -499,7 +495,6 @@ static int make_archive(struct run *r, struct run_state *st,
 		goto out;
 	p.tmp_ours = true;
 	if ((rc = held_staging(cfg, &r->staging, &r->staging_fd, err)) ||
-	    (rc = incr_open_index(&r->inc, r->staging, err)) ||
 	    (rc = plan_all(r, err)))
 		goto out;
 	if ((r->tap = st->tap))
@@ -514,7 +509,6 @@ static int make_archive(struct run *r, struct run_state *st,
 	st->bytes = bytes;
 	memcpy(st->sha256, hex, sizeof(st->sha256));
 	st->archive = xstrdup(p.final);
-	incr_publish(&r->inc, p.final);
 	update_latest(cfg, p.name);
 	rc = CAIRN_OK;
 out:

@@ -501,6 +501,9 @@ int aw_add_buffer(struct awriter *w, const char *member, const char *data,
 		  size_t len, bool in_manifest, struct cairn_error *err);
 /* A record of a member another archive holds (incrementals). */
 void aw_index_add(struct awriter *w, const struct index_rec *r);
+/* The same in member order (r->archive names the holder; its offsets
+ * and frame are kept): an incremental's unchanged file. */
+void aw_index_carry(struct awriter *w, const struct index_rec *r);
 /* After aw_close: the index (the INDEX member's bytes) to path, fsync'd;
  * hex is its SHA-256. */
 int aw_index_save(struct awriter *w, const char *path, char hex[65],
@@ -1085,9 +1088,6 @@ struct incr {
 	bool rd_open, have_cur, eof;
 	const struct component *comp;
 	struct index_rec cur;
-	/* The new INDEX, in the staging dir until it is published. */
-	char *idx_path;
-	struct index_writer w;
 	uint64_t skipped, skipped_bytes;
 };
 /* Decide this night's kind (chain_want_full, --full, the previous
@@ -1097,19 +1097,12 @@ int incr_begin(const struct config *cfg, bool force_full, time_t now,
 /* Files components' members sorted by path (the index's order). */
 void incr_sort_plan(const struct incr *inc, struct comp_plan *p);
 /* Start the INDEX in the staging dir. */
-int incr_open_index(struct incr *inc, const char *staging,
-		    struct cairn_error *err);
 /* An unchanged file: left out, its record (held by an older archive)
- * written to the INDEX. */
-bool incr_unchanged(struct incr *inc, const struct comp_plan *p,
-		    const struct item *it);
-/* A member just added (man_before: w->man.n before aw_add). */
-void incr_added(struct incr *inc, const struct awriter *w, size_t man_before,
-		const struct item *it);
-/* Add the INDEX member (in the manifest). */
-int incr_finish(struct incr *inc, struct awriter *w, struct cairn_error *err);
-/* ARCHIVE.index beside the published archive. */
-void incr_publish(struct incr *inc, const char *final);
+ * carried into w's INDEX. */
+bool incr_unchanged(struct incr *inc, struct awriter *w,
+		    const struct comp_plan *p, const struct item *it);
+/* Log what the night left in older archives. */
+void incr_finish(const struct incr *inc);
 void incr_free(struct incr *inc);
 /* stage_run, or for an incremental: each file from the archive its
  * INDEX names (each checked first), then the incremental itself. */

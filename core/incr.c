@@ -27,10 +27,6 @@
 
 #include "cairn.h"
 
-static const char *const comp_names[] = {
-	[COMP_ZSTD] = "zstd", [COMP_GZIP] = "gzip", [COMP_NONE] = "none",
-};
-
 /* Does component c hold member path? */
 static bool comp_owns(const struct component *c, const char *path)
 {
@@ -44,24 +40,19 @@ static bool comp_owns(const struct component *c, const char *path)
 	return false;
 }
 
-/* ARCHIVE.index must be what the archive's manifest copy says INDEX
- * is (the manifest copy is covered by the .sha256 sidecar). */
+/* ARCHIVE.index must be there and what the .sha256 sidecar says (the
+ * sidecar covers it, as verify checks; the archive itself is not read:
+ * its INDEX member is the same bytes). */
 static int index_trusted(const char *archive, struct cairn_error *err)
 {
-	struct manifest m;
-	const struct manifest_entry *e;
-	char *idx = index_sidecar(archive), hex[65];
+	char *idx = index_sidecar(archive);
 	int rc;
 
-	if ((rc = manifest_load(archive, &m, err)))
-		goto out;
-	e = manifest_find(&m, "INDEX");
-	if (!e || sha256_file(idx, hex, NULL) || strcmp(hex, e->hex))
-		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: no INDEX, or it "
-				"does not match its manifest line",
+	if (!path_exists(idx))
+		rc = cairn_errf(err, CAIRN_ENOTFOUND, "%s: no index",
 				base_of(idx));
-	manifest_free(&m);
-out:
+	else
+		rc = verify_sidecar_part(archive, base_of(archive), err);
 	free(idx);
 	return rc;
 }
@@ -230,8 +221,8 @@ static int64_t ns(const struct timespec *t)
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-bool incr_unchanged(struct incr *inc, const struct comp_plan *p,
-		    const struct item *it)
+bool incr_unchanged(struct incr *inc, struct awriter *w,
+		    const struct comp_plan *p, const struct item *it)
 {
 	const struct index_rec *r;
 	const struct stat *st = &it->st;
@@ -253,113 +244,29 @@ bool incr_unchanged(struct incr *inc, const struct comp_plan *p,
 	copy = *r;
 	if (!*r->archive)
 		copy.archive = (char *)base_of(inc->prev);
-	index_writer_add(&inc->w, &copy);
+	aw_index_carry(w, &copy);
 	inc->skipped++;
 	inc->skipped_bytes += r->size;
 	return true;
 }
 
-int incr_open_index(struct incr *inc, const char *staging,
-		    struct cairn_error *err)
+void incr_finish(const struct incr *inc)
 {
-	FILE *f;
+	char sz[32];
 
-	if (!inc->indexing)
-		return CAIRN_OK;
-	inc->idx_path = path_join(staging, "INDEX");
-	if (!(f = fopen(inc->idx_path, "w")))
-		return errno_err(err, 0, errno, "cannot write %s",
-				 inc->idx_path);
-	index_writer_open(&inc->w, f, comp_names[inc->cfg->compression], 0);
-	return CAIRN_OK;
-}
-
-void incr_added(struct incr *inc, const struct awriter *w, size_t man_before,
-		const struct item *it)
-{
-	const struct stat *st = &it->st;
-	struct index_rec r = { 0 };
-	char link[4096] = "";
-
-	if (!inc->indexing)
+	if (!inc->on)
 		return;
-	r.type = S_ISDIR(st->st_mode) ? 'd' : S_ISLNK(st->st_mode) ? 'l'
-							     : 'f';
-	r.path = it->rel;
-	r.size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
-	r.mode = st->st_mode & 07777;
-	r.uid = st->st_uid;
-	r.gid = st->st_gid;
-	r.uname = r.gname = "";
-	r.mtime_ns = ns(&st->st_mtim);
-	r.ctime_ns = ns(&st->st_ctim);
-	r.ino = st->st_ino;
-	r.dev = st->st_dev;
-	if (w->man.n > man_before)
-		memcpy(r.sha256, w->man.e[w->man.n - 1].hex, 65);
-	if (S_ISLNK(st->st_mode)) {
-		char *abs = path_join(inc->cfg->source, it->rel);
-		ssize_t l = readlink(abs, link, sizeof(link) - 1);
-
-		link[l > 0 ? l : 0] = '\0';
-		free(abs);
-	}
-	r.link = link;
-	r.archive = "";
-	index_writer_add(&inc->w, &r);
-}
-
-int incr_finish(struct incr *inc, struct awriter *w, struct cairn_error *err)
-{
-	struct stat st;
-	bool skipped;
-	int rc;
-
-	if (!inc->indexing)
-		return CAIRN_OK;
-	rc = index_writer_close(&inc->w, inc->idx_path, err);
-	if (fclose(inc->w.f) && !rc)
-		rc = errno_err(err, 0, errno, "cannot write %s",
-			       inc->idx_path);
-	inc->w.f = NULL;
-	if (rc)
-		return rc;
-	if (stat(inc->idx_path, &st))
-		return errno_err(err, 0, errno, "cannot read %s",
-				 inc->idx_path);
-	if (inc->on) {
-		char sz[32];
-
-		fmt_bytes(inc->skipped_bytes, sz);
-		log_info("%llu unchanged files (%s) stay in older archives",
-			 (unsigned long long)inc->skipped, sz);
-	}
-	return aw_add(w, inc->idx_path, NULL, "INDEX", &st, &skipped, err);
-}
-
-void incr_publish(struct incr *inc, const char *final)
-{
-	char *idx;
-
-	if (!inc->indexing || !inc->idx_path)
-		return;
-	idx = index_sidecar(final);
-	if (rename(inc->idx_path, idx))
-		log_warn("cannot write %s: %s (the next night is a full "
-			 "one)", idx, strerror(errno));
-	free(idx);
+	fmt_bytes(inc->skipped_bytes, sz);
+	log_info("%llu unchanged files (%s) stay in older archives",
+		 (unsigned long long)inc->skipped, sz);
 }
 
 void incr_free(struct incr *inc)
 {
 	if (inc->rd_open)
 		index_close(&inc->rd);
-	if (inc->w.f)
-		fclose(inc->w.f);
-	sb_free(&inc->w.line);
 	index_rec_free(&inc->cur);
 	free(inc->prev);
-	free(inc->idx_path);
 	memset(inc, 0, sizeof(*inc));
 }
 
@@ -383,68 +290,25 @@ static struct holder *holder_get(struct holder **h, size_t *n,
 	return &(*h)[(*n)++];
 }
 
-/* The member INDEX of an incremental, hashed against its manifest line,
- * into a private temporary file. */
-static int read_index_member(const struct stage *s, FILE **out,
-			     struct cairn_error *err)
-{
-	const struct manifest_entry *m = manifest_find(s->man, "INDEX");
-	struct archive *a = NULL;
-	struct archive_entry *e;
-	FILE *f = tmpfile();
-	char hex[65];
-	int rc = CAIRN_EINTEGRITY, k;
-
-	*out = NULL;
-	if (!f)
-		return errno_err(err, 0, errno, "cannot make a temporary "
-				 "file");
-	if (!m) {
-		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: an incremental "
-				"without an INDEX", base_of(s->archive));
-		goto out;
-	}
-	if ((rc = ar_open_read(s->archive, &a, err)))
-		goto out;
-	while ((k = archive_read_next_header(a, &e)) == ARCHIVE_OK)
-		if (!strcmp(archive_entry_pathname(e), "INDEX"))
-			break;
-	if (k != ARCHIVE_OK) {
-		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: no INDEX member",
-				base_of(s->archive));
-		goto out;
-	}
-	if ((rc = ar_copy_data(a, fileno(f), "INDEX", hex, NULL, err)))
-		goto out;
-	if (strcmp(hex, m->hex)) {
-		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: INDEX does not "
-				"match the manifest", base_of(s->archive));
-		goto out;
-	}
-	rewind(f);
-	*out = f;
-	f = NULL;
-	rc = CAIRN_OK;
-out:
-	if (a)
-		archive_read_free(a);
-	if (f)
-		fclose(f);
-	return rc;
-}
-
 /* Which older archives hold which files of s's components. */
 static int holders_of(const struct stage *s, struct holder **h, size_t *n,
 		      struct cairn_error *err)
 {
 	struct index_reader rd;
 	const struct index_rec *r;
-	FILE *f;
+	char *idx = index_sidecar(s->archive);
 	int rc, k;
 
-	if ((rc = read_index_member(s, &f, err)))
-		return rc;
-	if ((rc = index_open_fp(&rd, f, "INDEX", err)))
+	/* The .index sidecar is the INDEX member's bytes, covered by the
+	 * .sha256 sidecar. */
+	if (!path_exists(idx)) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: an incremental "
+				"without its index", base_of(s->archive));
+		goto out;
+	}
+	if ((rc = verify_sidecar_part(s->archive, base_of(s->archive),
+				      err)) ||
+	    (rc = index_open(&rd, idx, err)))
 		goto out;
 	while ((k = index_next(&rd, &r, err)) == 1) {
 		bool mine = false;
@@ -470,7 +334,7 @@ static int holders_of(const struct stage *s, struct holder **h, size_t *n,
 		qsort((*h)[i].paths.v, (*h)[i].paths.n, sizeof(char *),
 		      strv_cmp);
 out:
-	fclose(f);
+	free(idx);
 	return rc;
 }
 
@@ -480,6 +344,7 @@ static int stage_holder(struct stage *s, const struct holder *h,
 			bool *seen, struct cairn_error *err)
 {
 	char *dir = dir_of(s->archive), *path = path_join(dir, h->name);
+	char *ix = index_sidecar(path);
 	struct manifest man = { 0 };
 	struct stage hs = { 0 };
 	int rc;
@@ -490,8 +355,17 @@ static int stage_holder(struct stage *s, const struct holder *h,
 				base_of(s->archive), h->paths.n);
 		goto out;
 	}
-	if ((rc = verify_sidecar(path, err)) ||
-	    (rc = manifest_load(path, &man, err)))
+	/* With its index, only the frames of h's files are read (and the
+	 * archive's hash is checked only if that fails, as restore --path
+	 * does). */
+	if (path_exists(ix)) {
+		hs.index = ix;
+		hs.unverified = true;
+		rc = verify_sidecar_part(path, h->name, err);
+	} else {
+		rc = verify_sidecar(path, err);
+	}
+	if (rc || (rc = manifest_load(path, &man, err)))
 		goto out;
 	hs.archive = path;
 	hs.man = &man;
@@ -513,6 +387,7 @@ static int stage_holder(struct stage *s, const struct holder *h,
 out:
 	stage_free(&hs);
 	manifest_free(&man);
+	free(ix);
 	free(path);
 	free(dir);
 	return rc;

@@ -671,8 +671,9 @@ static void want_add(struct stage *s, const struct index_rec *r,
 
 /*
  * The frames holding the components' members and the directories above
- * them, in file order, from the index. *seekable is false when a member
- * lives in another archive (an incremental's): then read it all.
+ * them, in file order, from the index. A record of a file another
+ * archive holds (an incremental's) is skipped: incr_stage stages it
+ * from that archive.
  */
 static int select_frames(struct stage *s, struct ar_frame **f, size_t *nf,
 			 enum compression *comp, bool *seekable,
@@ -697,10 +698,8 @@ static int select_frames(struct stage *s, struct ar_frame **f, size_t *nf,
 
 		if (!mine && !(r->type == 'd' && above_component(s, r->path)))
 			continue;
-		if (*r->archive) {
-			*seekable = false;
-			break;
-		}
+		if (*r->archive)
+			continue;
 		if (mine)
 			want_add(s, r, &wcap);
 		if (*nf && (*f)[*nf - 1].off == r->frame_off)

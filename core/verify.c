@@ -157,6 +157,20 @@ static int check_tail(struct ixcheck *c, const char *ix,
 	return rc;
 }
 
+/* The next record of a member this archive holds (an incremental's
+ * records of other archives' files are checked with those). */
+static int next_own(struct index_reader *r, const struct index_rec **x,
+		    struct cairn_error *err)
+{
+	int got;
+
+	while ((got = index_next(r, x, err)) == 1 && *(*x)->archive)
+		;
+	if (got <= 0)
+		*x = NULL;
+	return got;
+}
+
 static int next_group(struct ixcheck *c, struct index_reader *r,
 		      const struct index_rec **x, struct cairn_error *err)
 {
@@ -171,8 +185,7 @@ static int next_group(struct ixcheck *c, struct index_reader *r,
 			c->grp = xrealloc(c->grp, c->cap * sizeof(*c->grp));
 		}
 		index_rec_copy(&c->grp[c->n++], *x);
-		if ((got = index_next(r, x, err)) <= 0)
-			*x = NULL;
+		got = next_own(r, x, err);
 	}
 	return got < 0 ? -got : CAIRN_OK;
 }
@@ -193,7 +206,7 @@ int verify_index(const char *archive, uint64_t *members,
 		goto out_free;
 	c.comp = !strcmp(r.compression, "zstd") ? COMP_ZSTD
 		 : !strcmp(r.compression, "gzip") ? COMP_GZIP : COMP_NONE;
-	if ((got = index_next(&r, &x, err)) < 0)
+	if ((got = next_own(&r, &x, err)) < 0)
 		rc = -got;
 	while (!rc && x && !(rc = next_group(&c, &r, &x, err)) &&
 	       !(rc = stop_check(err)))

@@ -80,6 +80,17 @@ members "$n3" | grep -qx Sounds/uploads/renamed.wav || fail "a renamed file is n
 tar -xOf "$A/$n3" INDEX | cut -f2 | grep -q 'trackpack_2\|sound_0003' && fail "INDEX lists deleted paths"
 tar -xOf "$A/$n3" INDEX | awk -F'\t' '$2 == "Sounds/uploads/sound_0000.wav" { print $20 }' | grep -qx "$n1" ||
 	fail "INDEX does not name night 1 as the holder of an unchanged file"
+[ "$(members "$n3" | grep -cx INDEX)" = 1 ] || fail "night 3 holds INDEX $(members "$n3" | grep -cx INDEX) times"
+tar -xOf "$A/$n3" INDEX | cmp -s - "$A/$n3.index" || fail "night 3's INDEX is not its .index"
+# The carried record keeps night 1's frame: cut out of night 1 alone,
+# that frame is a tar stream holding the file.
+rec() { awk -F'\t' -v p=Sounds/uploads/sound_0000.wav '$2 == p { print $17, $18, $19 }' "$1"; }
+set -- $(rec "$A/$n3.index")
+[ "$#" = 3 ] && [ "$2" -gt 0 ] || fail "carried record without a frame: $*"
+[ "$*" = "$(rec "$A/$n1.index")" ] || fail "carried frame $* is not night 1's: $(rec "$A/$n1.index")"
+got=$(tail -c +$(($1 + 1)) "$A/$n1" | head -c "$2" | zstd -dq | tar -tf - 2>&1 || :)
+grep -qx Sounds/uploads/sound_0000.wav <<<"$got" ||
+	fail "night 1's frame at $1+$2 does not hold the carried file: $got"
 state "$S" >"$T/s3"
 
 note "night 4: nothing changed: only the DB, directories, links and the INDEX"
