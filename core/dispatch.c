@@ -104,13 +104,20 @@ static int commit_stream(struct tstream *s, const char *archive,
 			 const char *hex, uint64_t *bytes,
 			 struct cairn_error *err)
 {
-	char *side[3] = { xstrdup(archive), sidecar_manifest(archive),
-			  sidecar_sha(archive) };
-	uint64_t size[2];
-	int rc = CAIRN_OK, i;
+	/* The sidecars after the archive, .sha256 last, as put_archive
+	 * sends them; older archives have no .index. */
+	char *side[4] = { xstrdup(archive), sidecar_manifest(archive),
+			  index_sidecar(archive), sidecar_sha(archive) };
+	uint64_t size[3];
+	int rc = CAIRN_OK, i, n = 4;
 
 	*bytes = 0;
-	for (i = 0; i < 2; i++) {
+	if (!path_exists(side[2])) {
+		free(side[2]);
+		side[2] = side[3];
+		n = 3;
+	}
+	for (i = 0; i < n - 1; i++) {
 		struct stat st;
 
 		if (stat(side[i + 1], &st)) {
@@ -120,7 +127,7 @@ static int commit_stream(struct tstream *s, const char *archive,
 		}
 		size[i] = (uint64_t)st.st_size;
 	}
-	if ((rc = backend_fits(&s->b, size, 2, err)) ||
+	if ((rc = backend_fits(&s->b, size, n - 1, err)) ||
 	    (rc = stop_check(err)))
 		goto out;
 	if ((rc = backend_commit(&s->put, hex, err)))
@@ -128,17 +135,17 @@ static int commit_stream(struct tstream *s, const char *archive,
 	log_info("target %s: %s committed, streamed as it was written",
 		 s->t->name, base_of(archive));
 	*bytes = s->put.done;
-	for (i = 1; i < 3; i++) {
+	for (i = 1; i < n; i++) {
 		if ((rc = stop_check(err)) ||
 		    (rc = backend_put_file(&s->b, side[i], err)))
 			break;
 		*bytes += size[i - 1];
 	}
 	if (rc)
-		unput(&s->b, side, 3);
+		unput(&s->b, side, n);
 out:
 	backend_abort(&s->put);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < n; i++)
 		free(side[i]);
 	return rc;
 }
