@@ -53,7 +53,7 @@ static int put_archive(struct backend *b, const char *archive,
 	int rc = CAIRN_OK, i, n = 4;
 
 	if (b->t->crypt->on) { /* encrypt = age: target_age.c */
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 4; i++)
 			free(side[i]);
 		return age_put_archive(b, b->t->crypt, archive, bytes, err);
 	}

@@ -44,17 +44,17 @@ time_t objlock_put_until(const struct backend *b, time_t at)
 int objlock_hold(struct backend *b, const char *archive, time_t until,
 		 struct cairn_error *err)
 {
-	char *names[3] = { xstrdup(archive), sidecar_sha(archive),
-			   sidecar_manifest(archive) };
+	char *names[4] = { xstrdup(archive), sidecar_sha(archive),
+			   sidecar_manifest(archive), index_sidecar(archive) };
 	int rc = CAIRN_OK;
 
-	for (int i = 0; i < 3 && !rc; i++) {
+	for (int i = 0; i < 4 && !rc; i++) {
 		rc = backend_retain(b, names[i], (int64_t)until, err);
 		/* A sidecar this archive never had. */
 		if (rc == CAIRN_ENOTFOUND && i)
 			rc = CAIRN_OK;
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(names[i]);
 	return rc;
 }
