@@ -16,15 +16,37 @@
 #include "cairn.h"
 
 struct out {
+	const struct config *cfg;
 	json_object *arr;   /* --json: the settings */
 	char last[300];     /* text: the section printed last */
 };
+
+/* Secret by the core's list, or by the flags of the target's plugin
+ * (a key only a third-party plugin knows is secret). */
+static bool secret(const struct config *cfg, const char *section,
+		   const char *key)
+{
+	struct cairn_error err = { 0, "" };
+	const struct target *t;
+	struct plugin pl;
+	bool s = false;
+
+	if (config_key_is_secret(NULL, key))
+		return true;
+	if (strncmp(section, "target ", 7) ||
+	    !(t = config_target(cfg, section + 7)) ||
+	    plugin_load(t->plugin, &pl, &err))
+		return false;
+	s = config_key_is_secret(pl.ops->keys, key);
+	plugin_unload(&pl);
+	return s;
+}
 
 static void one_setting(void *ctx, const char *section, const char *key,
 			const char *value, const char *origin)
 {
 	struct out *o = ctx;
-	const char *v = config_key_is_secret(NULL, key) ? "***" : value;
+	const char *v = secret(o->cfg, section, key) ? "***" : value;
 
 	if (o->arr) {
 		json_object *s = json_object_new_object();
@@ -81,7 +103,7 @@ static void target_verdict(json_object *arr, const struct target *t, int r,
 
 int cmd_config_check(const struct config *cfg, bool json)
 {
-	struct out o = { 0 };
+	struct out o = { .cfg = cfg };
 	json_object *doc = json ? json_doc() : NULL;
 	json_object *tg = json ? json_object_new_array() : NULL;
 	int rc = EXIT_OK;

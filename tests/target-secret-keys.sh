@@ -1,7 +1,8 @@
 #!/bin/bash
 # A plugin's SECRET key (mem's `token`) is refused, with FILE:LINE, in a
 # config file group or others can read, once the plugin's specs are
-# known; a private file is fine, and `cairn plugins` never prints it.
+# known; a private file is fine, and neither `cairn plugins` nor
+# `cairn config check` prints it.
 . "$TOP_SRCDIR/tests/lib.sh"
 
 dataset "$T/src" 2
@@ -24,4 +25,10 @@ expect_rc 0 "$CAIRN" -c "$T/c.conf" backup
 expect_rc 0 "$CAIRN" -c "$T/c.conf" plugins
 out_has "token +string +secret"
 ! grep -q s3cr3t-value "$T/out" || fail "cairn plugins printed the secret"
+expect_rc 0 "$CAIRN" -c "$T/c.conf" config check
+! grep -q s3cr3t-value "$T/out" || fail "config check printed the secret"
+out_has 'token += \*\*\*'
+expect_rc 0 "$CAIRN" -c "$T/c.conf" config check --json
+! grep -q s3cr3t-value "$T/out" || fail "config check --json printed it"
+out_has '"value":"\*\*\*"'
 echo "target-secret-keys: ok"
