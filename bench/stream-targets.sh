@@ -1,6 +1,6 @@
 #!/bin/bash
 # Upload overlapping archiving: `cairn backup` with one ssh target (the
-# test sshd) and one s3 target (s3rver behind the SigV4 proxy), against
+# test sshd) and one s3 target (Ceph RGW, tests/s3-peer.sh), against
 # the larger of `backup --no-targets` and a plain upload of the same
 # archive (scp to the sshd, s3cmd put to the s3 peer), in one run on the
 # make-dataset tree. The goal is a ratio of at most 1.2 (without
@@ -10,7 +10,7 @@
 #
 # Env: TOP_BUILDDIR (default: the tree holding this script), MB (388),
 # PART_SIZE (16M), PARALLEL (4). Needs: openssh-server, openssh-client,
-# s3cmd, node (tests/s3: npm ci), python3.
+# s3cmd, ceph-mon, ceph-osd, radosgw, python3.
 TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP_BUILDDIR=${TOP_BUILDDIR:-$TOP_SRCDIR}
 CAIRN_PLUGIN_DIR=${CAIRN_PLUGIN_DIR:-$TOP_BUILDDIR/plugins/.libs}
