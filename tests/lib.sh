@@ -63,7 +63,10 @@ dataset() {
 	local dir=$1 mb=${2:-4}
 	local cache="${TOP_BUILDDIR:-/tmp}/tests/.dataset-$mb"
 	if [ ! -d "$cache" ]; then
-		python3 "$MAKE_DATASET" "$cache.tmp.$$" --mb "$mb" >/dev/null
+		# The tree's modes are the dataset's (0644 files), not this
+		# shell's umask 077: tests compare them.
+		(umask 022 && python3 "$MAKE_DATASET" "$cache.tmp.$$" \
+			--mb "$mb" >/dev/null)
 		mv -T "$cache.tmp.$$" "$cache" 2>/dev/null ||
 			rm -rf "$cache.tmp.$$"
 	fi
