@@ -262,7 +262,8 @@ static int txn_commit(struct bput *p, const char *hex,
 		      struct cairn_error *err)
 {
 	struct backend *b = p->b;
-	struct cairn_object obj = { sizeof(obj), p->name, 0, 0, NULL };
+	struct cairn_object obj = { sizeof(obj), p->name, 0, 0, NULL, 0,
+				    0 };
 	int rc;
 
 	for (long attempt = 1;; attempt++) {
@@ -506,7 +507,7 @@ struct lst {
 static int list_cb(void *ctx, const struct cairn_object *o)
 {
 	struct lst *l = ctx;
-	struct cairn_object c = { sizeof(c), o->name, 0, 0, NULL };
+	struct cairn_object c = { sizeof(c), o->name, 0, 0, NULL, 0, 0 };
 
 	if (CAIRN_HAS(o, struct cairn_object, bytes))
 		c.bytes = o->bytes;
@@ -582,4 +583,73 @@ static int check_op(struct backend *b, void *arg, struct cairn_error *err)
 int backend_check(struct backend *b, struct cairn_error *err)
 {
 	return with_retry(b, check_op, NULL, err);
+}
+
+/* ---- stat and streamed get, for verify --target ------------------ */
+
+struct bstat {
+	const char *name;
+	struct cairn_object *obj;
+};
+
+static int stat_op(struct backend *b, void *arg, struct cairn_error *err)
+{
+	struct bstat *a = arg;
+
+	return b->pl.ops->stat(b->h, a->name, a->obj, err);
+}
+
+int backend_stat(struct backend *b, const char *name,
+		 struct cairn_object *obj, struct cairn_error *err)
+{
+	struct bstat a = { name, obj };
+
+	memset(obj, 0, sizeof(*obj));
+	obj->size = sizeof(*obj);
+	obj->name = name;
+	return with_retry(b, stat_op, &a, err);
+}
+
+struct gstream {
+	const char *name;
+	const struct cairn_sink *sink;
+	void (*restart)(void *ctx);
+	uint64_t got;
+};
+
+static int count_sink(void *ctx, const void *buf, size_t len)
+{
+	struct gstream *g = ctx;
+	int rc = g->sink->write(g->sink->ctx, buf, len);
+
+	g->got += len;
+	return rc ? rc : stop_signal() ? CAIRN_EFAIL : 0;
+}
+
+static int stream_op(struct backend *b, void *arg, struct cairn_error *err)
+{
+	struct gstream *g = arg;
+	struct cairn_sink sink = { sizeof(sink), count_sink, g };
+	int rc;
+
+	if (!(b->props.flags & CAIRN_PROP_RANGED_GET) && g->got) {
+		g->restart(g->sink->ctx);
+		g->got = 0;
+	}
+	rc = b->pl.ops->get(b->h, g->name, g->got, CAIRN_TO_END, &sink, err);
+	if (rc && stop_signal())
+		stop_check(err);
+	return rc;
+}
+
+int backend_get_stream(struct backend *b, const char *name,
+		       const struct cairn_sink *sink,
+		       void (*restart)(void *ctx), uint64_t *got,
+		       struct cairn_error *err)
+{
+	struct gstream g = { name, sink, restart, 0 };
+	int rc = with_retry(b, stream_op, &g, err);
+
+	*got = g.got;
+	return rc;
 }

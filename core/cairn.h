@@ -774,6 +774,17 @@ int backend_retain(struct backend *b, const char *name, int64_t until,
 /* CAIRN_ENOSPC unless files of these sizes fit (when space() answers). */
 int backend_fits(struct backend *b, const uint64_t *sizes, int n,
 		 struct cairn_error *err);
+/* verify --target: stat() of name (its lock too, where the plugin
+ * reports one), and all of name into sink without a copy on disk; a
+ * retry resumes where the last attempt got when the target allows
+ * ranged gets, else calls restart(sink->ctx) and starts again. *got:
+ * the bytes delivered, in all. */
+int backend_stat(struct backend *b, const char *name,
+		 struct cairn_object *obj, struct cairn_error *err);
+int backend_get_stream(struct backend *b, const char *name,
+		       const struct cairn_sink *sink,
+		       void (*restart)(void *ctx), uint64_t *got,
+		       struct cairn_error *err);
 
 /* stream.c: streaming puts fed by the archive writer, one thread and
  * one bounded queue per target; committed by dispatch.c. */
@@ -1233,9 +1244,39 @@ int cmd_backup(const struct config *cfg, const struct backup_opts *o);
 /* cmd_restore.c: `cairn restore`. */
 int cmd_restore(const struct config *cfg, const struct restore_opts *o);
 
+/* verify_target.c: `cairn verify --target`, the copies on a target
+ * checked there. */
+struct tverdict {
+	char *name;            /* the archive */
+	size_t objects;        /* objects found and checked */
+	struct strv problems;  /* one line each, naming the object */
+	bool locks;            /* its Object Lock was checked */
+	bool deep;             /* --deep ran and passed */
+	size_t members, dbs;   /* what --deep checked */
+};
+struct tverify {
+	struct tverdict *v;
+	size_t n;
+};
+/* Check the archives of t (all when which is NULL, else the named one
+ * or "latest"); CAIRN_OK when they could be checked: the verdicts are
+ * in *out (tverify_free), problems and all. */
+int verify_target(const struct config *cfg, const struct target *t,
+		  const char *which, bool deep, struct tverify *out,
+		  struct cairn_error *err);
+void tverify_free(struct tverify *tv);
+/* --deep of one archive on t: fetch it into scratch, then the local
+ * checks (sidecar, index, members against the manifest, SQLite). */
+int verify_target_deep(const struct config *cfg, const struct target *t,
+		       const char *name, size_t *members, size_t *dbs,
+		       struct cairn_error *err);
+
 /* cmd_verify.c: `cairn verify`. */
 int cmd_verify(const struct config *cfg, const char *which, bool deep,
 	       bool json);
+/* --target NAME: the copies on the target; exit 1 on any problem. */
+int cmd_verify_target(const struct config *cfg, const char *target,
+		      const char *which, bool deep, bool json);
 
 /* cmd_list.c: `cairn list`. */
 int cmd_list(const struct config *cfg, const char *target, bool json);

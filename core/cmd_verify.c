@@ -73,3 +73,96 @@ out:
 	free(path);
 	return rc_exit(rc);
 }
+
+/* ---- `cairn verify --target NAME` -------------------------------- */
+
+static json_object *tverdict_json(const struct tverdict *v)
+{
+	json_object *o = json_object_new_object();
+	json_object *p = json_object_new_array();
+	bool ok = !v->problems.n;
+
+	for (size_t i = 0; i < v->problems.n; i++)
+		json_object_array_add(p, json_object_new_string(
+					      v->problems.v[i]));
+	json_object_object_add(o, "archive", json_object_new_string(v->name));
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	json_object_object_add(o, "objects",
+			       json_object_new_uint64(v->objects));
+	json_object_object_add(o, "locks", json_object_new_boolean(v->locks));
+	json_object_object_add(o, "deep", json_object_new_boolean(v->deep));
+	json_object_object_add(o, "members", v->deep ?
+			       json_object_new_uint64(v->members) : NULL);
+	json_object_object_add(o, "databases", v->deep ?
+			       json_object_new_uint64(v->dbs) : NULL);
+	json_object_object_add(o, "problems", p);
+	return o;
+}
+
+static void tverdict_text(const char *target, const struct tverdict *v)
+{
+	char extra[160] = "";
+
+	for (size_t i = 0; i < v->problems.n; i++)
+		log_error("target %s: %s", target, v->problems.v[i]);
+	if (v->problems.n) {
+		printf("target %s: %s: FAILED (%zu problem%s)\n", target,
+		       v->name, v->problems.n,
+		       v->problems.n == 1 ? "" : "s");
+		return;
+	}
+	if (v->deep)
+		snprintf(extra, sizeof(extra), "; %zu members against the "
+			 "manifest, %zu SQLite databases pass "
+			 "integrity_check", v->members, v->dbs);
+	printf("target %s: %s: OK (%zu objects match its sidecar%s%s)\n",
+	       target, v->name, v->objects,
+	       v->locks ? ", locked as its retention wants" : "", extra);
+}
+
+int cmd_verify_target(const struct config *cfg, const char *target,
+		      const char *which, bool deep, bool json)
+{
+	const struct target *t = config_target(cfg, target);
+	struct cairn_error err = { 0, "" };
+	struct tverify tv = { 0 };
+	json_object *doc = NULL, *arr;
+	size_t bad = 0;
+	int rc;
+
+	if (!t) {
+		log_error("no target '%s' configured", target);
+		return EXIT_USAGE;
+	}
+	rc = verify_target(cfg, t, which, deep, &tv, &err);
+	if (json) {
+		doc = json_doc();
+		arr = json_object_new_array();
+		json_object_object_add(doc, "target",
+				       json_object_new_string(target));
+		json_object_object_add(doc, "deep",
+				       json_object_new_boolean(deep));
+		json_object_object_add(doc, "archives", arr);
+	}
+	for (size_t i = 0; i < tv.n; i++) {
+		bad += tv.v[i].problems.n != 0;
+		if (json)
+			json_object_array_add(arr, tverdict_json(&tv.v[i]));
+		else
+			tverdict_text(target, &tv.v[i]);
+	}
+	if (rc)
+		log_error("target %s: %s", target, err.msg);
+	else if (!json)
+		printf("target %s: %zu archive%s checked, %zu with problems\n",
+		       target, tv.n, tv.n == 1 ? "" : "s", bad);
+	if (json) {
+		json_object_object_add(doc, "ok",
+				       json_object_new_boolean(!rc && !bad));
+		json_object_object_add(doc, "error",
+				       json_str_or_null(rc ? err.msg : NULL));
+		json_emit(doc, false);
+	}
+	tverify_free(&tv);
+	return rc ? rc_exit(rc) : bad ? EXIT_FAILED : EXIT_OK;
+}

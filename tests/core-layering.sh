@@ -23,6 +23,7 @@ layers='
 4 dispatch.c
 4 members.c
 4 incr.c
+4 verify_target.c
 5 cmd_backup.c cmd_restore.c cmd_verify.c cmd_list.c cmd_status.c
 5 cmd_prune.c
 5 cmd_usb_rule.c cmd_config.c cmd_sync.c

@@ -248,7 +248,8 @@ static int m_list(void *h, cairn_list_cb cb, void *ctx,
 	(void)h;
 	(void)err;
 	for (struct obj *o = store; o; o = o->next) {
-		struct cairn_object c = { sizeof(c), o->name, o->len, 0, NULL };
+		struct cairn_object c = { sizeof(c), o->name, o->len, 0, NULL,
+					     0, 0 };
 
 		if (cb(ctx, &c))
 			break;

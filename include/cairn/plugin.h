@@ -1,5 +1,5 @@
 /*
- * cairn target plugin ABI, version 2.0.
+ * cairn target plugin ABI, version 2.2.
  *
  * A plugin is a shared object (libtool module) that includes this header
  * and nothing else of cairn's: no file of core/, no core symbol. It
@@ -35,7 +35,8 @@
  * struct sized; host services; typed key specs (the core validates
  * values); transactional streaming put; ranged get into a sink; stat();
  * properties, space(), retain(); resumable transactions. 2.1
- * cairn_object.host (a listing of every host's folder).
+ * cairn_object.host (a listing of every host's folder). 2.2
+ * cairn_object.lock_mode and lock_until (stat() of a locked object).
  *
  * Division of work. The core owns retries (of CAIRN_ERETRY only, on a
  * fresh handle), back-off, rate limiting, progress, verification after a
@@ -74,7 +75,7 @@ extern "C" {
 #endif
 
 #define CAIRN_ABI_MAJOR 2
-#define CAIRN_ABI_MINOR 1
+#define CAIRN_ABI_MINOR 2
 
 /* The one symbol every plugin exports. */
 #define CAIRN_PLUGIN_ENTRY "cairn_target_plugin"
@@ -304,7 +305,8 @@ struct cairn_space {
 /* ---- objects ------------------------------------------------------- */
 
 /* One object: list() fills it (and sets size) for each callback; stat()
- * fills bytes and mtime of the core's (which set size and name). */
+ * fills bytes, mtime and the lock of the core's (which set size and
+ * name). */
 struct cairn_object {
 	uint32_t size;
 	const char *name; /* base name; in list(), valid during the callback */
@@ -314,6 +316,19 @@ struct cairn_object {
 	 * target lists every host's (s3 all_hosts with a %h prefix), valid
 	 * during the callback; NULL otherwise. */
 	const char *host;
+	/* since 2.2: in stat(), the Object Lock the store holds the object
+	 * under (its current version), CAIRN_LOCK_*, and until when
+	 * (seconds since the epoch); both 0 when it has none, or the
+	 * plugin knows no locks. */
+	uint32_t lock_mode;
+	int64_t lock_until;
+};
+
+/* cairn_object.lock_mode (since 2.2). Never renumbered. */
+enum cairn_lock_mode {
+	CAIRN_LOCK_NONE = 0,
+	CAIRN_LOCK_GOVERNANCE = 1, /* lifted early with a bypass permission */
+	CAIRN_LOCK_COMPLIANCE = 2, /* lifted by nobody before its date */
 };
 
 /* Return non-zero from a list callback to stop the listing (list() then
@@ -430,8 +445,9 @@ struct cairn_target_ops {
 	int (*get)(void *handle, const char *name, uint64_t offset,
 		   uint64_t length, const struct cairn_sink *sink,
 		   struct cairn_error *err);
-	/* Fill obj->bytes and obj->mtime of `name`; CAIRN_ENOTFOUND when
-	 * there is no such object. */
+	/* Fill obj->bytes and obj->mtime of `name` (and, since 2.2, its
+	 * lock_mode and lock_until where the target locks objects);
+	 * CAIRN_ENOTFOUND when there is no such object. */
 	int (*stat)(void *handle, const char *name, struct cairn_object *obj,
 		    struct cairn_error *err);
 	/* Call cb for every complete object the target holds, in no

@@ -285,7 +285,8 @@ int dir_list(struct dir_store *s, cairn_list_cb cb, void *ctx,
 		return cairn_errnof(err, errno == ENOENT ? CAIRN_EUNAVAIL : 0,
 				    errno, "cannot read %s", s->dir);
 	while ((de = readdir(d))) {
-		struct cairn_object o = { sizeof(o), de->d_name, 0, 0, NULL };
+		struct cairn_object o = { sizeof(o), de->d_name, 0, 0, NULL,
+					     0, 0 };
 		struct stat st;
 
 		if (!name_ok(de->d_name) ||

@@ -114,6 +114,27 @@ static int head_lock(struct s3 *s, const char *key, const char *vid,
 	return rc;
 }
 
+/* stat() of a target with object_lock: the lock of key as the store
+ * holds it, for verify --target (since ABI 2.2). */
+int s3_stat_lock(struct s3 *s, const char *key, struct cairn_object *obj,
+		 struct cairn_error *err)
+{
+	char mode[16] = "";
+	int64_t until = 0;
+	int rc;
+
+	if (!s->lock_mode || !CAIRN_HAS(obj, struct cairn_object, lock_until))
+		return CAIRN_OK;
+	if ((rc = head_lock(s, key, NULL, &until, mode, err)))
+		return rc;
+	obj->lock_mode = !strcasecmp(mode, "GOVERNANCE") ?
+			 CAIRN_LOCK_GOVERNANCE :
+			 !strcasecmp(mode, "COMPLIANCE") ?
+			 CAIRN_LOCK_COMPLIANCE : CAIRN_LOCK_NONE;
+	obj->lock_until = until;
+	return CAIRN_OK;
+}
+
 /* PutObjectRetention: lock key until `until` (only ever longer). */
 static int put_retention(struct s3 *s, const char *key, int64_t until,
 			 struct cairn_error *err)

@@ -1131,6 +1131,8 @@ static int s3_stat(void *handle, const char *name, struct cairn_object *obj,
 		obj->bytes = bytes;
 	if (!rc && CAIRN_HAS(obj, struct cairn_object, mtime))
 		obj->mtime = mtime;
+	if (!rc)
+		rc = s3_stat_lock(s, key, obj, err);
 	free(key);
 	return rc;
 }

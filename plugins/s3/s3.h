@@ -144,6 +144,9 @@ int s3_retain(void *handle, const char *name, int64_t until,
 /* The armed lock for a put of name, consumed (see s3_retain). */
 int64_t s3_take_armed(struct s3 *s, const char *name);
 int s3_check_lock(struct s3 *s, struct cairn_error *err);
+/* Fill obj's lock_mode and lock_until (a HEAD) when object_lock is set. */
+int s3_stat_lock(struct s3 *s, const char *key, struct cairn_object *obj,
+		 struct cairn_error *err);
 /* Delete key and, on a versioned bucket, every version of it; EPERM
  * "locked until DATE" while Object Lock holds it. */
 int s3_del_key(struct s3 *s, const char *key, struct cairn_error *err);

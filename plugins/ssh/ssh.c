@@ -1403,7 +1403,7 @@ static int list_one(struct ssh *c, const char *name,
 		    const LIBSSH2_SFTP_ATTRIBUTES *a, void *ctx)
 {
 	struct list_ctx *l = ctx;
-	struct cairn_object o = { sizeof(o), name, 0, 0, NULL };
+	struct cairn_object o = { sizeof(o), name, 0, 0, NULL, 0, 0 };
 
 	/* Dotted names are temporaries (or not ours). */
 	if (name[0] == '.' || !(a->flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||

@@ -1,0 +1,46 @@
+#!/bin/bash
+# `cairn verify --target` on a local target: a good copy passes (text and
+# --json, --deep test-restores it); a flipped byte in the archive on the
+# target, a missing sidecar, a truncated object each fail (exit 1) with
+# one line naming the target and the object; an encrypted target is
+# checked over its ciphertexts without any key.
+. "$TOP_SRCDIR/tests/lib.sh"
+. "$TOP_SRCDIR/tests/verify-target-lib.sh"
+
+mss_backed_up
+cat >>"$T/c.conf" <<EOC
+
+[target nas]
+plugin = local
+path = $T/nas
+EOC
+mkdir -p "$T/nas"
+expect_rc 0 "$CAIRN" -c "$T/c.conf" backup
+name=$(cd "$A" && ls -t mss-backup-2*.tar.zst | head -1)
+nas() { echo "$T/nas/$1"; }
+vt_checks nas "$T/c.conf" "$name" nas
+
+note "encrypt = age: checked over the ciphertexts, no key at hand"
+age-keygen -o "$T/key" 2>/dev/null
+cat >>"$T/c.conf" <<EOC
+
+[target vault]
+plugin = local
+path = $T/vault
+encrypt = age
+recipients = $(age-keygen -y "$T/key")
+EOC
+mkdir -p "$T/vault"
+expect_rc 0 "$CAIRN" -c "$T/c.conf" sync --target vault
+rm -f "$T/key"
+expect_rc 0 "$CAIRN" -c "$T/c.conf" verify --target vault "$name"
+out_has "target vault: $name: OK \(2 objects"
+cp "$T/vault/$name.age" "$T/good"
+flip "$T/vault/$name.age"
+expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault
+out_has "target vault: $name.age: sha256 .* $name.age.sha256 says"
+cp "$T/good" "$T/vault/$name.age"
+rm "$T/vault/$name.manifest.age"
+expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault
+out_has "target vault: $name.manifest.age: missing"
+echo "verify-target-local: ok"
