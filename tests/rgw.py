@@ -14,6 +14,11 @@
     rgw.py ENDPOINT AK SK abort BUCKET KEY UPLOAD-ID
     rgw.py ENDPOINT AK SK etag BUCKET KEY       the ETag HEAD reports
     rgw.py ENDPOINT AK SK putmany BUCKET PFX N  N small objects PFXf0001...
+    rgw.py ENDPOINT AK SK get BUCKET KEY FILE   the object into FILE
+    rgw.py ENDPOINT AK SK rm BUCKET KEY         a plain DELETE
+    rgw.py ENDPOINT AK SK retain BUCKET KEY UNTIL [bypass]
+                                                PutObjectRetention: GOVERNANCE
+                                                until UNTIL (ISO 8601 UTC)
 
 Path-style only (RGW has no rgw_dns_name by default); region us-east-1.
 """
@@ -131,6 +136,16 @@ def main():
         for i in range(1, int(a[2]) + 1):
             c.put_object(Bucket=a[0], Key='%sf%04d' % (a[1], i),
                          Body=b'%04d\n' % i)
+    elif cmd == 'get':
+        with open(a[2], 'wb') as f:
+            f.write(c.get_object(Bucket=a[0], Key=a[1])['Body'].read())
+    elif cmd == 'rm':
+        c.delete_object(Bucket=a[0], Key=a[1])
+    elif cmd == 'retain':
+        ret = {'Mode': 'GOVERNANCE', 'RetainUntilDate': a[2]}
+        refused(lambda: c.put_object_retention(
+            Bucket=a[0], Key=a[1], Retention=ret,
+            BypassGovernanceRetention=len(a) > 3 and a[3] == 'bypass'))
     else:
         sys.exit('rgw.py: unknown command ' + cmd)
 
