@@ -11,22 +11,8 @@ command -v age >/dev/null || skip "age not installed"
 s3_peer_start
 age_setup
 TGT=s3
-cat >>"$CONF" <<EOC
-
-[target s3]
-plugin = s3
-endpoint = $S3_ENDPOINT
-region = us-east-1
-bucket = $S3_BUCKET
-prefix = mss/
-path_style = yes
-access_key = $S3_ACCESS
-secret_key = $S3_SECRET
-part_size = 5M
-encrypt = age
-recipients = $(cat "$T/rcpt")
-EOC
-chmod 600 "$CONF"
+s3_target "$CONF" region=us-east-1 part_size=5M encrypt=age \
+	recipients="$(cat "$T/rcpt")"
 s3tool() {
 	"$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/s3.so" endpoint="$S3_DIRECT" \
 		bucket="$S3_BUCKET" prefix=mss/ access_key="$S3_ACCESS" \

@@ -12,20 +12,7 @@ s3_peer_start
 s3cmd_conf "$T/s3cfg" "127.0.0.1:$S3_PORT"
 dataset "$T/src" 12
 KEEP_LAST=5 mss_conf "$T/c.conf" "$T/src" "$T/arch" "$T/state"
-cat >>"$T/c.conf" <<EOC
-
-[target s3]
-plugin = s3
-endpoint = $S3_ENDPOINT
-bucket = $S3_BUCKET
-prefix = mss/
-path_style = yes
-access_key = $S3_ACCESS
-secret_key = $S3_SECRET
-part_size = 5M
-parallel = 2
-EOC
-chmod 600 "$T/c.conf"
+s3_target "$T/c.conf" part_size=5M parallel=2
 # has_upload REGEX: an unfinished upload's key matches (no early-exit
 # grep in a pipe: pipefail would turn its SIGPIPE into a failure).
 has_upload() { s3_uploads >"$T/uploads"; grep -Eq "^$1" "$T/uploads"; }

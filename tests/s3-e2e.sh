@@ -12,22 +12,7 @@ s3_peer_start
 dataset "$T/src" 12
 cp -a "$T/src" "$T/pristine"
 KEEP_LAST=5 mss_conf "$T/c.conf" "$T/src" "$T/arch" "$T/state"
-cat >>"$T/c.conf" <<EOC
-
-[target s3]
-plugin = s3
-endpoint = $S3_ENDPOINT
-region = us-east-1
-bucket = $S3_BUCKET
-prefix = mss/
-path_style = yes
-access_key = $S3_ACCESS
-secret_key = $S3_SECRET
-part_size = 5M
-parallel = 3
-keep_last = 2
-EOC
-chmod 600 "$T/c.conf"
+s3_target "$T/c.conf" region=us-east-1 part_size=5M parallel=3 keep_last=2
 
 # remote NAME...: what the bucket holds under mss/, via RGW directly.
 remote() {

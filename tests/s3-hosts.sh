@@ -13,19 +13,8 @@ dataset "$T/src" 4
 # conf HOST: one host's config, the same [target s3] for all.
 conf() {
 	KEEP_LAST=5 mss_conf "$T/$1.conf" "$T/src" "$T/arch-$1" "$T/state-$1"
-	cat >>"$T/$1.conf" <<EOC
-
-[target s3]
-plugin = s3
-endpoint = $S3_DIRECT
-bucket = $S3_BUCKET
-prefix = fleet/%n/%h/
-path_style = yes
-access_key = $S3_ACCESS
-secret_key = $S3_SECRET
-keep_last = 1
-EOC
-	chmod 600 "$T/$1.conf"
+	s3_target "$T/$1.conf" endpoint="$S3_DIRECT" prefix=fleet/%n/%h/ \
+		keep_last=1
 }
 # on HOST ARGS...: cairn as host HOST (its own UTS namespace).
 on() {

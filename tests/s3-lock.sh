@@ -22,21 +22,8 @@ dataset "$T/src" 4
 # conf FILE BUCKET MODE LOCK_LAST: a config with an s3 target on RGW.
 conf() {
 	mss_conf "$1" "$T/src" "$T/arch-$2" "$T/state-$2"
-	cat >>"$1" <<EOC
-
-[target s3]
-plugin = s3
-endpoint = $S3_DIRECT
-bucket = $2
-prefix = mss/
-path_style = yes
-access_key = $S3_ACCESS
-secret_key = $S3_SECRET
-object_lock = $3
-lock_last = $4
-keep_last = 1
-EOC
-	chmod 600 "$1"
+	s3_target "$1" endpoint="$S3_DIRECT" bucket="$2" object_lock="$3" \
+		lock_last="$4" keep_last=1
 }
 # versions BUCKET: "KEY VERSION latest|old|marker" under mss/.
 versions() { s3_rgw versions "$1" mss/ | sort; }

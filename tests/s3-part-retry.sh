@@ -9,21 +9,7 @@
 s3_peer_start
 dataset "$T/src" 12
 KEEP_LAST=5 mss_conf "$T/c.conf" "$T/src" "$T/arch" "$T/state"
-cat >>"$T/c.conf" <<EOC
-
-[target s3]
-plugin = s3
-endpoint = $S3_ENDPOINT
-bucket = $S3_BUCKET
-prefix = mss/
-path_style = yes
-access_key = $S3_ACCESS
-secret_key = $S3_SECRET
-part_size = 5M
-parallel = 2
-retries = 2
-EOC
-chmod 600 "$T/c.conf"
+s3_target "$T/c.conf" part_size=5M parallel=2 retries=2
 n() { grep -Ec -- "$1" "$S3_PROXY_LOG" || true; }
 
 note "part 2 fails once with 503: only part 2 goes again"

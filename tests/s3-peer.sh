@@ -22,6 +22,11 @@
 #                       (ListMultipartUploads, by a second client)
 #   s3_rgw ARGS...      tests/rgw.py (botocore) on RGW with the test keys
 #   s3cmd_conf FILE HOST:PORT     an s3cmd config for the peer
+#   s3_target CONF [KEY=VALUE...]  append a [target s3] on the peer to
+#                       CONF (the proxy, this test's bucket, prefix mss/,
+#                       path-style, the test keys), then each KEY = VALUE;
+#                       name=, endpoint=, bucket=, prefix= replace those;
+#                       chmod 600
 # Without radosgw installed the test skips (77), which CI=true fails.
 
 S3_ACCESS=AK
@@ -170,6 +175,31 @@ s3_initiate() {
 	curl -sf "${sig[@]}" -T "$part" -H "x-amz-content-sha256: $sum" \
 		"$S3_ENDPOINT/$S3_BUCKET/$1?partNumber=1&uploadId=$id" \
 		>/dev/null || fail "could not upload a part of $1"
+}
+
+s3_target() {
+	local conf=$1 name=s3 endpoint=$S3_ENDPOINT bucket=$S3_BUCKET
+	local prefix=mss/ kv extra=()
+	shift
+	for kv; do
+		case $kv in
+		name=*) name=${kv#*=} ;;
+		endpoint=*) endpoint=${kv#*=} ;;
+		bucket=*) bucket=${kv#*=} ;;
+		prefix=*) prefix=${kv#*=} ;;
+		*) extra+=("${kv%%=*} = ${kv#*=}") ;;
+		esac
+	done
+	{
+		printf '\n[target %s]\nplugin = s3\nendpoint = %s\n' \
+			"$name" "$endpoint"
+		printf 'bucket = %s\nprefix = %s\npath_style = yes\n' \
+			"$bucket" "$prefix"
+		printf 'access_key = %s\nsecret_key = %s\n' "$S3_ACCESS" \
+			"$S3_SECRET"
+		[ ${#extra[@]} = 0 ] || printf '%s\n' "${extra[@]}"
+	} >>"$conf"
+	chmod 600 "$conf"
 }
 
 s3cmd_conf() {

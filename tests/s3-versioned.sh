@@ -11,19 +11,7 @@ VER=$S3_BUCKET-ver
 s3_mkbucket "$VER" versioned
 dataset "$T/src" 4
 KEEP_LAST=5 mss_conf "$T/c.conf" "$T/src" "$T/arch" "$T/state"
-cat >>"$T/c.conf" <<EOC
-
-[target s3]
-plugin = s3
-endpoint = $S3_DIRECT
-bucket = $VER
-prefix = mss/
-path_style = yes
-access_key = $S3_ACCESS
-secret_key = $S3_SECRET
-keep_last = 1
-EOC
-chmod 600 "$T/c.conf"
+s3_target "$T/c.conf" endpoint="$S3_DIRECT" bucket="$VER" keep_last=1
 versions() { s3_rgw versions "$VER" mss/ | sort; }
 
 note "an archive, a second version of its sidecar, a deleted object"

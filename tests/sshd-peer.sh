@@ -136,3 +136,22 @@ sshd_fingerprint() {
 client_key() {
 	ssh-keygen -q -t "$2" -N "${3:-}" -C "cairn-test-$2" -f "$1"
 }
+
+# sshd_ready: the server running, a client key $T/id it accepts and
+# $T/kh knowing its ed25519 host key.
+sshd_ready() {
+	sshd_init
+	client_key "$T/id" ed25519
+	sshd_authorize "$T/id.pub"
+	sshd_start
+	sshd_known_hosts "$T/kh" ed25519
+}
+
+# ssh_target CONF NAME PATH: append [target NAME] for this server with
+# $T/id and $T/kh, files under PATH.
+ssh_target() {
+	printf '\n[target %s]\nplugin = ssh\nhost = 127.0.0.1\nport = %s\n' \
+		"$2" "$SSHD_PORT" >>"$1"
+	printf 'user = %s\npath = %s\nidentity = %s\nknown_hosts = %s\n' \
+		"$(id -un)" "$3" "$T/id" "$T/kh" >>"$1"
+}

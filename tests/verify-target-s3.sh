@@ -12,20 +12,7 @@
 
 s3_peer_start
 mss_backed_up
-# target CONF NAME BUCKET [KEY = VALUE...]: an s3 target in CONF.
-target() {
-	local conf=$1 tg=$2 bucket=$3
-	shift 3
-	{
-		printf '\n[target %s]\nplugin = s3\nendpoint = %s\n' "$tg" \
-			"$S3_ENDPOINT"
-		printf 'bucket = %s\nprefix = mss/\npath_style = yes\n' "$bucket"
-		printf 'access_key = %s\nsecret_key = %s\n' "$S3_ACCESS" \
-			"$S3_SECRET"
-		printf '%s\n' "$@"
-	} >>"$conf"
-}
-target "$T/c.conf" s3 "$S3_BUCKET"
+s3_target "$T/c.conf"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" sync --target s3
 vt_get() { s3_rgw get "$S3_BUCKET" "mss/$2" "$3"; }
 vt_put() { s3_rgw put "$S3_BUCKET" "mss/$3" "$2"; }
@@ -36,7 +23,7 @@ note "object_lock: every object locked as its retention wants"
 GOV=$S3_BUCKET-gov
 s3_mkbucket "$GOV" lock
 mss_conf "$T/g.conf" "$T/src" "$T/arch-g" "$T/state-g"
-target "$T/g.conf" s3 "$GOV" "object_lock = governance" "lock_last = 1h"
+s3_target "$T/g.conf" bucket="$GOV" object_lock=governance lock_last=1h
 expect_rc 0 "$CAIRN" -c "$T/g.conf" backup
 G=$(cd "$T/arch-g" && ls mss-backup-2*.tar.zst)
 expect_rc 0 "$CAIRN" -c "$T/g.conf" verify --target s3
