@@ -16,11 +16,7 @@ s3_target "$T/c.conf" part_size=5M parallel=2
 # has_upload REGEX: an unfinished upload's key matches (no early-exit
 # grep in a pipe: pipefail would turn its SIGPIPE into a failure).
 has_upload() { s3_uploads >"$T/uploads"; grep -Eq "^$1" "$T/uploads"; }
-remote() {
-	"$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/s3.so" endpoint="$S3_DIRECT" \
-		bucket="$S3_BUCKET" prefix=mss/ access_key="$S3_ACCESS" \
-		secret_key="$S3_SECRET" list | cut -d' ' -f1 | sort
-}
+remote() { s3_pt mss/ endpoint="$S3_DIRECT" list | cut -d' ' -f1 | sort; }
 
 note "uploads left by killed runs: this config's are aborted, no others"
 ours=mss/mss-backup-2020-01-01_031500.tar.zst

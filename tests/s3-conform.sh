@@ -9,16 +9,7 @@ SO="$CAIRN_PLUGIN_DIR/s3.so"
 [ -f "$SO" ] || fail "$SO not built"
 s3_peer_start
 # pt [key=value]... CMD: keys given here come first and win.
-pt() {
-	local kv=()
-	while [ $# -gt 0 ] && [[ $1 == *=* ]]; do
-		kv+=("$1")
-		shift
-	done
-	"$PLUGIN_TOOL" "$SO" "${kv[@]}" endpoint="$S3_ENDPOINT" \
-		bucket="$S3_BUCKET" prefix=conf/ access_key="$S3_ACCESS" \
-		secret_key="$S3_SECRET" "$@"
-}
+pt() { s3_pt conf/ "$@"; }
 note "conformance, default part size"
 expect_rc 0 pt conform
 note "conformance, 5 MiB parts"

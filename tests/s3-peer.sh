@@ -22,6 +22,9 @@
 #                       (ListMultipartUploads, by a second client)
 #   s3_rgw ARGS...      tests/rgw.py (botocore) on RGW with the test keys
 #   s3cmd_conf FILE HOST:PORT     an s3cmd config for the peer
+#   s3_pt PREFIX [KEY=VALUE...] CMD...   tests/plugin-tool with the s3
+#                       plugin on the peer (the proxy, this test's bucket,
+#                       objects under PREFIX); keys given here win
 #   s3_target CONF [KEY=VALUE...]  append a [target s3] on the peer to
 #                       CONF (the proxy, this test's bucket, prefix mss/,
 #                       path-style, the test keys), then each KEY = VALUE;
@@ -175,6 +178,19 @@ s3_initiate() {
 	curl -sf "${sig[@]}" -T "$part" -H "x-amz-content-sha256: $sum" \
 		"$S3_ENDPOINT/$S3_BUCKET/$1?partNumber=1&uploadId=$id" \
 		>/dev/null || fail "could not upload a part of $1"
+}
+
+s3_pt() {
+	local prefix=$1 kv=()
+	shift
+	while [ $# -gt 0 ] && [[ $1 == *=* ]]; do
+		kv+=("$1")
+		shift
+	done
+	# plugin-tool takes the first value of a key.
+	"$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/s3.so" "${kv[@]}" \
+		endpoint="$S3_ENDPOINT" bucket="$S3_BUCKET" prefix="$prefix" \
+		access_key="$S3_ACCESS" secret_key="$S3_SECRET" "$@"
 }
 
 s3_target() {

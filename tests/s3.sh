@@ -14,18 +14,9 @@ s3_peer_start
 s3cmd_conf "$T/s3cfg" "127.0.0.1:$S3_PORT"
 s3c() { s3cmd -c "$T/s3cfg" --no-ssl "$@"; }
 
-# pt [key=value]... CMD...: plugin-tool on the peer; plugin-tool takes the
-# first value of a key, so keys given here override the defaults.
-pt() {
-	local kv=() a
-	while [ $# -gt 0 ] && [[ $1 == *=* ]]; do
-		kv+=("$1")
-		shift
-	done
-	"$PLUGIN_TOOL" "$SO" "${kv[@]}" endpoint="$S3_ENDPOINT" \
-		bucket="$S3_BUCKET" prefix=mss/ access_key="$S3_ACCESS" \
-		secret_key="$S3_SECRET" "$@"
-}
+# pt [key=value]... CMD...: plugin-tool on the peer; keys given here
+# override the defaults.
+pt() { s3_pt mss/ "$@"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 log_count() { grep -Ec -- "$1" "$S3_PROXY_LOG" || true; }
 
