@@ -730,6 +730,7 @@ static int stage_seek(struct stage *s, bool *want, size_t want_left,
 {
 	struct ar_frame *f = NULL;
 	struct archive *a = NULL;
+	struct reader *own = NULL;
 	enum compression comp;
 	size_t nf;
 	int rc;
@@ -740,8 +741,9 @@ static int stage_seek(struct stage *s, bool *want, size_t want_left,
 	s->sought = true;
 	s->nframes = nf;
 	log_debug("%s: reading %zu frames", base_of(s->archive), nf);
-	if ((rc = ar_open_frames(s->archive, comp, f, nf, &s->read_bytes, &a,
-				 err)))
+	if ((!s->rd && (rc = reader_open_file(s->archive, &own, err))) ||
+	    (rc = ar_open_frames_rd(s->rd ? s->rd : own, comp, f, nf,
+				    &s->read_bytes, &a, err)))
 		goto out;
 	/* Read every frame to its end: the index is checked as we go. */
 	if (s->dir)
@@ -751,6 +753,7 @@ static int stage_seek(struct stage *s, bool *want, size_t want_left,
 out:
 	if (a)
 		archive_read_free(a);
+	reader_close(own);
 	free(f);
 	return rc;
 }
@@ -819,6 +822,11 @@ int stage_run(struct stage *s, struct cairn_error *err)
 		rc = stage_seek(s, want, want_left, &seekable, err);
 		if ((seekable && rc != CAIRN_EINTEGRITY) || stop_signal())
 			goto out;
+		/* Over a target: the caller fetches the whole archive. */
+		if (s->rd) {
+			s->need_whole = true;
+			goto out;
+		}
 		if ((rc = fall_back(s, rc, want, &want_left, &early_ok, err)))
 			goto out;
 	}
