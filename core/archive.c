@@ -839,6 +839,23 @@ static int fsrc_close(struct archive *a, void *ctx)
 	return ARCHIVE_OK;
 }
 
+/* "frame at OFF: why" (why NULL: the frame is not len bytes long);
+ * libarchive's own printf knows no %llu. */
+static void frame_error(struct archive *a, const struct ar_frame *f,
+			const char *why)
+{
+	char m[600];
+
+	if (why)
+		snprintf(m, sizeof(m), "frame at %llu: %s",
+			 (unsigned long long)f->off, why);
+	else
+		snprintf(m, sizeof(m), "frame at %llu does not end at its "
+			 "%llu bytes", (unsigned long long)f->off,
+			 (unsigned long long)f->len);
+	archive_set_error(a, EIO, "%s", m);
+}
+
 /* The run of adjacent frames from frame i: the reader may fetch it in
  * one go. */
 static void fsrc_hint(struct fsrc *s)
@@ -862,9 +879,7 @@ static bool fsrc_fill(struct archive *a, struct fsrc *s)
 		fsrc_hint(s);
 	if (reader_pread(s->rd, f->off + s->used, s->in, want, &n, &e) ||
 	    !n) {
-		archive_set_error(a, EIO, "frame at %llu: %s",
-				  (unsigned long long)f->off,
-				  n ? e.msg : *e.msg ? e.msg : "file too short");
+		frame_error(a, f, n || *e.msg ? e.msg : "file too short");
 		return false;
 	}
 	s->in_len = (size_t)n;
@@ -944,10 +959,7 @@ static la_ssize_t fsrc_read(struct archive *a, void *ctx,
 
 		if (s->ended) {
 			if (s->in_pos < s->in_len || s->used < f->len) {
-				archive_set_error(a, EIO, "frame at %llu "
-						  "ends before its %llu bytes",
-						  (unsigned long long)f->off,
-						  (unsigned long long)f->len);
+				frame_error(a, f, NULL);
 				return -1;
 			}
 			fsrc_next(s);
@@ -963,10 +975,7 @@ static la_ssize_t fsrc_read(struct archive *a, void *ctx,
 		/* All its bytes in, nothing more out, and no end. */
 		if (!s->ended && s->in_pos == s->in_len &&
 		    s->used == f->len) {
-			archive_set_error(a, EIO, "frame at %llu runs past "
-					  "its %llu bytes",
-					  (unsigned long long)f->off,
-					  (unsigned long long)f->len);
+			frame_error(a, f, NULL);
 			return -1;
 		}
 	}

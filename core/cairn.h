@@ -955,6 +955,12 @@ struct stage {
 	 * the whole archive, fetched and checked, may be read next. */
 	struct reader *rd;
 	bool need_whole;
+	/* Entries, files and bytes staged before this run (an incremental's
+	 * older archives): a second try keeps them. */
+	struct {
+		size_t n, files;
+		uint64_t bytes;
+	} mark;
 
 	const struct strv *only; /* sorted: stage only these (incr.c) */
 };
@@ -1230,6 +1236,10 @@ int members_find(const char *archive, const char *path,
 /* A regular member's bytes to fd, from its frame, checked. */
 int members_dump(const char *archive, const struct index_rec *r, int fd,
 		 struct cairn_error *err);
+/* The archive holding r's bytes (*holder): archive, or the older one an
+ * incremental's INDEX names, there and checked against its sidecar. */
+int members_holder(const char *archive, const struct index_rec *r,
+		   char **holder, struct cairn_error *err);
 
 /* drill.c: test-restore the latest archive into scratch, the proof. */
 struct drill_opts {

@@ -13,7 +13,7 @@ int cmd_dump(const struct config *cfg, char **ops, int nops)
 {
 	struct cairn_error err = { 0, "" };
 	struct index_rec r = { 0 }, t = { 0 };
-	char *path = NULL;
+	char *path = NULL, *holder = NULL;
 	int rc;
 
 	if ((rc = ls_archive(cfg, ops, &nops, &path, &err)))
@@ -40,8 +40,13 @@ int cmd_dump(const struct config *cfg, char **ops, int nops)
 	if (isatty(STDOUT_FILENO))
 		log_warn("%s: writing %llu bytes to a terminal", r.path,
 			 (unsigned long long)r.size);
-	rc = members_dump(path, r.type == 'h' ? &t : &r, STDOUT_FILENO, &err);
+	/* An incremental's unchanged file: from the archive holding it. */
+	if (!(rc = members_holder(path, r.type == 'h' ? &t : &r, &holder,
+				  &err)))
+		rc = members_dump(holder, r.type == 'h' ? &t : &r,
+				  STDOUT_FILENO, &err);
 out:
+	free(holder);
 	if (rc)
 		log_error("%s", err.msg);
 	index_rec_free(&r);
