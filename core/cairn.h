@@ -826,6 +826,16 @@ int reader_read_at(void *r, uint64_t off, size_t len, uint8_t *buf,
 void reader_hint(struct reader *r, uint64_t off, uint64_t len);
 uint64_t reader_fetched(const struct reader *r);
 void reader_close(struct reader *r);
+/* Readers by archive name (an incremental's chain on a target). */
+struct readers {
+	struct strv names;
+	struct reader **rd;
+	size_t n;
+};
+void readers_add(struct readers *rs, const char *name, struct reader *r);
+struct reader *readers_find(const struct readers *rs, const char *name);
+uint64_t readers_fetched(const struct readers *rs);
+void readers_free(struct readers *rs);
 
 /* stream.c: streaming puts fed by the archive writer, one thread and
  * one bounded queue per target; committed by dispatch.c. */
@@ -955,6 +965,7 @@ struct stage {
 	 * the whole archive, fetched and checked, may be read next. */
 	struct reader *rd;
 	bool need_whole;
+	const struct readers *chain; /* older archives, read the same way */
 	/* Entries, files and bytes staged before this run (an incremental's
 	 * older archives): a second try keeps them. */
 	struct {
@@ -1186,6 +1197,12 @@ int incr_verify_chain(const struct config *cfg, const char *path, bool deep,
 int incr_fetch_chain(const struct config *cfg, const char *target,
 		     const char *path, const char *dir,
 		     struct cairn_error *err);
+/* The same, ranged: of each archive the INDEX names, its sidecars and
+ * index only, a reader of it in *rs (one fetched whole when the target
+ * cannot: it is then in dir). */
+int incr_fetch_chain_ranged(const struct config *cfg, const char *target,
+			    const char *path, const char *dir,
+			    struct readers *rs, struct cairn_error *err);
 
 /* verify.c: checking archives already made. */
 /* Test-restore every component into a private scratch dir: members
@@ -1292,6 +1309,7 @@ struct restore_opts {
 	/* Set by cmd_restore for --from: the archive stays on the target
 	 * and its frames are read through this (ranged gets). */
 	struct reader *rd;
+	struct readers chain; /* an incremental's older archives */
 	/* restore --path: members, directories or globs (mode "path") */
 	const char **paths;
 	size_t npaths;

@@ -101,13 +101,22 @@ static void ranged_report(const struct restore_opts *o, const char *archive)
 {
 	char a[32], b[32];
 
+	uint64_t n;
+
 	if (!o->rd)
 		return;
-	fmt_bytes(reader_fetched(o->rd), a);
+	n = reader_fetched(o->rd);
+	fmt_bytes(n, a);
 	fmt_bytes(o->rd->size, b);
 	log_info("target %s: read %s of %s's %s by ranged gets "
 		 "(%llu bytes)", o->from, a, base_of(archive), b,
-		 (unsigned long long)reader_fetched(o->rd));
+		 (unsigned long long)n);
+	if ((n = readers_fetched(&o->chain))) {
+		fmt_bytes(n, a);
+		log_info("target %s: read %s of %zu older archives by ranged "
+			 "gets (%llu bytes)", o->from, a, o->chain.n,
+			 (unsigned long long)n);
+	}
 }
 
 /* A seek over the target failed its checks, nothing touched: fetch the
@@ -124,7 +133,10 @@ static int fetch_whole(const struct config *cfg, struct restore_opts *o,
 	reader_close(o->rd);
 	o->rd = NULL;
 	o->yes = true; /* asked once already */
+	readers_free(&o->chain);
 	rc = target_fetch(cfg, o->from, base_of(archive), dir, &got, err);
+	if (!rc)
+		rc = incr_fetch_chain(cfg, o->from, archive, dir, err);
 	free(got);
 	return rc;
 }
@@ -342,8 +354,11 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 			 "; refusing to restore, live data untouched");
 		goto out;
 	}
-	if (o->from && (rc = incr_fetch_chain(cfg, o->from, archive,
-					      fetch_dir, &err)))
+	if (o->from && (rc = ro.rd ?
+			incr_fetch_chain_ranged(cfg, o->from, archive,
+						fetch_dir, &ro.chain, &err) :
+			incr_fetch_chain(cfg, o->from, archive, fetch_dir,
+					 &err)))
 		goto out;
 	if (o->npaths && (rc = path_components(cfg, archive, &ro, &pc, &comps,
 					       &ncomps, &err)))
@@ -371,6 +386,7 @@ out:
 	free(archive);
 	free((char *)ro.seek_index);
 	reader_close(ro.rd);
+	readers_free(&ro.chain);
 	free(comps);
 	strv_free(&pc.paths);
 	lock_release(&lk);

@@ -244,3 +244,39 @@ struct reader *reader_open_target(struct backend *b, const char *name,
 	free(what);
 	return r;
 }
+
+/* Named readers (an incremental's older archives on a target) -------- */
+
+void readers_add(struct readers *rs, const char *name, struct reader *r)
+{
+	rs->rd = xrealloc(rs->rd, (rs->n + 1) * sizeof(*rs->rd));
+	rs->rd[rs->n] = r;
+	strv_push(&rs->names, name);
+	rs->n++;
+}
+
+struct reader *readers_find(const struct readers *rs, const char *name)
+{
+	for (size_t i = 0; rs && i < rs->n; i++)
+		if (!strcmp(rs->names.v[i], name))
+			return rs->rd[i];
+	return NULL;
+}
+
+uint64_t readers_fetched(const struct readers *rs)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; rs && i < rs->n; i++)
+		n += reader_fetched(rs->rd[i]);
+	return n;
+}
+
+void readers_free(struct readers *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		reader_close(rs->rd[i]);
+	free(rs->rd);
+	strv_free(&rs->names);
+	memset(rs, 0, sizeof(*rs));
+}

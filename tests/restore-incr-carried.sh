@@ -14,6 +14,13 @@ S=$T/src A=$T/arch
 dataset "$S" 4
 mss_conf "$T/c.conf" "$S" "$A" "$T/state"
 sed -i 's/^keep_last = 7$/keep_last = 7\nincremental = yes\nframe_size = 64K/' "$T/c.conf"
+cat >>"$T/c.conf" <<EOC
+
+[target copy]
+plugin = local
+path = $T/copy
+keep_last = 7
+EOC
 C="$CAIRN -c $T/c.conf"
 
 corrupt() {
@@ -66,6 +73,20 @@ out_has "reading the whole archive"
 diff -r "$S/Sounds" "$T/r2/Sounds" >&2 || fail "audio differs after the fall-back"
 cp "$T/incr.index" "$INCR.index"
 resha "$INCR"
+
+note "from the target, the local disk gone: the full's frames only"
+mkdir "$T/keep" && cp "$A"/mss-backup-2* "$T/keep/"
+rm -rf "$A"
+expect_rc 0 $CAIRN -v -c "$T/c.conf" restore --path "$wav" --from copy \
+	--to "$T/r4" --yes
+cmp "$T/r4/$wav" "$S/$wav" || fail "$wav from the target differs"
+got=$(sed -n 's/.*of 1 older archives by ranged gets (\([0-9]*\) bytes).*/\1/p' "$T/out")
+frames=$(awk -F'\t' -v p="$wav" 'NR > 2 && $1 != "end" &&
+	($2 == p || index(p, $2 "/") == 1) && !seen[$17]++ { s += $18 }
+	END { print s + 0 }' "$T/keep/$(basename "$FULL").index")
+note "read $got bytes of the full ($(stat -c %s "$T/keep/$(basename "$FULL")")), its frames $frames"
+[ -n "$got" ] && [ "$got" -le "$frames" ] || fail "read '$got' bytes of the full, frames $frames"
+mkdir -p "$A" && cp "$T/keep"/* "$A/"
 
 note "the full missing: named, nothing written"
 mv "$FULL" "$T/away"
