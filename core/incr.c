@@ -532,9 +532,11 @@ out:
 	return rc;
 }
 
-int incr_fetch_chain(const struct config *cfg, const char *target,
-		     const char *path, const char *dir,
-		     struct cairn_error *err)
+/* Each archive the incremental at path needs, from the target into
+ * dir: whole, or (rs) its sidecars and index with a reader in *rs. */
+static int fetch_chain(const struct config *cfg, const char *target,
+		       const char *path, const char *dir, struct readers *rs,
+		       struct cairn_error *err)
 {
 	const struct component **comps = NULL;
 	struct manifest man = { 0 };
@@ -554,49 +556,14 @@ int incr_fetch_chain(const struct config *cfg, const char *target,
 	/* Beside the incremental, where incr_stage looks for them (and
 	 * checks each against its sidecar). */
 	for (size_t i = 0; i < n && !rc; i++) {
+		struct reader *rd = NULL;
 		char *got = NULL;
 
 		log_info("fetching %s, which holds %zu of its files",
 			 h[i].name, h[i].paths.n);
-		rc = target_fetch(cfg, target, h[i].name, dir, &got, err);
-		free(got);
-	}
-out:
-	for (size_t i = 0; i < n; i++) {
-		free(h[i].name);
-		strv_free(&h[i].paths);
-	}
-	free(h);
-	free(comps);
-	manifest_free(&man);
-	return rc;
-}
-
-int incr_fetch_chain_ranged(const struct config *cfg, const char *target,
-			    const char *path, const char *dir,
-			    struct readers *rs, struct cairn_error *err)
-{
-	const struct component **comps = NULL;
-	struct manifest man = { 0 };
-	struct stage s = { .archive = path, .man = &man };
-	struct holder *h = NULL;
-	size_t n = 0;
-	int rc;
-
-	if (!archive_name_is_incr(base_of(path)))
-		return CAIRN_OK;
-	if ((rc = manifest_load(path, &man, err)) ||
-	    (rc = restore_components(cfg, "full", &comps, &s.ncomps, err)))
-		goto out;
-	s.comps = comps;
-	if ((rc = holders_of(&s, &h, &n, err)))
-		goto out;
-	for (size_t i = 0; i < n && !rc; i++) {
-		struct reader *rd = NULL;
-		char *got = NULL;
-
-		rc = target_fetch_ranged(cfg, target, h[i].name, dir, &got,
-					 &rd, err);
+		rc = rs ? target_fetch_ranged(cfg, target, h[i].name, dir,
+					      &got, &rd, err)
+			: target_fetch(cfg, target, h[i].name, dir, &got, err);
 		if (rd)
 			readers_add(rs, h[i].name, rd);
 		free(got);
@@ -610,4 +577,18 @@ out:
 	free(comps);
 	manifest_free(&man);
 	return rc;
+}
+
+int incr_fetch_chain(const struct config *cfg, const char *target,
+		     const char *path, const char *dir,
+		     struct cairn_error *err)
+{
+	return fetch_chain(cfg, target, path, dir, NULL, err);
+}
+
+int incr_fetch_chain_ranged(const struct config *cfg, const char *target,
+			    const char *path, const char *dir,
+			    struct readers *rs, struct cairn_error *err)
+{
+	return fetch_chain(cfg, target, path, dir, rs, err);
 }
