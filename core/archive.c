@@ -802,7 +802,8 @@ out:
  * integrity error.
  */
 struct fsrc {
-	int fd;
+	struct reader *rd;
+	bool own;             /* rd is closed with the source */
 	enum compression comp;
 	struct ar_frame *f;
 	size_t n, i;
@@ -823,8 +824,8 @@ static void fsrc_free(struct fsrc *s)
 		inflateEnd(s->gz);
 		free(s->gz);
 	}
-	if (s->fd >= 0)
-		close(s->fd);
+	if (s->own)
+		reader_close(s->rd);
 	free(s->f);
 	free(s->in);
 	free(s->out);
@@ -838,21 +839,47 @@ static int fsrc_close(struct archive *a, void *ctx)
 	return ARCHIVE_OK;
 }
 
+/* "frame at OFF: why" (why NULL: the frame is not len bytes long);
+ * libarchive's own printf knows no %llu. */
+static void frame_error(struct archive *a, const struct ar_frame *f,
+			const char *why)
+{
+	char m[600];
+
+	if (why)
+		snprintf(m, sizeof(m), "frame at %llu: %s",
+			 (unsigned long long)f->off, why);
+	else
+		snprintf(m, sizeof(m), "frame at %llu does not end at its "
+			 "%llu bytes", (unsigned long long)f->off,
+			 (unsigned long long)f->len);
+	archive_set_error(a, EIO, "%s", m);
+}
+
+/* The run of adjacent frames from frame i: the reader may fetch it in
+ * one go. */
+static void fsrc_hint(struct fsrc *s)
+{
+	uint64_t end = s->f[s->i].off + s->f[s->i].len;
+
+	for (size_t j = s->i + 1; j < s->n && s->f[j].off == end; j++)
+		end += s->f[j].len;
+	reader_hint(s->rd, s->f[s->i].off, end - s->f[s->i].off);
+}
+
 /* More compressed input of frame i; false on a read error. */
 static bool fsrc_fill(struct archive *a, struct fsrc *s)
 {
 	const struct ar_frame *f = &s->f[s->i];
 	uint64_t left = f->len - s->used;
-	size_t want = left < BUFSZ ? (size_t)left : BUFSZ;
-	ssize_t n;
+	size_t want = left < BUFSZ ? (size_t)left : BUFSZ, n = 0;
+	struct cairn_error e = { 0, "" };
 
-	do
-		n = pread(s->fd, s->in, want, (off_t)(f->off + s->used));
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		archive_set_error(a, n ? errno : EIO, "frame at %llu: %s",
-				  (unsigned long long)f->off,
-				  n ? strerror(errno) : "file too short");
+	if (!s->used)
+		fsrc_hint(s);
+	if (reader_pread(s->rd, f->off + s->used, s->in, want, &n, &e) ||
+	    !n) {
+		frame_error(a, f, n || *e.msg ? e.msg : "file too short");
 		return false;
 	}
 	s->in_len = (size_t)n;
@@ -932,10 +959,7 @@ static la_ssize_t fsrc_read(struct archive *a, void *ctx,
 
 		if (s->ended) {
 			if (s->in_pos < s->in_len || s->used < f->len) {
-				archive_set_error(a, EIO, "frame at %llu "
-						  "ends before its %llu bytes",
-						  (unsigned long long)f->off,
-						  (unsigned long long)f->len);
+				frame_error(a, f, NULL);
 				return -1;
 			}
 			fsrc_next(s);
@@ -951,24 +975,23 @@ static la_ssize_t fsrc_read(struct archive *a, void *ctx,
 		/* All its bytes in, nothing more out, and no end. */
 		if (!s->ended && s->in_pos == s->in_len &&
 		    s->used == f->len) {
-			archive_set_error(a, EIO, "frame at %llu runs past "
-					  "its %llu bytes",
-					  (unsigned long long)f->off,
-					  (unsigned long long)f->len);
+			frame_error(a, f, NULL);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-int ar_open_frames(const char *path, enum compression comp,
-		   const struct ar_frame *f, size_t n, uint64_t *read_bytes,
-		   struct archive **ap, struct cairn_error *err)
+static int open_frames(struct reader *rd, bool own, enum compression comp,
+		       const struct ar_frame *f, size_t n,
+		       uint64_t *read_bytes, struct archive **ap,
+		       struct cairn_error *err)
 {
 	struct fsrc *s = xcalloc(1, sizeof(*s));
 	struct archive *a;
 
 	*ap = NULL;
+	s->own = own;
 	s->comp = comp;
 	s->f = xmalloc((n ? n : 1) * sizeof(*f));
 	if (n) /* none: a component with nothing in this archive */
@@ -977,13 +1000,7 @@ int ar_open_frames(const char *path, enum compression comp,
 	s->in = xmalloc(BUFSZ);
 	s->out = xmalloc(BUFSZ);
 	s->read_bytes = read_bytes;
-	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		int rc = errno_err(err, CAIRN_EINTEGRITY, errno,
-				   "cannot read %s", path);
-
-		fsrc_free(s);
-		return rc;
-	}
+	s->rd = rd;
 	if (comp == COMP_ZSTD)
 		s->dz = ZSTD_createDCtx();
 	if (comp == COMP_GZIP) {
@@ -1002,11 +1019,33 @@ int ar_open_frames(const char *path, enum compression comp,
 	archive_read_support_format_gnutar(a);
 	if (archive_read_open2(a, s, NULL, fsrc_read, NULL, fsrc_close)) {
 		int rc = cairn_errf(err, CAIRN_EINTEGRITY, "cannot read %s: "
-				    "%s", path, archive_error_string(a));
+				    "%s", rd->what, archive_error_string(a));
 
 		archive_read_free(a);
 		return rc;
 	}
 	*ap = a;
 	return CAIRN_OK;
+}
+
+int ar_open_frames_rd(struct reader *rd, enum compression comp,
+		      const struct ar_frame *f, size_t n,
+		      uint64_t *read_bytes, struct archive **ap,
+		      struct cairn_error *err)
+{
+	return open_frames(rd, false, comp, f, n, read_bytes, ap, err);
+}
+
+/* The local file path's frames: a file reader, closed with *ap. */
+int ar_open_frames(const char *path, enum compression comp,
+		   const struct ar_frame *f, size_t n, uint64_t *read_bytes,
+		   struct archive **ap, struct cairn_error *err)
+{
+	struct reader *rd;
+	int rc;
+
+	*ap = NULL;
+	if ((rc = reader_open_file(path, &rd, err)))
+		return rc;
+	return open_frames(rd, true, comp, f, n, read_bytes, ap, err);
 }

@@ -653,3 +653,50 @@ int backend_get_stream(struct backend *b, const char *name,
 	*got = g.got;
 	return rc;
 }
+
+/* ---- ranged get (the seek path's reader) ------------------------- */
+
+struct range {
+	const char *name;
+	uint64_t off;
+	size_t len, got;
+	uint8_t *buf;
+};
+
+static int to_buf(void *ctx, const void *p, size_t len)
+{
+	struct range *g = ctx;
+
+	if (len > g->len - g->got)
+		return CAIRN_EFAIL; /* more than asked for */
+	memcpy(g->buf + g->got, p, len);
+	g->got += len;
+	return stop_signal() ? CAIRN_EFAIL : 0;
+}
+
+static int range_op(struct backend *b, void *arg, struct cairn_error *err)
+{
+	struct range *g = arg;
+	struct cairn_sink sink = { sizeof(sink), to_buf, g };
+	int rc;
+
+	if (!(b->props.flags & CAIRN_PROP_RANGED_GET))
+		return cairn_errf(err, CAIRN_EFAIL, "target %s: no ranged "
+				  "get", b->t->name);
+	rc = b->pl.ops->get(b->h, g->name, g->off + g->got, g->len - g->got,
+			    &sink, err);
+	if (rc && stop_signal())
+		stop_check(err);
+	return rc;
+}
+
+int backend_get_range(struct backend *b, const char *name, uint64_t off,
+		      size_t len, void *buf, size_t *got,
+		      struct cairn_error *err)
+{
+	struct range g = { name, off, len, 0, buf };
+	int rc = with_retry(b, range_op, &g, err);
+
+	*got = g.got;
+	return rc;
+}

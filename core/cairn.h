@@ -520,6 +520,13 @@ struct ar_frame {
 int ar_open_frames(const char *path, enum compression comp,
 		   const struct ar_frame *f, size_t n, uint64_t *read_bytes,
 		   struct archive **a, struct cairn_error *err);
+/* The same through rd (reader.c: a target's ranged gets; the caller's,
+ * closed after *a). */
+struct reader;
+int ar_open_frames_rd(struct reader *rd, enum compression comp,
+		      const struct ar_frame *f, size_t n,
+		      uint64_t *read_bytes, struct archive **a,
+		      struct cairn_error *err);
 /* Copy the current entry's data to fd (-1: discard), hashing it. */
 int ar_copy_data(struct archive *a, int fd, const char *what,
 		 char hex[65], uint64_t *bytes, struct cairn_error *err);
@@ -785,6 +792,61 @@ int backend_get_stream(struct backend *b, const char *name,
 		       const struct cairn_sink *sink,
 		       void (*restart)(void *ctx), uint64_t *got,
 		       struct cairn_error *err);
+/* Bytes [off, off + len) of name into buf (*got fewer only where the
+ * object ends), retried from where the last attempt got; CAIRN_EFAIL
+ * when the target has no ranged get. */
+int backend_get_range(struct backend *b, const char *name, uint64_t off,
+		      size_t len, void *buf, size_t *got,
+		      struct cairn_error *err);
+
+/* reader.c: an archive's bytes read at offsets (pread), from a local
+ * file or from a target by ranged gets; the seek path reads frames
+ * through one. Readers stack: an age reader over a target reader is a
+ * reader_new() whose pread decrypts what reader_read_at() gives it. */
+struct reader_ops {
+	/* Up to len bytes at off (fewer only at the end, 0 past it). */
+	int (*pread)(void *ctx, uint64_t off, void *buf, size_t len,
+		     size_t *got, struct cairn_error *err);
+	/* Optional: the next reads fall in [off, off + len). */
+	void (*hint)(void *ctx, uint64_t off, uint64_t len);
+	/* Optional: bytes taken from the source (else: delivered). */
+	uint64_t (*fetched)(void *ctx);
+	void (*close)(void *ctx);
+};
+struct reader {
+	const struct reader_ops *ops;
+	void *ctx;
+	uint64_t size;      /* bytes, or CAIRN_SIZE_UNKNOWN */
+	uint64_t delivered; /* bytes pread gave */
+	char *what;         /* for messages: a path, "target T: NAME" */
+};
+struct reader *reader_new(const struct reader_ops *ops, void *ctx,
+			  uint64_t size, const char *what);
+int reader_open_file(const char *path, struct reader **r,
+		     struct cairn_error *err);
+/* Object name on b's target, of size bytes; the reader owns b (heap,
+ * opened) and closes it. */
+struct reader *reader_open_target(struct backend *b, const char *name,
+				  uint64_t size);
+int reader_pread(struct reader *r, uint64_t off, void *buf, size_t len,
+		 size_t *got, struct cairn_error *err);
+/* Exactly len bytes at off, else an error: crypt_reader_open's read_at
+ * (ctx: the reader). */
+int reader_read_at(void *r, uint64_t off, size_t len, uint8_t *buf,
+		   struct cairn_error *err);
+void reader_hint(struct reader *r, uint64_t off, uint64_t len);
+uint64_t reader_fetched(const struct reader *r);
+void reader_close(struct reader *r);
+/* Readers by archive name (an incremental's chain on a target). */
+struct readers {
+	struct strv names;
+	struct reader **rd;
+	size_t n;
+};
+void readers_add(struct readers *rs, const char *name, struct reader *r);
+struct reader *readers_find(const struct readers *rs, const char *name);
+uint64_t readers_fetched(const struct readers *rs);
+void readers_free(struct readers *rs);
 
 /* stream.c: streaming puts fed by the archive writer, one thread and
  * one bounded queue per target; committed by dispatch.c. */
@@ -841,6 +903,13 @@ int objlock_hold(struct backend *b, const char *archive, time_t until,
 int target_fetch(const struct config *cfg, const char *target,
 		 const char *name, const char *dir, char **path,
 		 struct cairn_error *err);
+/* The same, but an archive with an index on a target with ranged gets
+ * stays there: *rd reads it (its sidecars and index are in dir, *path
+ * names where the archive would be); else *rd is NULL and it was
+ * fetched whole. */
+int target_fetch_ranged(const struct config *cfg, const char *target,
+			const char *name, const char *dir, char **path,
+			struct reader **rd, struct cairn_error *err);
 /* Send the new archive to each selected target, recording results. */
 void dispatch_all(const struct config *cfg, const struct backup_opts *o,
 		  struct run_state *st);
@@ -902,6 +971,18 @@ struct stage {
 	uint64_t nframes;
 	struct seek_want *want;
 	size_t nwant;
+	/* The archive read through this (a target's ranged gets) instead
+	 * of the local file; a seek that fails then sets need_whole: only
+	 * the whole archive, fetched and checked, may be read next. */
+	struct reader *rd;
+	bool need_whole;
+	const struct readers *chain; /* older archives, read the same way */
+	/* Entries, files and bytes staged before this run (an incremental's
+	 * older archives): a second try keeps them. */
+	struct {
+		size_t n, files;
+		uint64_t bytes;
+	} mark;
 
 	const struct strv *only; /* sorted: stage only these (incr.c) */
 };
@@ -1127,6 +1208,12 @@ int incr_verify_chain(const struct config *cfg, const char *path, bool deep,
 int incr_fetch_chain(const struct config *cfg, const char *target,
 		     const char *path, const char *dir,
 		     struct cairn_error *err);
+/* The same, ranged: of each archive the INDEX names, its sidecars and
+ * index only, a reader of it in *rs (one fetched whole when the target
+ * cannot: it is then in dir). */
+int incr_fetch_chain_ranged(const struct config *cfg, const char *target,
+			    const char *path, const char *dir,
+			    struct readers *rs, struct cairn_error *err);
 
 /* verify.c: checking archives already made. */
 /* Test-restore every component into a private scratch dir: members
@@ -1177,6 +1264,10 @@ int members_find(const char *archive, const char *path,
 /* A regular member's bytes to fd, from its frame, checked. */
 int members_dump(const char *archive, const struct index_rec *r, int fd,
 		 struct cairn_error *err);
+/* The archive holding r's bytes (*holder): archive, or the older one an
+ * incremental's INDEX names, there and checked against its sidecar. */
+int members_holder(const char *archive, const struct index_rec *r,
+		   char **holder, struct cairn_error *err);
 
 /* drill.c: test-restore the latest archive into scratch, the proof. */
 struct drill_opts {
@@ -1226,6 +1317,10 @@ struct restore_opts {
 	 * the frames needed (its own hash is then checked only if the
 	 * whole archive is read). */
 	const char *seek_index;
+	/* Set by cmd_restore for --from: the archive stays on the target
+	 * and its frames are read through this (ranged gets). */
+	struct reader *rd;
+	struct readers chain; /* an incremental's older archives */
 	/* restore --path: members, directories or globs (mode "path") */
 	const char **paths;
 	size_t npaths;

@@ -44,7 +44,8 @@ static int check_to(const char *to, struct cairn_error *err)
 static void keep_fetched(const struct config *cfg, const char *dir,
 			 const char *archive, bool ok)
 {
-	if (ok && archive) {
+	/* Sidecars without their archive (a ranged restore) stay out. */
+	if (ok && archive && path_exists(archive)) {
 		char *names[4] = { xstrdup(base_of(archive)),
 				   sidecar_manifest(base_of(archive)),
 				   index_sidecar(base_of(archive)),
@@ -66,8 +67,10 @@ static void keep_fetched(const struct config *cfg, const char *dir,
 }
 
 /* The archive to restore: in archive_dir, or fetched from --from into a
- * scratch dir *fetch_dir (held by *fetch_fd). */
-static int get_archive(const struct config *cfg, const struct restore_opts *o,
+ * scratch dir *fetch_dir (held by *fetch_fd): whole for `full`, else
+ * its index and sidecars only, o->rd reading the frames it needs from
+ * the target. */
+static int get_archive(const struct config *cfg, struct restore_opts *o,
 		       char **archive, char **fetch_dir, int *fetch_fd,
 		       struct cairn_error *err)
 {
@@ -86,8 +89,56 @@ static int get_archive(const struct config *cfg, const struct restore_opts *o,
 		return rc;
 	}
 	*fetch_fd = scratch_lock(*fetch_dir);
-	return target_fetch(cfg, o->from, o->archive, *fetch_dir, archive,
-			    err);
+	if (!o->npaths && !strcmp(o->mode, "full"))
+		return target_fetch(cfg, o->from, o->archive, *fetch_dir,
+				    archive, err);
+	return target_fetch_ranged(cfg, o->from, o->archive, *fetch_dir,
+				   archive, &o->rd, err);
+}
+
+/* What a ranged restore fetched, against the archive's size. */
+static void ranged_report(const struct restore_opts *o, const char *archive)
+{
+	char a[32], b[32];
+
+	uint64_t n;
+
+	if (!o->rd)
+		return;
+	n = reader_fetched(o->rd);
+	fmt_bytes(n, a);
+	fmt_bytes(o->rd->size, b);
+	log_info("target %s: read %s of %s's %s by ranged gets "
+		 "(%llu bytes)", o->from, a, base_of(archive), b,
+		 (unsigned long long)n);
+	if ((n = readers_fetched(&o->chain))) {
+		fmt_bytes(n, a);
+		log_info("target %s: read %s of %zu older archives by ranged "
+			 "gets (%llu bytes)", o->from, a, o->chain.n,
+			 (unsigned long long)n);
+	}
+}
+
+/* A seek over the target failed its checks, nothing touched: fetch the
+ * whole archive; the restore runs again on it, its hash checked. */
+static int fetch_whole(const struct config *cfg, struct restore_opts *o,
+		       const char *archive, const char *dir,
+		       struct cairn_error *err)
+{
+	char *got = NULL;
+	int rc;
+
+	log_warn("%s; fetching the whole archive", err->msg);
+	ranged_report(o, archive);
+	reader_close(o->rd);
+	o->rd = NULL;
+	o->yes = true; /* asked once already */
+	readers_free(&o->chain);
+	rc = target_fetch(cfg, o->from, base_of(archive), dir, &got, err);
+	if (!rc)
+		rc = incr_fetch_chain(cfg, o->from, archive, dir, err);
+	free(got);
+	return rc;
 }
 
 /* restore --path: '/' sorts first, so a path's subtree follows it. */
@@ -293,7 +344,7 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 		goto out;
 	if (!o->dry_run)
 		leftovers_clean(cfg);
-	if ((rc = get_archive(cfg, o, &archive, &fetch_dir, &fetch_fd,
+	if ((rc = get_archive(cfg, &ro, &archive, &fetch_dir, &fetch_fd,
 			      &err)))
 		goto out;
 	log_info("verifying %s", archive);
@@ -303,14 +354,22 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 			 "; refusing to restore, live data untouched");
 		goto out;
 	}
-	if (o->from && (rc = incr_fetch_chain(cfg, o->from, archive,
-					      fetch_dir, &err)))
+	if (o->from && (rc = ro.rd ?
+			incr_fetch_chain_ranged(cfg, o->from, archive,
+						fetch_dir, &ro.chain, &err) :
+			incr_fetch_chain(cfg, o->from, archive, fetch_dir,
+					 &err)))
 		goto out;
 	if (o->npaths && (rc = path_components(cfg, archive, &ro, &pc, &comps,
 					       &ncomps, &err)))
 		goto out;
 	rc = restore_archive(cfg, &ro, comps, ncomps, archive, &touched,
 			     &err);
+	if (rc == CAIRN_EINTEGRITY && ro.rd && !touched &&
+	    !(rc = fetch_whole(cfg, &ro, archive, fetch_dir, &err)))
+		rc = restore_archive(cfg, &ro, comps, ncomps, archive,
+				     &touched, &err);
+	ranged_report(&ro, archive);
 out:
 	if (rc && rc != CAIRN_ECONFIG && !touched &&
 	    !strstr(err.msg, "untouched"))
@@ -326,6 +385,8 @@ out:
 	free(fetch_dir);
 	free(archive);
 	free((char *)ro.seek_index);
+	reader_close(ro.rd);
+	readers_free(&ro.chain);
 	free(comps);
 	strv_free(&pc.paths);
 	lock_release(&lk);

@@ -433,13 +433,53 @@ static int get_one(struct backend *b, const char *name, const char *dir,
 	return rc;
 }
 
-int target_fetch(const struct config *cfg, const char *target,
+/* The bytes of object name on b's target, from a listing. */
+struct obj_size {
+	const char *name;
+	uint64_t bytes;
+	bool found;
+};
+
+static int size_cb(void *ctx, const struct cairn_object *o)
+{
+	struct obj_size *z = ctx;
+
+	if (strcmp(o->name, z->name))
+		return 0;
+	z->bytes = o->bytes;
+	z->found = true;
+	return 1;
+}
+
+/* Ranged: the archive stays on the target, read by *rd (which takes the
+ * open backend) when the target has ranged gets and the archive an
+ * index; else *rd stays NULL and the caller fetches it whole. */
+static int fetch_ranged(struct backend **bp, const char *pick,
+			const char *dir, struct reader **rd,
+			struct cairn_error *err)
+{
+	struct obj_size z = { pick, 0, false };
+	char *name = index_sidecar(pick), *ix = path_join(dir, name);
+	int rc = CAIRN_OK;
+
+	if (path_exists(ix) &&
+	    ((*bp)->props.flags & CAIRN_PROP_RANGED_GET) &&
+	    !(rc = backend_list(*bp, size_cb, &z, err)) && z.found) {
+		*rd = reader_open_target(*bp, pick, z.bytes);
+		*bp = NULL;
+	}
+	free(name);
+	free(ix);
+	return rc;
+}
+
+static int fetch(const struct config *cfg, const char *target,
 		 const char *name, const char *dir, char **path,
-		 struct cairn_error *err)
+		 struct reader **rd, struct cairn_error *err)
 {
 	const struct target *t = config_target(cfg, target);
 	struct remote rm = { .cfg = cfg };
-	struct backend b;
+	struct backend *b;
 	const char *pick = NULL;
 	time_t best = 0;
 	int rc;
@@ -448,8 +488,9 @@ int target_fetch(const struct config *cfg, const char *target,
 	if (!t)
 		return cairn_errf(err, CAIRN_ECONFIG, "no target '%s' "
 				  "configured", target);
-	if ((rc = backend_open(&b, cfg, t, false, err)) ||
-	    (rc = list_remote(&b, &rm, err)))
+	b = xcalloc(1, sizeof(*b));
+	if ((rc = backend_open(b, cfg, t, false, err)) ||
+	    (rc = list_remote(b, &rm, err)))
 		goto out;
 	for (size_t i = 0; i < rm.names.n; i++) {
 		time_t tm;
@@ -472,24 +513,27 @@ int target_fetch(const struct config *cfg, const char *target,
 				name : "complete", cfg->name);
 		goto out;
 	}
-	log_info("target %s: fetching %s", target, pick);
+	log_info("target %s: fetching %s%s", target, pick,
+		 rd && !t->crypt->on ? " (its index, then what it needs)" : "");
 	{
 		char *side = crypt_object(t->crypt, sidecar_sha(pick));
 		char *man = crypt_object(t->crypt, sidecar_manifest(pick));
 		char *obj = crypt_object(t->crypt, xstrdup(pick));
 		char *ix = index_sidecar(pick);
 
-		rc = get_one(&b, side, dir, err);
+		rc = get_one(b, side, dir, err);
 		if (!rc)
-			rc = get_one(&b, man, dir, err);
+			rc = get_one(b, man, dir, err);
 		/* Older archives have no index; the sidecar says if one
 		 * is missing. Encrypted copies carry theirs inside. */
 		if (!rc && !t->crypt->on &&
-		    (rc = get_one(&b, ix, dir, err)) ==
+		    (rc = get_one(b, ix, dir, err)) ==
 		    CAIRN_ENOTFOUND)
 			rc = CAIRN_OK;
-		if (!rc)
-			rc = get_one(&b, obj, dir, err);
+		if (!rc && rd && !t->crypt->on)
+			rc = fetch_ranged(&b, pick, dir, rd, err);
+		if (!rc && (!rd || !*rd))
+			rc = get_one(b, obj, dir, err);
 		if (!rc && t->crypt->on) /* decrypt: target_age.c */
 			rc = age_open_fetched(t->crypt, dir, pick, err);
 		free(side);
@@ -501,8 +545,25 @@ int target_fetch(const struct config *cfg, const char *target,
 		*path = path_join(dir, pick);
 out:
 	remote_free(&rm);
-	backend_close(&b);
+	if (b)
+		backend_close(b);
+	free(b);
 	return rc;
+}
+
+int target_fetch(const struct config *cfg, const char *target,
+		 const char *name, const char *dir, char **path,
+		 struct cairn_error *err)
+{
+	return fetch(cfg, target, name, dir, path, NULL, err);
+}
+
+int target_fetch_ranged(const struct config *cfg, const char *target,
+			const char *name, const char *dir, char **path,
+			struct reader **rd, struct cairn_error *err)
+{
+	*rd = NULL;
+	return fetch(cfg, target, name, dir, path, rd, err);
 }
 
 /* `cairn list --target NAME`. */

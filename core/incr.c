@@ -346,10 +346,10 @@ static int stage_holder(struct stage *s, const struct holder *h,
 	char *dir = dir_of(s->archive), *path = path_join(dir, h->name);
 	char *ix = index_sidecar(path);
 	struct manifest man = { 0 };
-	struct stage hs = { 0 };
+	struct stage hs = { .rd = readers_find(s->chain, h->name) };
 	int rc;
 
-	if (!path_exists(path)) {
+	if (!hs.rd && !path_exists(path)) {
 		rc = cairn_errf(err, CAIRN_ENOTFOUND, "%s, which %s needs "
 				"for %zu files, is missing", h->name,
 				base_of(s->archive), h->paths.n);
@@ -373,8 +373,10 @@ static int stage_holder(struct stage *s, const struct holder *h,
 	hs.ncomps = s->ncomps;
 	hs.dir = s->dir;
 	hs.only = &h->paths;
-	if ((rc = stage_run(&hs, err)))
+	if ((rc = stage_run(&hs, err))) {
+		s->need_whole |= hs.need_whole;
 		goto out;
+	}
 	s->e = xrealloc(s->e, (s->n + hs.n + 1) * sizeof(*s->e));
 	memcpy(s->e + s->n, hs.e, hs.n * sizeof(*s->e));
 	s->n += hs.n;
@@ -429,7 +431,7 @@ int incr_stage(struct stage *s, struct cairn_error *err)
 	for (size_t i = 0; i < n && !rc; i++) {
 		char *dir = dir_of(s->archive), *p = path_join(dir, h[i].name);
 
-		if (!path_exists(p))
+		if (!readers_find(s->chain, h[i].name) && !path_exists(p))
 			rc = cairn_errf(err, CAIRN_ENOTFOUND, "%s, which %s "
 					"needs for %zu files, is missing",
 					h[i].name, base_of(s->archive),
@@ -530,9 +532,11 @@ out:
 	return rc;
 }
 
-int incr_fetch_chain(const struct config *cfg, const char *target,
-		     const char *path, const char *dir,
-		     struct cairn_error *err)
+/* Each archive the incremental at path needs, from the target into
+ * dir: whole, or (rs) its sidecars and index with a reader in *rs. */
+static int fetch_chain(const struct config *cfg, const char *target,
+		       const char *path, const char *dir, struct readers *rs,
+		       struct cairn_error *err)
 {
 	const struct component **comps = NULL;
 	struct manifest man = { 0 };
@@ -552,11 +556,16 @@ int incr_fetch_chain(const struct config *cfg, const char *target,
 	/* Beside the incremental, where incr_stage looks for them (and
 	 * checks each against its sidecar). */
 	for (size_t i = 0; i < n && !rc; i++) {
+		struct reader *rd = NULL;
 		char *got = NULL;
 
 		log_info("fetching %s, which holds %zu of its files",
 			 h[i].name, h[i].paths.n);
-		rc = target_fetch(cfg, target, h[i].name, dir, &got, err);
+		rc = rs ? target_fetch_ranged(cfg, target, h[i].name, dir,
+					      &got, &rd, err)
+			: target_fetch(cfg, target, h[i].name, dir, &got, err);
+		if (rd)
+			readers_add(rs, h[i].name, rd);
 		free(got);
 	}
 out:
@@ -568,4 +577,18 @@ out:
 	free(comps);
 	manifest_free(&man);
 	return rc;
+}
+
+int incr_fetch_chain(const struct config *cfg, const char *target,
+		     const char *path, const char *dir,
+		     struct cairn_error *err)
+{
+	return fetch_chain(cfg, target, path, dir, NULL, err);
+}
+
+int incr_fetch_chain_ranged(const struct config *cfg, const char *target,
+			    const char *path, const char *dir,
+			    struct readers *rs, struct cairn_error *err)
+{
+	return fetch_chain(cfg, target, path, dir, rs, err);
 }

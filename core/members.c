@@ -208,3 +208,36 @@ out:
 	archive_read_free(a);
 	return rc;
 }
+
+/* The archive holding r's bytes: archive itself, or the older one an
+ * incremental's INDEX names beside it, which must be there and match
+ * its sidecar (index and manifest; its own hash only if read whole). */
+int members_holder(const char *archive, const struct index_rec *r,
+		   char **holder, struct cairn_error *err)
+{
+	char *dir;
+	int rc;
+
+	*holder = NULL;
+	if (!r->archive || !*r->archive) {
+		*holder = xstrdup(archive);
+		return CAIRN_OK;
+	}
+	if (strchr(r->archive, '/') || *r->archive == '.')
+		return cairn_errf(err, CAIRN_EINTEGRITY, "%s: INDEX names "
+				  "archive '%s'", base_of(archive), r->archive);
+	dir = dir_of(archive);
+	*holder = path_join(dir, r->archive);
+	free(dir);
+	if (!path_exists(*holder))
+		rc = cairn_errf(err, CAIRN_ENOTFOUND, "%s, which %s needs for "
+				"%s, is missing", r->archive, base_of(archive),
+				r->path);
+	else
+		rc = verify_sidecar_part(*holder, r->archive, err);
+	if (rc) {
+		free(*holder);
+		*holder = NULL;
+	}
+	return rc;
+}

@@ -490,6 +490,8 @@ static int stage_and_plan(struct restore *r, struct cairn_error *err)
 	r->st.dir = r->p.o->dry_run ? NULL : r->p.staging;
 	r->st.index = r->p.o->seek_index;
 	r->st.unverified = r->st.index != NULL;
+	r->st.rd = r->p.o->rd;
+	r->st.chain = &r->p.o->chain;
 	if (!r->p.o->dry_run)
 		log_info("staging mode %s in %s", r->p.o->mode, r->p.staging);
 	if ((rc = incr_stage(&r->st, err)) ||

@@ -730,6 +730,7 @@ static int stage_seek(struct stage *s, bool *want, size_t want_left,
 {
 	struct ar_frame *f = NULL;
 	struct archive *a = NULL;
+	struct reader *own = NULL;
 	enum compression comp;
 	size_t nf;
 	int rc;
@@ -740,8 +741,9 @@ static int stage_seek(struct stage *s, bool *want, size_t want_left,
 	s->sought = true;
 	s->nframes = nf;
 	log_debug("%s: reading %zu frames", base_of(s->archive), nf);
-	if ((rc = ar_open_frames(s->archive, comp, f, nf, &s->read_bytes, &a,
-				 err)))
+	if ((!s->rd && (rc = reader_open_file(s->archive, &own, err))) ||
+	    (rc = ar_open_frames_rd(s->rd ? s->rd : own, comp, f, nf,
+				    &s->read_bytes, &a, err)))
 		goto out;
 	/* Read every frame to its end: the index is checked as we go. */
 	if (s->dir)
@@ -751,38 +753,47 @@ static int stage_seek(struct stage *s, bool *want, size_t want_left,
 out:
 	if (a)
 		archive_read_free(a);
+	reader_close(own);
 	free(f);
 	return rc;
 }
 
-/* Emptied for a second try. */
-static void empty_dir(const char *dir)
+/* What this run staged goes, for a second try: its files and links,
+ * never what another archive of an incremental's chain staged into the
+ * same directory (its directories stay: the second try sets them). */
+static void unstage(const struct stage *s)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	while (d && (de = readdir(d))) {
+	for (size_t i = s->mark.n; s->dir && i < s->n; i++) {
 		char *p;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (S_ISDIR(s->e[i].mode))
 			continue;
-		p = path_join(dir, de->d_name);
-		rm_rf(p);
+		p = path_join(s->dir, s->e[i].path);
+		unlink(p);
 		free(p);
 	}
-	if (d)
-		closedir(d);
 }
 
 /* After a failed seek: as if nothing had been read. */
 static void stage_reset(struct stage *s)
 {
+	struct staged_entry *e = s->e;
+	size_t n = s->n, cap = s->ecap;
+
+	unstage(s);
+	for (size_t i = s->mark.n; i < n; i++)
+		free(e[i].path);
+	s->e = NULL;
+	s->n = 0;
 	stage_free(s);
-	s->bytes = s->read_bytes = 0;
-	s->files = s->dbs = 0;
+	s->e = e;
+	s->n = s->mark.n;
+	s->ecap = cap;
+	s->bytes = s->mark.bytes;
+	s->files = s->mark.files;
+	s->read_bytes = 0;
+	s->dbs = 0;
 	s->inner_manifest = s->sought = false;
-	if (s->dir)
-		empty_dir(s->dir);
 }
 
 /* The index failed us: the whole archive, its hash checked first
@@ -814,11 +825,20 @@ int stage_run(struct stage *s, struct cairn_error *err)
 	bool early_ok, seekable = false;
 	int rc;
 
+	/* What an incremental's older archives staged before this run. */
+	s->mark.n = s->n;
+	s->mark.files = s->files;
+	s->mark.bytes = s->bytes;
 	stage_index(s, want, &want_left, &early_ok);
 	if (s->index && !s->every_member) {
 		rc = stage_seek(s, want, want_left, &seekable, err);
 		if ((seekable && rc != CAIRN_EINTEGRITY) || stop_signal())
 			goto out;
+		/* Over a target: the caller fetches the whole archive. */
+		if (s->rd) {
+			s->need_whole = true;
+			goto out;
+		}
 		if ((rc = fall_back(s, rc, want, &want_left, &early_ok, err)))
 			goto out;
 	}

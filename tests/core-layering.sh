@@ -41,6 +41,7 @@ layers='
 1 objlock.c
 5 cmd_plugins.c
 4 stream.c
+1 reader.c
 '
 allowed_edges=''
 

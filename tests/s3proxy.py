@@ -14,8 +14,9 @@ body against its x-amz-content-sha256 before any of it goes upstream
                [--fault-file FILE] [--rate MIBPS]
                [--tls-cert CRT --tls-key KEY]
 
---log appends one line per request: METHOD PATH?QUERY STATUS inflight=N,
-where N is how many part uploads (PUT ...partNumber=) were in flight.
+--log appends one line per request: METHOD PATH?QUERY STATUS inflight=N
+out=B, where N is how many part uploads (PUT ...partNumber=) were in
+flight and B the bytes of the reply's body relayed to the client.
 --fault-file, when the file exists, is read on every request: each line is
 `METHOD SUBSTRING ACTION [TIMES]`; the first line whose method matches (or
 `*`) and whose SUBSTRING occurs in the path and query applies ACTION
@@ -125,12 +126,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     do_PUT = do_POST = do_DELETE = do_HEAD = do_GET
 
-    def log_line(self, status, inflight=0):
+    def log_line(self, status, inflight=0, out=0):
         log = self.server.args.log
         if log:
             with self.server.lock, open(log, 'a') as f:
                 f.write(f'{self.command} {self.path} {status} '
-                        f'inflight={inflight}\n')
+                        f'inflight={inflight} out={out}\n')
 
     def send_error_xml(self, status, code, message, close=False):
         body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>'
@@ -376,16 +377,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if clen is not None:
             self.send_header('Content-Length', clen)
         self.end_headers()
+        out = 0
         if body is not None:
             self.wfile.write(body)
+            out = len(body)
         elif self.command != 'HEAD':
             while True:
                 b = resp.read(CHUNK)
                 if not b:
                     break
                 self.wfile.write(b)
+                out += len(b)
         up.close()
-        self.log_line(resp.status, inflight)
+        self.log_line(resp.status, inflight, out)
 
 
 def main():
