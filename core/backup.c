@@ -120,6 +120,7 @@ static int write_archive(struct run *r, int fd, const char *name,
 				goto out_prog;
 			if (incr_unchanged(&r->inc, &w, p, it))
 				continue;
+			incr_offer_frame(&r->inc, &w, p, it);
 			abs = path_join(cfg->source, it->rel);
 			rc = aw_add(&w, abs, it->data, it->rel, &it->st,
 				    &skipped, err);
@@ -140,6 +141,11 @@ static int write_archive(struct run *r, int fd, const char *name,
 	if ((rc = stop_check(err)))
 		goto out_prog;
 	incr_finish(&r->inc);
+	if (w.reused)
+		log_info("%llu unchanged whole members (%llu bytes) copied "
+			 "compressed from %s", (unsigned long long)w.reused,
+			 (unsigned long long)w.reused_bytes,
+			 base_of(r->inc.prev));
 	inventory_format(cfg, name, started, r->stats, cmds, ncmds, &inv);
 	if ((rc = aw_add_buffer(&w, "inventory.txt", inv.s, inv.len, true,
 				err)))

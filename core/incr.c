@@ -250,6 +250,26 @@ bool incr_unchanged(struct incr *inc, struct awriter *w,
 	return true;
 }
 
+/* A whole member (a database, a dump) is always in the incremental; if
+ * the previous archive holds it in a frame, that frame is offered to
+ * the writer, which copies it when the bytes are the same. */
+void incr_offer_frame(struct incr *inc, struct awriter *w,
+		      const struct comp_plan *p, const struct item *it)
+{
+	const struct index_rec *r;
+
+	memset(&w->reuse, 0, sizeof(w->reuse));
+	if (!inc->on || !comp_ops(p->c->type)->whole || !it->data ||
+	    !S_ISREG(it->st.st_mode))
+		return;
+	if (!(r = prev_rec(inc, p->c, it->rel)) || *r->archive)
+		return;
+	w->reuse.archive = inc->prev;
+	w->reuse.rec = r;
+	w->reuse.compression = inc->rd.compression;
+	w->reuse.frame_size = inc->rd.frame_size;
+}
+
 void incr_finish(const struct incr *inc)
 {
 	char sz[32];
