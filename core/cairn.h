@@ -1114,6 +1114,14 @@ void incr_sort_plan(const struct incr *inc, struct comp_plan *p);
 bool incr_unchanged(struct incr *inc, struct awriter *w,
 		    const struct comp_plan *p, const struct item *it);
 /* Log what the night left in older archives. */
+/* What one archive holds itself and what its restore point is. */
+struct holdings {
+	uint64_t held, tree;       /* file bytes: in it; of the whole tree */
+	size_t files_held, files;
+	struct strv needs;         /* older archives holding the rest */
+};
+int incr_holdings(const char *path, struct holdings *h,
+		  struct cairn_error *err);
 /* A whole member: offer the previous archive's frame of it to w. */
 void incr_offer_frame(struct incr *inc, struct awriter *w,
 		      const struct comp_plan *p, const struct item *it);

@@ -290,6 +290,54 @@ void incr_free(struct incr *inc)
 	memset(inc, 0, sizeof(*inc));
 }
 
+/* What an archive holds, from its index: the files whose bytes are in
+ * it, those of its whole restore point, and the older archives it
+ * needs. CAIRN_ENOTFOUND: no index (an archive from before indexes). */
+int incr_holdings(const char *path, struct holdings *h,
+		  struct cairn_error *err)
+{
+	struct index_reader rd;
+	const struct index_rec *r;
+	char *idx = index_sidecar(path);
+	int rc, k;
+
+	memset(h, 0, sizeof(*h));
+	if (!path_exists(idx)) {
+		rc = cairn_errf(err, CAIRN_ENOTFOUND, "%s: no index",
+				base_of(path));
+		goto out;
+	}
+	if ((rc = index_open(&rd, idx, err)))
+		goto out;
+	while ((k = index_next(&rd, &r, err)) == 1) {
+		bool known = false;
+
+		if (r->type != 'f')
+			continue;
+		h->files++;
+		h->tree += r->size;
+		if (!*r->archive) {
+			h->files_held++;
+			h->held += r->size;
+			continue;
+		}
+		for (size_t i = h->needs.n; i > 0 && !known; i--)
+			known = !strcmp(h->needs.v[i - 1], r->archive);
+		if (!known)
+			strv_push(&h->needs, r->archive);
+	}
+	if (!rc && k < 0)
+		rc = -k;
+	index_close(&rd);
+	if (rc)
+		strv_free(&h->needs);
+	else if (h->needs.n)
+		qsort(h->needs.v, h->needs.n, sizeof(char *), strv_cmp);
+out:
+	free(idx);
+	return rc;
+}
+
 /* Restore ------------------------------------------------------------ */
 
 /* One older archive and the files an INDEX says it holds. */
