@@ -21,7 +21,7 @@
 
 #include "cairn.h"
 
-enum { BUFSZ = 1 << 20 };
+enum { BUFSZ = 1 << 20, PEND_MAX = 4096 };
 
 static const char *compression_name(enum compression c)
 {
@@ -199,8 +199,11 @@ static int frame_cut(struct awriter *w, uint64_t size,
 	uint64_t used = w->in_bytes - w->f_uoff;
 	int rc = CAIRN_OK;
 
+	/* Many records waiting (an incremental's unchanged files behind a
+	 * small member) end the frame early: they are not held by the
+	 * thousand. */
 	if (used && (w->f_big || size >= w->frame_size ||
-		     used + size > w->frame_size))
+		     used + size > w->frame_size || w->npend >= PEND_MAX))
 		rc = frame_end(w, err);
 	w->f_big = size >= w->frame_size;
 	return rc;
@@ -778,8 +781,27 @@ out:
 	return rc;
 }
 
+/* A generated member's bytes: from memory, or (data NULL) read from f,
+ * a spool, a buffer at a time. */
+static int put_bytes(struct awriter *w, const char *data, FILE *f,
+		     size_t len)
+{
+	if (data)
+		return archive_write_data(w->a, data, len) == (la_ssize_t)len
+		       ? 0 : -1;
+	while (len) {
+		size_t k = len < BUFSZ ? len : BUFSZ;
+
+		if (fread(w->buf, 1, k, f) != k ||
+		    archive_write_data(w->a, w->buf, k) != (la_ssize_t)k)
+			return -1;
+		len -= k;
+	}
+	return 0;
+}
+
 static int add_buffer(struct awriter *w, const char *member,
-		      const char *data, size_t len, const char *hex,
+		      const char *data, FILE *f, size_t len, const char *hex,
 		      struct cairn_error *err)
 {
 	struct archive_entry *e = archive_entry_new();
@@ -804,7 +826,7 @@ static int add_buffer(struct awriter *w, const char *member,
 	}
 	r.size = len;
 	r.data_off = w->in_bytes;
-	if (archive_write_data(w->a, data, len) != (la_ssize_t)len) {
+	if (put_bytes(w, data, f, len)) {
 		index_rec_free(&r);
 		rc = ar_err(w, err, "cannot write archive");
 		goto out;
@@ -825,7 +847,7 @@ int aw_add_buffer(struct awriter *w, const char *member, const char *data,
 	hex_encode(md, 32, hex);
 	if (in_manifest)
 		manifest_add(&w->man, hex, member);
-	return add_buffer(w, member, data, len, hex, err);
+	return add_buffer(w, member, data, NULL, len, hex, err);
 }
 
 void aw_index_add(struct awriter *w, const struct index_rec *r)
@@ -842,13 +864,16 @@ void aw_index_carry(struct awriter *w, const struct index_rec *r)
 
 	index_rec_copy(&c, r);
 	pend_push(w, &c);
+	/* Nothing of this archive's own waits for the open frame: no need
+	 * to hold the record. */
+	if (w->in_bytes == w->f_uoff)
+		pend_flush(w);
 }
 
 /* The index, complete, as the last member INDEX in a frame of its own
  * (records of every earlier frame are in it). */
 static int write_index_member(struct awriter *w, struct cairn_error *err)
 {
-	char *text = NULL;
 	long len;
 	int rc;
 
@@ -856,19 +881,15 @@ static int write_index_member(struct awriter *w, struct cairn_error *err)
 	    (rc = index_writer_close(&w->ix, "INDEX", err)))
 		return rc;
 	w->ix_done = true;
+	/* Streamed from the spool: an index of any size, never whole in
+	 * memory. */
 	if ((len = ftell(w->ixf)) < 0 || fseek(w->ixf, 0, SEEK_SET))
 		return errno_err(err, 0, errno, "cannot read the index");
-	text = xmalloc((size_t)len + 1);
-	if (fread(text, 1, (size_t)len, w->ixf) != (size_t)len)
-		rc = errno_err(err, 0, errno ? errno : EIO,
-			       "cannot read the index");
-	else
-		rc = add_buffer(w, "INDEX", text, (size_t)len, NULL, err);
+	rc = add_buffer(w, "INDEX", NULL, w->ixf, (size_t)len, NULL, err);
 	if (!rc) {
 		w->npend = 0; /* INDEX has no record of its own */
 		index_rec_free(&w->pend[0]);
 	}
-	free(text);
 	return rc;
 }
 
