@@ -46,6 +46,7 @@ floor() {
 
 cairn_backup() {
 	rm -rf "${W:?}/$1"
+	fresh_second
 	timed "cairn_$1" "$CAIRN" -c "$W/$1.conf" -q backup --no-targets
 }
 
@@ -53,6 +54,7 @@ cairn_backup() {
 # (incrementals are a later issue); restic and borg find every file
 # unchanged in their files cache and store almost nothing.
 cairn_second() {
+	fresh_second
 	timed cairn_zstd_second "$CAIRN" -c "$W/zstd.conf" -q backup \
 		--no-targets
 }

@@ -116,6 +116,16 @@ timed() {
 		>>"$SAMPLES"
 }
 
+# Wait (untimed) for the next whole second: archive names have one-second
+# stamps, so a cairn run started in the same second as the previous one
+# would first wait for a free name. The nightly timer never runs twice
+# in a second; the bench must not either.
+fresh_second() {
+	local us=${EPOCHREALTIME#*.}
+
+	sleep "$(awk -v u="$((10#$us))" 'BEGIN { printf "%.6f", (1000000 - u) / 1e6 + 0.001 }')"
+}
+
 # summarize SAMPLES RESULTS: per name, median wall (and min, max),
 # median peak RSS in MiB and median CPU seconds, as "key value" lines.
 summarize() {

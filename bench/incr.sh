@@ -1,11 +1,11 @@
 #!/bin/bash
-# Incremental nights benchmark (issue 15), side by side with restic in
-# one run, on a copy of the make-dataset tree:
+# Incremental nights benchmark (issue 15), side by side with restic and
+# borg in one run, on a copy of the make-dataset tree:
 #   - an unchanged night: cairn's incremental against restic's second
 #     `backup` (and borg's second `create`);
 #   - seven nights with 1% of the WAVs rewritten each night: what cairn
 #     stores (a full and six incrementals) against one full archive,
-#     and restic's repository against its first snapshot;
+#     and restic's and borg's repositories against their first backup;
 #   - restoring the 7th night (restore full --to) against restoring the
 #     full archive;
 #   - peak RSS of an incremental night over a tree of 100,000 files.
@@ -68,7 +68,16 @@ if [ "$RIVALS" = yes ]; then
 		"$W/restic/repo" --cache-dir "$W/restic/cache" backup \
 		--compression auto .
 	size_restic_first=$(du -sb "$W/restic/repo" | cut -f1)
+	borg_init "$W/borg"
+	timed borg_first "${IN_DIR[@]}" "$SRC" env BORG_BASE_DIR="$W/borg/base" \
+		borg create -C zstd,3 "$W/borg/repo::night1" .
+	size_borg_first=$(du -sb "$W/borg/repo" | cut -f1)
 fi
+# borg create NAME, as the bench's other borg rows.
+borg_night() {
+	timed "$1" "${IN_DIR[@]}" "$SRC" env BORG_BASE_DIR="$W/borg/base" \
+		borg create -C zstd,3 "$W/borg/repo::$2" .
+}
 # Unchanged nights, in rounds; each is removed again so the chain stays
 # night 1 (every run builds on the same full).
 for r in $(seq "$RUNS"); do
@@ -81,6 +90,7 @@ for r in $(seq "$RUNS"); do
 		timed restic_second "${IN_DIR[@]}" "$SRC" restic -q -r \
 			"$W/restic/repo" --cache-dir "$W/restic/cache" \
 			backup --compression auto .
+		borg_night borg_second "unchanged$r"
 	fi
 done
 
@@ -93,10 +103,14 @@ for d in 2 3 4 5 6 7; do
 		timed restic_night "${IN_DIR[@]}" "$SRC" restic -q -r \
 			"$W/restic/repo" --cache-dir "$W/restic/cache" \
 			backup --compression auto .
+		borg_night borg_night "night$d"
 	fi
 done
 size_week=$(du -sb --apparent-size "$W/archive" | cut -f1)
-[ "$RIVALS" = yes ] && size_restic_week=$(du -sb "$W/restic/repo" | cut -f1)
+if [ "$RIVALS" = yes ]; then
+	size_restic_week=$(du -sb "$W/restic/repo" | cut -f1)
+	size_borg_week=$(du -sb "$W/borg/repo" | cut -f1)
+fi
 
 echo "bench: restore the 7th night and the full" >&2
 for r in $(seq "$RUNS"); do
@@ -146,6 +160,9 @@ summarize "$SAMPLES" "$RESULTS"
 		echo "size.restic_first $size_restic_first"
 		echo "size.restic_week $size_restic_week"
 		echo "version.restic $(restic version | cut -d' ' -f2)"
+		echo "size.borg_first $size_borg_first"
+		echo "size.borg_week $size_borg_week"
+		echo "version.borg $(borg --version | cut -d' ' -f2)"
 	fi
 	echo "load.end $(load_avg)"
 } >>"$RESULTS"
@@ -156,16 +173,27 @@ v = dict(l.strip().partition(" ")[::2] for l in open(sys.argv[1]))
 f = lambda k: float(v[k]) if k in v else None
 def ratio(a, b):
     return "%.2fx" % (f(a) / f(b)) if f(a) and f(b) else "-"
-print("cairn incremental nights (issue 15), %s" % v.get("files.many"))
-print("  unchanged night: cairn %.2f s, restic 2nd backup %s s: %s "
-      "(goal <= 0.5x)" % (f("cairn_unchanged.wall"),
-      v.get("restic_second.wall", "-"),
-      ratio("cairn_unchanged.wall", "restic_second.wall")))
+def sec(k):
+    return "%.2f s" % f(k) if f(k) is not None else "-"
+print("cairn incremental nights (issue 15), one run; load at the end %s"
+      % v.get("load.end"))
+print("  unchanged night: cairn %s (cpu %s s); restic 2nd backup %s: %s "
+      "(goal <= 0.5x); borg 2nd create %s: %s" % (
+      sec("cairn_unchanged.wall"), v.get("cairn_unchanged.cpu"),
+      sec("restic_second.wall"),
+      ratio("cairn_unchanged.wall", "restic_second.wall"),
+      sec("borg_second.wall"),
+      ratio("cairn_unchanged.wall", "borg_second.wall")))
+print("  a 1%%-night: cairn %s, restic %s (%s), borg %s (%s)" % (
+      sec("cairn_night.wall"), sec("restic_night.wall"),
+      ratio("cairn_night.wall", "restic_night.wall"),
+      sec("borg_night.wall"), ratio("cairn_night.wall", "borg_night.wall")))
 print("  7 nights, 1%% WAVs rewritten: cairn stores %.0f MB, one full "
-      "%.0f MB: %s (goal <= 1.2x); restic %s of its first snapshot" % (
+      "%.0f MB: %s (goal <= 1.2x); restic %s, borg %s of their first" % (
       f("size.week") / 1e6, f("size.full") / 1e6,
       ratio("size.week", "size.full"),
-      ratio("size.restic_week", "size.restic_first")))
+      ratio("size.restic_week", "size.restic_first"),
+      ratio("size.borg_week", "size.borg_first")))
 print("  restore 7th night %.2f s, the full %.2f s: %s (goal <= 1.1x); "
       "tree equal: %s" % (f("restore_night7.wall"),
       f("restore_full.wall"), ratio("restore_night7.wall",
@@ -174,6 +202,8 @@ print("  %s files: peak RSS full night %.1f MiB, incremental night "
       "%.1f MiB (goal <= 64 MiB); wall %.1f s / %.1f s" % (
       v.get("files.many"), f("many_full.rss_mib"),
       f("many_incr.rss_mib"), f("many_full.wall"), f("many_incr.wall")))
-print("  a night's wall: full %.2f s, incremental (1%% WAVs) median "
-      "%.2f s" % (f("cairn_full.wall"), f("cairn_night.wall")))
+print("  a night's wall: full %.2f s (restic first %s, borg first %s), "
+      "incremental (1%% WAVs) median %.2f s" % (f("cairn_full.wall"),
+      sec("restic_first.wall"), sec("borg_first.wall"),
+      f("cairn_night.wall")))
 EOF

@@ -21,7 +21,7 @@
 
 #include "cairn.h"
 
-enum { BUFSZ = 1 << 20 };
+enum { BUFSZ = 1 << 20, PEND_MAX = 4096 };
 
 static const char *compression_name(enum compression c)
 {
@@ -179,9 +179,11 @@ static int frame_end(struct awriter *w, struct cairn_error *err)
 		pend_flush(w); /* only carried records */
 		return CAIRN_OK;
 	}
-	if (squeeze(w, NULL, 0, true))
+	/* A copied frame came complete: nothing to end. */
+	if (!w->f_copied && squeeze(w, NULL, 0, true))
 		return ar_err(w, err, "cannot write archive");
 	pend_flush(w);
+	w->f_copied = false;
 	w->f_coff = w->out_bytes;
 	w->f_uoff = w->in_bytes;
 	w->nframes++;
@@ -197,8 +199,11 @@ static int frame_cut(struct awriter *w, uint64_t size,
 	uint64_t used = w->in_bytes - w->f_uoff;
 	int rc = CAIRN_OK;
 
+	/* Many records waiting (an incremental's unchanged files behind a
+	 * small member) end the frame early: they are not held by the
+	 * thousand. */
 	if (used && (w->f_big || size >= w->frame_size ||
-		     used + size > w->frame_size))
+		     used + size > w->frame_size || w->npend >= PEND_MAX))
 		rc = frame_end(w, err);
 	w->f_big = size >= w->frame_size;
 	return rc;
@@ -456,6 +461,226 @@ static int rec_end(struct awriter *w, struct index_rec *r, const char *hex,
 	return CAIRN_OK;
 }
 
+/*
+ * Frame reuse. A whole member (a database snapshot) that an incremental
+ * holds again, with the same bytes and header fields as in the archive
+ * it builds on, where it filled a frame of its own: that frame is
+ * copied as it is instead of compressed again. It is checked first: it
+ * must decompress (zstd checks its content checksum) to one plain ustar
+ * header, exactly the bytes the member has now and zero padding, and
+ * the copy must be the bytes checked. Anything else: compressed anew.
+ */
+enum { USTAR = 512 };
+
+/* len bytes, or fewer at the end of the file; -1 on an error. */
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static uint64_t pad512(uint64_t n)
+{
+	return (n + 511) & ~(uint64_t)511;
+}
+
+static bool reuse_fits(const struct awriter *w, struct archive_entry *e,
+		       const struct stat *st)
+{
+	const struct aw_reuse *o = &w->reuse;
+	const struct index_rec *r = o->rec;
+	const char *un = archive_entry_uname(e);
+	const char *gn = archive_entry_gname(e);
+
+	return r && w->comp == COMP_ZSTD && o->compression &&
+	       !strcmp(o->compression, "zstd") && w->frame_size &&
+	       o->frame_size && r->type == 'f' && !*r->archive &&
+	       r->size == (uint64_t)st->st_size &&
+	       r->size >= w->frame_size && r->size >= o->frame_size &&
+	       r->frame_uoff == r->hdr_off &&
+	       r->data_off - r->hdr_off == USTAR &&
+	       !strcmp(r->path, archive_entry_pathname(e)) &&
+	       r->mode == (st->st_mode & 07777) && r->uid == st->st_uid &&
+	       r->gid == st->st_gid && r->mtime_ns == ns(&st->st_mtim) &&
+	       !strcmp(r->uname, un ? un : "") &&
+	       !strcmp(r->gname, gn ? gn : "");
+}
+
+/* Decompressed bytes [u, u + len) of the frame against the member: past
+ * its header, the bytes fd reads next, then zeros. */
+static bool reuse_cmp(struct awriter *w, int fd, const unsigned char *b,
+		      size_t len, uint64_t u, uint64_t size)
+{
+	uint64_t dend = USTAR + size, end = USTAR + pad512(size);
+
+	if (u + len > end)
+		return false;
+	for (size_t i = 0; i < len;) {
+		uint64_t at = u + i;
+		size_t k;
+
+		if (at < USTAR) {
+			i += (size_t)(USTAR - at) < len - i
+			     ? (size_t)(USTAR - at) : len - i;
+			continue;
+		}
+		if (at >= dend) {
+			for (; i < len; i++)
+				if (b[i])
+					return false;
+			break;
+		}
+		k = dend - at < len - i ? (size_t)(dend - at) : len - i;
+		if (read_full(fd, w->buf, k) != (ssize_t)k ||
+		    memcmp(w->buf, b + i, k))
+			return false;
+		EVP_DigestUpdate(w->msha, w->buf, k);
+		i += k;
+	}
+	return true;
+}
+
+/* Pass one: does the frame at r in afd stand for fd's bytes? c gets
+ * the SHA-256 of the compressed frame. */
+static bool reuse_check(struct awriter *w, int afd, int fd,
+			unsigned char *in, unsigned char *out, void *c)
+{
+	const struct index_rec *r = w->reuse.rec;
+	ZSTD_DCtx *dz = ZSTD_createDCtx();
+	uint64_t off = 0, u = 0;
+	bool fits = dz != NULL, ended = false;
+
+	EVP_DigestInit_ex(w->msha, EVP_sha256(), NULL);
+	while (fits && off < r->frame_len) {
+		uint64_t left = r->frame_len - off;
+		ssize_t n = pread(afd, in, left < BUFSZ ? (size_t)left : BUFSZ,
+				  (off_t)(r->frame_off + off));
+		ZSTD_inBuffer ib = { in, n > 0 ? (size_t)n : 0, 0 };
+		ZSTD_outBuffer ob;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if ((fits = n > 0 && !ended)) {
+			EVP_DigestUpdate(c, in, (size_t)n);
+			off += (uint64_t)n;
+		}
+		do {
+			size_t z;
+
+			ob = (ZSTD_outBuffer){ out, BUFSZ, 0 };
+			z = ZSTD_decompressStream(dz, &ob, &ib);
+			fits = fits && !ZSTD_isError(z) &&
+			       reuse_cmp(w, fd, out, ob.pos, u, r->size);
+			u += ob.pos;
+			ended = fits && z == 0;
+		} while (fits && !ended &&
+			 (ib.pos < ib.size || ob.pos == ob.size));
+		fits = fits && (!ended || ib.pos == ib.size);
+	}
+	ZSTD_freeDCtx(dz);
+	return fits && ended && off == r->frame_len &&
+	       u == USTAR + pad512(r->size) && read(fd, w->buf, 1) == 0;
+}
+
+/* Pass two: the same bytes into this archive. */
+static int reuse_copy(struct awriter *w, int afd, unsigned char *in,
+		      void *c, struct cairn_error *err)
+{
+	const struct index_rec *r = w->reuse.rec;
+	EVP_MD_CTX *c2 = EVP_MD_CTX_new();
+	unsigned char md[32], md2[32];
+	uint64_t off = 0;
+	int rc = CAIRN_OK;
+
+	if (!c2 || !EVP_DigestInit_ex(c2, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(c2);
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	}
+	while (!rc && off < r->frame_len) {
+		uint64_t left = r->frame_len - off;
+		ssize_t n = pread(afd, in, left < BUFSZ ? (size_t)left : BUFSZ,
+				  (off_t)(r->frame_off + off));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = errno_err(err, CAIRN_EINTEGRITY, n ? errno : EIO,
+				       "cannot read %s", w->reuse.archive);
+		else if (emit(w, in, (size_t)n))
+			rc = ar_err(w, err, "cannot write archive");
+		else
+			EVP_DigestUpdate(c2, in, (size_t)n);
+		off += n > 0 ? (uint64_t)n : 0;
+	}
+	EVP_DigestFinal_ex(c, md, NULL);
+	EVP_DigestFinal_ex(c2, md2, NULL);
+	if (!rc && memcmp(md, md2, 32))
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s changed while a "
+				"frame was copied from it", w->reuse.archive);
+	EVP_MD_CTX_free(c2);
+	return rc;
+}
+
+/* Copy the offered frame for the member if it fits (*done); r is the
+ * member's record, hex gets its hash. */
+static int reuse_frame(struct awriter *w, struct index_rec *r,
+		       struct archive_entry *e, const struct stat *st, int fd,
+		       char hex[65], bool *done, struct cairn_error *err)
+{
+	const struct index_rec *o = w->reuse.rec;
+	unsigned char *in = NULL, *out = NULL, md[32];
+	EVP_MD_CTX *c = NULL;
+	int afd = -1, rc = CAIRN_OK;
+
+	*done = false;
+	if (!reuse_fits(w, e, st) ||
+	    (afd = open(w->reuse.archive, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    !(c = EVP_MD_CTX_new()) ||
+	    !EVP_DigestInit_ex(c, EVP_sha256(), NULL))
+		goto out;
+	in = xmalloc(BUFSZ);
+	out = xmalloc(BUFSZ);
+	if (!reuse_check(w, afd, fd, in, out, c))
+		goto out;
+	EVP_DigestFinal_ex(w->msha, md, NULL);
+	hex_encode(md, 32, hex);
+	if (strcmp(hex, o->sha256))
+		goto out;
+	if ((rc = reuse_copy(w, afd, in, c, err)))
+		goto out;
+	r->size = o->size;
+	r->data_off = w->in_bytes + USTAR;
+	w->in_bytes += USTAR + pad512(o->size);
+	w->f_copied = *done = true;
+	w->reused++;
+	w->reused_bytes += o->size;
+	if (w->prog)
+		progress_add(w->prog, o->size);
+out:
+	/* Not copied: the member is read again from its start. */
+	if (!*done && !rc && lseek(fd, 0, SEEK_SET))
+		rc = errno_err(err, 0, errno, "cannot read %s",
+			       archive_entry_pathname(e));
+	if (afd >= 0)
+		close(afd);
+	EVP_MD_CTX_free(c);
+	free(in);
+	free(out);
+	return rc;
+}
+
 /* Header and bytes of one member, with its manifest line and index
  * record. */
 static int put_member(struct awriter *w, struct archive_entry *e,
@@ -471,6 +696,20 @@ static int put_member(struct awriter *w, struct archive_entry *e,
 	if ((rc = frame_cut(w, (uint64_t)archive_entry_size(e), err)))
 		return rc;
 	rec_begin(w, &r, e, st);
+	if (fd >= 0 && !hl && w->reuse.rec) {
+		bool done;
+
+		if ((rc = reuse_frame(w, &r, e, st, fd, hex, &done, err))) {
+			index_rec_free(&r);
+			return rc;
+		}
+		if (done) {
+			manifest_add(&w->man, hex, member);
+			memcpy(r.sha256, hex, 65);
+			pend_push(w, &r);
+			return CAIRN_OK;
+		}
+	}
 	if ((rc = write_header(w, e, member, err))) {
 		index_rec_free(&r);
 		return rc;
@@ -534,6 +773,7 @@ int aw_add(struct awriter *w, const char *path, const char *data_path,
 		archive_entry_linkify(w->links, &e, &spare);
 	rc = put_member(w, e, &st, fd, path, member, err);
 out:
+	memset(&w->reuse, 0, sizeof(w->reuse)); /* one member's offer */
 	if (fd >= 0)
 		close(fd);
 	archive_entry_free(e);
@@ -541,8 +781,27 @@ out:
 	return rc;
 }
 
+/* A generated member's bytes: from memory, or (data NULL) read from f,
+ * a spool, a buffer at a time. */
+static int put_bytes(struct awriter *w, const char *data, FILE *f,
+		     size_t len)
+{
+	if (data)
+		return archive_write_data(w->a, data, len) == (la_ssize_t)len
+		       ? 0 : -1;
+	while (len) {
+		size_t k = len < BUFSZ ? len : BUFSZ;
+
+		if (fread(w->buf, 1, k, f) != k ||
+		    archive_write_data(w->a, w->buf, k) != (la_ssize_t)k)
+			return -1;
+		len -= k;
+	}
+	return 0;
+}
+
 static int add_buffer(struct awriter *w, const char *member,
-		      const char *data, size_t len, const char *hex,
+		      const char *data, FILE *f, size_t len, const char *hex,
 		      struct cairn_error *err)
 {
 	struct archive_entry *e = archive_entry_new();
@@ -567,7 +826,7 @@ static int add_buffer(struct awriter *w, const char *member,
 	}
 	r.size = len;
 	r.data_off = w->in_bytes;
-	if (archive_write_data(w->a, data, len) != (la_ssize_t)len) {
+	if (put_bytes(w, data, f, len)) {
 		index_rec_free(&r);
 		rc = ar_err(w, err, "cannot write archive");
 		goto out;
@@ -588,7 +847,7 @@ int aw_add_buffer(struct awriter *w, const char *member, const char *data,
 	hex_encode(md, 32, hex);
 	if (in_manifest)
 		manifest_add(&w->man, hex, member);
-	return add_buffer(w, member, data, len, hex, err);
+	return add_buffer(w, member, data, NULL, len, hex, err);
 }
 
 void aw_index_add(struct awriter *w, const struct index_rec *r)
@@ -605,13 +864,16 @@ void aw_index_carry(struct awriter *w, const struct index_rec *r)
 
 	index_rec_copy(&c, r);
 	pend_push(w, &c);
+	/* Nothing of this archive's own waits for the open frame: no need
+	 * to hold the record. */
+	if (w->in_bytes == w->f_uoff)
+		pend_flush(w);
 }
 
 /* The index, complete, as the last member INDEX in a frame of its own
  * (records of every earlier frame are in it). */
 static int write_index_member(struct awriter *w, struct cairn_error *err)
 {
-	char *text = NULL;
 	long len;
 	int rc;
 
@@ -619,19 +881,15 @@ static int write_index_member(struct awriter *w, struct cairn_error *err)
 	    (rc = index_writer_close(&w->ix, "INDEX", err)))
 		return rc;
 	w->ix_done = true;
+	/* Streamed from the spool: an index of any size, never whole in
+	 * memory. */
 	if ((len = ftell(w->ixf)) < 0 || fseek(w->ixf, 0, SEEK_SET))
 		return errno_err(err, 0, errno, "cannot read the index");
-	text = xmalloc((size_t)len + 1);
-	if (fread(text, 1, (size_t)len, w->ixf) != (size_t)len)
-		rc = errno_err(err, 0, errno ? errno : EIO,
-			       "cannot read the index");
-	else
-		rc = add_buffer(w, "INDEX", text, (size_t)len, NULL, err);
+	rc = add_buffer(w, "INDEX", NULL, w->ixf, (size_t)len, NULL, err);
 	if (!rc) {
 		w->npend = 0; /* INDEX has no record of its own */
 		index_rec_free(&w->pend[0]);
 	}
-	free(text);
 	return rc;
 }
 

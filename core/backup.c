@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,34 @@ static bool vanished(const struct component *c, const char *rel,
 	return false;
 }
 
+/* The targets' tees (streaming) and the read-back's, for the writer;
+ * tees_part gives each its verdict back. */
+static struct aw_tee *tees_join(struct run *r, struct aw_tee *rb_tee,
+				int *n)
+{
+	int ntap = r->tap ? r->tap->ntees : 0;
+	struct aw_tee *t = xcalloc((size_t)ntap + 1, sizeof(*t));
+
+	if (ntap)
+		memcpy(t, r->tap->tees, (size_t)ntap * sizeof(*t));
+	if (rb_tee)
+		t[ntap] = *rb_tee;
+	*n = ntap + (rb_tee != NULL);
+	return t;
+}
+
+static void tees_part(struct run *r, struct aw_tee *t,
+		      struct aw_tee *rb_tee)
+{
+	int ntap = r->tap ? r->tap->ntees : 0;
+
+	for (int i = 0; t && i < ntap; i++)
+		r->tap->tees[i].rc = t[i].rc;
+	if (t && rb_tee)
+		rb_tee->rc = t[ntap].rc;
+	free(t);
+}
+
 /*
  * Write the archive to tmp; on success hex is its SHA-256 and man_text
  * the manifest. The temp file is the caller's to rename or remove.
@@ -86,10 +115,11 @@ static bool vanished(const struct component *c, const char *rel,
 static int write_archive(struct run *r, int fd, const char *name,
 			 time_t started, char hex[65], struct sbuf *man_text,
 			 uint64_t *bytes, const char *ixtmp, char ixhex[65],
-			 struct cairn_error *err)
+			 struct aw_tee *rb_tee, struct cairn_error *err)
 {
 	const struct config *cfg = r->cfg;
 	struct inv_cmd *cmds = NULL;
+	struct aw_tee *tees = NULL;
 	struct awriter w;
 	struct progress prog;
 	struct sbuf inv = { 0 };
@@ -104,10 +134,7 @@ static int write_archive(struct run *r, int fd, const char *name,
 		goto out;
 	progress_begin(&prog, "backup", total);
 	w.prog = &prog;
-	if (r->tap) {
-		w.tees = r->tap->tees;
-		w.ntees = r->tap->ntees;
-	}
+	w.tees = tees = tees_join(r, rb_tee, &w.ntees);
 	for (size_t i = 0; i < cfg->ncomps; i++) {
 		struct comp_plan *p = &r->plans[i];
 
@@ -120,6 +147,7 @@ static int write_archive(struct run *r, int fd, const char *name,
 				goto out_prog;
 			if (incr_unchanged(&r->inc, &w, p, it))
 				continue;
+			incr_offer_frame(&r->inc, &w, p, it);
 			abs = path_join(cfg->source, it->rel);
 			rc = aw_add(&w, abs, it->data, it->rel, &it->st,
 				    &skipped, err);
@@ -140,6 +168,11 @@ static int write_archive(struct run *r, int fd, const char *name,
 	if ((rc = stop_check(err)))
 		goto out_prog;
 	incr_finish(&r->inc);
+	if (w.reused)
+		log_info("%llu unchanged whole members (%llu bytes) copied "
+			 "compressed from %s", (unsigned long long)w.reused,
+			 (unsigned long long)w.reused_bytes,
+			 base_of(r->inc.prev));
 	inventory_format(cfg, name, started, r->stats, cmds, ncmds, &inv);
 	if ((rc = aw_add_buffer(&w, "inventory.txt", inv.s, inv.len, true,
 				err)))
@@ -154,6 +187,7 @@ static int write_archive(struct run *r, int fd, const char *name,
 out_prog:
 	progress_end(&prog);
 out:
+	tees_part(r, tees, rb_tee);
 	aw_free(&w);
 	sb_free(&inv);
 	inventory_free_commands(cmds, ncmds);
@@ -205,6 +239,173 @@ out:
 	EVP_MD_CTX_free(c);
 	free(buf);
 	return rc;
+}
+
+/*
+ * Reading back behind the writer. Each stretch of the archive, once
+ * written, is forced to disk (sync_file_range), dropped from the cache
+ * and read back into a SHA-256 by a thread while the rest is still
+ * being made; the last stretch is read after the fsync. The check is
+ * read_back's (what the disk holds hashes to what was written), without
+ * a second pass over the whole archive at the end. If the thread cannot
+ * start, read_back runs as before.
+ */
+enum { RB_CHUNK = 8 << 20, RB_BUF = 1 << 20 };
+
+struct rback {
+	int fd, wfd;          /* the .partial: read only, and the writer's */
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t written, pos; /* under mu */
+	bool done, quit, started, fallback;
+	int err;              /* errno of a failed read, or -1: short */
+	EVP_MD_CTX *c;
+	unsigned char *buf;
+	struct aw_tee tee;
+};
+
+/* The writer's tee: n more bytes are in the file. */
+static int rb_wrote(void *ctx, const void *buf, size_t len)
+{
+	struct rback *b = ctx;
+
+	(void)buf;
+	pthread_mutex_lock(&b->mu);
+	b->written += len;
+	if (b->written - b->pos >= RB_CHUNK)
+		pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	return CAIRN_OK;
+}
+
+/* Read [pos, pos + len) from disk into the hash. */
+static bool rb_stretch(struct rback *b, uint64_t pos, uint64_t len,
+		       bool synced)
+{
+	if (!synced && sync_file_range(b->wfd, (off_t)pos, (off_t)len,
+				       SYNC_FILE_RANGE_WAIT_BEFORE |
+				       SYNC_FILE_RANGE_WRITE |
+				       SYNC_FILE_RANGE_WAIT_AFTER)) {
+		b->fallback = true; /* read_back after the fsync, then */
+		return false;
+	}
+	posix_fadvise(b->fd, (off_t)pos, (off_t)len, POSIX_FADV_DONTNEED);
+	while (len) {
+		ssize_t n = pread(b->fd, b->buf, len < RB_BUF ? (size_t)len
+				  : RB_BUF, (off_t)pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			b->err = n ? errno : -1;
+			return false;
+		}
+		EVP_DigestUpdate(b->c, b->buf, (size_t)n);
+		pos += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return true;
+}
+
+static void *rb_main(void *ctx)
+{
+	struct rback *b = ctx;
+
+	for (;;) {
+		uint64_t pos, len;
+		bool done;
+
+		pthread_mutex_lock(&b->mu);
+		while (!b->done && !b->quit && b->written - b->pos < RB_CHUNK)
+			pthread_cond_wait(&b->cv, &b->mu);
+		pos = b->pos;
+		len = b->written - pos;
+		done = b->done;
+		pthread_mutex_unlock(&b->mu);
+		if (b->quit || !len)
+			break;
+		if (!done && len > RB_CHUNK)
+			len = RB_CHUNK;
+		/* once done, the writer has fsync'd the whole file */
+		if (!rb_stretch(b, pos, len, done))
+			break;
+		pthread_mutex_lock(&b->mu);
+		b->pos += len;
+		pthread_mutex_unlock(&b->mu);
+	}
+	return NULL;
+}
+
+static void rb_start(struct rback *b, const char *path, int wfd)
+{
+	memset(b, 0, sizeof(*b));
+	b->wfd = wfd;
+	b->fd = open(path, O_RDONLY | O_CLOEXEC);
+	b->c = EVP_MD_CTX_new();
+	b->buf = xmalloc(RB_BUF);
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	b->tee = (struct aw_tee){ rb_wrote, b, CAIRN_OK };
+	b->started = b->fd >= 0 && b->c &&
+		     EVP_DigestInit_ex(b->c, EVP_sha256(), NULL) &&
+		     !pthread_create(&b->th, NULL, rb_main, b);
+}
+
+/* End the thread: with quit, at once; else after it read the rest. */
+static void rb_stop(struct rback *b, bool quit)
+{
+	if (!b->started)
+		return;
+	pthread_mutex_lock(&b->mu);
+	b->done = true;
+	b->quit = quit;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	pthread_join(b->th, NULL);
+	b->started = false;
+}
+
+static void rb_free(struct rback *b)
+{
+	rb_stop(b, true);
+	if (b->fd >= 0)
+		close(b->fd);
+	EVP_MD_CTX_free(b->c);
+	free(b->buf);
+	pthread_mutex_destroy(&b->mu);
+	pthread_cond_destroy(&b->cv);
+	memset(b, 0, sizeof(*b));
+	b->fd = -1;
+}
+
+/* After the fsync: the whole file read back hashes to hex (read_back if
+ * the thread never ran or its tee was dropped). */
+static int rb_check(struct rback *b, const char *path, const char *hex,
+		    uint64_t bytes, struct cairn_error *err)
+{
+	unsigned char md[32];
+	char got[65];
+
+	if (!b->started || b->tee.rc != CAIRN_OK)
+		return read_back(path, hex, err);
+	rb_stop(b, false);
+	if (b->fallback)
+		return read_back(path, hex, err);
+	if (b->err > 0)
+		return errno_err(err, 0, b->err, "cannot verify %s", path);
+	if (b->err || b->pos != bytes)
+		return cairn_errf(err, CAIRN_EINTEGRITY, "%s reads back "
+				  "short: %llu of %llu bytes", path,
+				  (unsigned long long)b->pos,
+				  (unsigned long long)bytes);
+	EVP_DigestFinal_ex(b->c, md, NULL);
+	hex_encode(md, 32, got);
+	if (strcmp(got, hex))
+		return cairn_errf(err, CAIRN_EINTEGRITY,
+				  "%s reads back with SHA-256 %s, wrote %s",
+				  path, got, hex);
+	return CAIRN_OK;
 }
 
 /* A sidecar under its temporary name, on disk before it is renamed. */
@@ -338,7 +539,7 @@ static void pub_free(struct pub *p)
  */
 static int publish(struct pub *p, int fd, const char *hex,
 		   const struct sbuf *man_text, const char *dir,
-		   struct cairn_error *err)
+		   struct rback *rb, uint64_t bytes, struct cairn_error *err)
 {
 	struct sbuf side = { 0 };
 	unsigned char md[32];
@@ -349,7 +550,7 @@ static int publish(struct pub *p, int fd, const char *hex,
 		rc = errno_err(err, 0, errno, "cannot fsync %s", p->tmp);
 		goto out;
 	}
-	if ((rc = read_back(p->tmp, hex, err)))
+	if ((rc = rb_check(rb, p->tmp, hex, bytes, err)))
 		goto out;
 	/* The manifest copy beside the archive lets a restore know every
 	 * member without reading the whole archive. */
@@ -473,6 +674,7 @@ static int make_archive(struct run *r, struct run_state *st,
 	const struct config *cfg = r->cfg;
 	struct sbuf man_text = { 0 };
 	struct pub p = { 0 };
+	struct rback rb = { .fd = -1 };
 	uint64_t bytes = 0;
 	char hex[65];
 	struct stat sst;
@@ -494,6 +696,7 @@ static int make_archive(struct run *r, struct run_state *st,
 	    (rc = held_create(p.tmp, &fd, err)))
 		goto out;
 	p.tmp_ours = true;
+	rb_start(&rb, p.tmp, fd);
 	if ((rc = held_staging(cfg, &r->staging, &r->staging_fd, err)) ||
 	    (rc = plan_all(r, err)))
 		goto out;
@@ -502,8 +705,10 @@ static int make_archive(struct run *r, struct run_state *st,
 	log_info("writing %s", p.final);
 	if ((rc = stop_check(err)) ||
 	    (rc = write_archive(r, fd, p.name, st->started, hex, &man_text,
-				&bytes, p.ixtmp, p.ixhex, err)) ||
-	    (rc = publish(&p, fd, hex, &man_text, cfg->archive_dir, err)))
+				&bytes, p.ixtmp, p.ixhex,
+				rb.started ? &rb.tee : NULL, err)) ||
+	    (rc = publish(&p, fd, hex, &man_text, cfg->archive_dir, &rb,
+			  bytes, err)))
 		goto out;
 	/* Recorded only for an archive that exists. */
 	st->bytes = bytes;
@@ -512,6 +717,7 @@ static int make_archive(struct run *r, struct run_state *st,
 	update_latest(cfg, p.name);
 	rc = CAIRN_OK;
 out:
+	rb_free(&rb);
 	incr_free(&r->inc);
 	pub_free(&p);
 	/* Our flock on the .partial (or the archive) ends here. */

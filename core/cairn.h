@@ -486,6 +486,18 @@ struct awriter {
 	FILE *ixf;           /* the index, spooled */
 	struct index_writer ix;
 	bool ix_done;
+	/* An earlier archive's frame offered for the next aw_add (set by
+	 * the caller, consumed by it): a whole member (a database) whose
+	 * bytes and header are unchanged is copied compressed, checked,
+	 * rather than compressed again. */
+	struct aw_reuse {
+		const char *archive;         /* path of the earlier one */
+		const struct index_rec *rec; /* its record there */
+		const char *compression;     /* of its index */
+		uint64_t frame_size;
+	} reuse;
+	bool f_copied;       /* the open frame is a copied one */
+	uint64_t reused, reused_bytes;
 };
 int aw_open(struct awriter *w, int fd, const struct config *cfg,
 	    struct cairn_error *err);
@@ -1194,6 +1206,17 @@ void incr_sort_plan(const struct incr *inc, struct comp_plan *p);
 bool incr_unchanged(struct incr *inc, struct awriter *w,
 		    const struct comp_plan *p, const struct item *it);
 /* Log what the night left in older archives. */
+/* What one archive holds itself and what its restore point is. */
+struct holdings {
+	uint64_t held, tree;       /* file bytes: in it; of the whole tree */
+	size_t files_held, files;
+	struct strv needs;         /* older archives holding the rest */
+};
+int incr_holdings(const char *path, struct holdings *h,
+		  struct cairn_error *err);
+/* A whole member: offer the previous archive's frame of it to w. */
+void incr_offer_frame(struct incr *inc, struct awriter *w,
+		      const struct comp_plan *p, const struct item *it);
 void incr_finish(const struct incr *inc);
 void incr_free(struct incr *inc);
 /* stage_run, or for an incremental: each file from the archive its

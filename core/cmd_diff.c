@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -23,9 +24,15 @@ struct dent {
 	bool seen;
 };
 
+/* What one side's archive holds: file bytes in it, and in its tree. */
+struct side {
+	uint64_t held, tree;
+};
+
 struct diff {
 	struct dent *v;
 	size_t n, cap;
+	struct side sa, sb;
 	size_t count[4]; /* added, removed, changed, metadata */
 	json_object *lists[4];
 };
@@ -38,6 +45,15 @@ static int dent_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct dent *)a)->path,
 		      ((const struct dent *)b)->path);
+}
+
+static void count(struct side *s, const struct index_rec *r)
+{
+	if (r->type != 'f')
+		return;
+	s->tree += r->size;
+	if (!r->archive || !*r->archive)
+		s->held += r->size;
 }
 
 static int load(struct diff *d, const char *archive, struct cairn_error *err)
@@ -55,6 +71,7 @@ static int load(struct diff *d, const char *archive, struct cairn_error *err)
 			d->cap = d->cap ? 2 * d->cap : 256;
 			d->v = xrealloc(d->v, d->cap * sizeof(*d->v));
 		}
+		count(&d->sa, r);
 		e = &d->v[d->n++];
 		*e = (struct dent){ xstrdup(r->path), xstrdup(r->link),
 				    r->type, r->size, r->mode, r->uid, r->gid,
@@ -121,8 +138,10 @@ static int run(struct diff *d, const char *pa, const char *pb,
 
 	if ((rc = load(d, pa, err)) || (rc = members_open(&m, pb, err)))
 		return rc;
-	while ((got = members_next(&m, &r, err)) > 0)
+	while ((got = members_next(&m, &r, err)) > 0) {
+		count(&d->sb, r);
 		compare(d, r);
+	}
 	members_close(&m);
 	if (got < 0)
 		return -got;
@@ -133,13 +152,59 @@ static int run(struct diff *d, const char *pa, const char *pb,
 	return CAIRN_OK;
 }
 
+static const char *kind_of(const char *path)
+{
+	return archive_name_is_incr(base_of(path)) ? "incr" : "full";
+}
+
+static uint64_t size_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : (uint64_t)st.st_size;
+}
+
+static json_object *side_json(const char *path, const struct side *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(
+				       base_of(path)));
+	json_object_object_add(o, "kind", json_object_new_string(
+				       kind_of(path)));
+	json_object_object_add(o, "bytes", json_object_new_uint64(
+				       size_of(path)));
+	json_object_object_add(o, "holds_bytes",
+			       json_object_new_uint64(s->held));
+	json_object_object_add(o, "tree_bytes",
+			       json_object_new_uint64(s->tree));
+	return o;
+}
+
+/* a: NAME  full  329.4 MB on disk, holds 388.0 MB of 388.0 MB */
+static void side_print(const char *tag, const char *path,
+		       const struct side *s)
+{
+	char sz[32], held[32], tree[32];
+
+	fmt_bytes(size_of(path), sz);
+	fmt_bytes(s->held, held);
+	fmt_bytes(s->tree, tree);
+	printf("%s: %s  %s  %s on disk, holds %s of %s\n", tag,
+	       base_of(path), kind_of(path), sz, held, tree);
+}
+
 static void print_json(struct diff *d, const char *pa, const char *pb)
 {
 	json_object *o = json_object_new_object();
+	json_object *sides = json_object_new_object();
 
 	json_object_object_add(o, "schema", json_object_new_int(1));
 	json_object_object_add(o, "a", json_object_new_string(base_of(pa)));
 	json_object_object_add(o, "b", json_object_new_string(base_of(pb)));
+	json_object_object_add(sides, "a", side_json(pa, &d->sa));
+	json_object_object_add(sides, "b", side_json(pb, &d->sb));
+	json_object_object_add(o, "archives", sides);
 	for (int k = 0; k < 4; k++) {
 		json_object_object_add(o, kinds[k], d->lists[k]);
 		d->lists[k] = NULL;
@@ -167,12 +232,15 @@ int cmd_diff(const struct config *cfg, char **ops, int nops, bool json)
 	    (rc = catalog_resolve(cfg, ops[1], &pb, &err)) ||
 	    (rc = run(&d, pa, pb, &err)))
 		goto out;
-	if (json)
+	if (json) {
 		print_json(&d, pa, pb);
-	else
+	} else {
+		side_print("a", pa, &d.sa);
+		side_print("b", pb, &d.sb);
 		printf("%zu added, %zu removed, %zu changed, %zu metadata "
 		       "only\n", d.count[0], d.count[1], d.count[2],
 		       d.count[3]);
+	}
 out:
 	if (rc)
 		log_error("%s", err.msg);

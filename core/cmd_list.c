@@ -33,6 +33,44 @@ static time_t last_verified(const struct config *cfg,
 	return t;
 }
 
+/* The bytes an archive holds itself (and, for JSON, the restore
+ * point's and the archives it needs), from its index; NULLs when it
+ * has none. */
+static void add_holdings(json_object *o, const struct holdings *h,
+			 bool known)
+{
+	json_object *needs = NULL;
+
+	if (known) {
+		needs = json_object_new_array();
+		for (size_t i = 0; i < h->needs.n; i++)
+			json_object_array_add(needs,
+				json_object_new_string(h->needs.v[i]));
+	}
+	json_object_object_add(o, "holds_bytes", known ?
+			       json_object_new_uint64(h->held) : NULL);
+	json_object_object_add(o, "holds_files", known ?
+			       json_object_new_uint64(h->files_held) : NULL);
+	json_object_object_add(o, "tree_bytes", known ?
+			       json_object_new_uint64(h->tree) : NULL);
+	json_object_object_add(o, "tree_files", known ?
+			       json_object_new_uint64(h->files) : NULL);
+	json_object_object_add(o, "needs", needs);
+}
+
+static bool holdings_of(const struct config *cfg, const char *name,
+			struct holdings *h)
+{
+	struct cairn_error err = { 0, "" };
+	char *p = path_join(cfg->archive_dir, name);
+	bool ok = !incr_holdings(p, h, &err);
+
+	if (!ok && err.code != CAIRN_ENOTFOUND)
+		log_warn("%s", err.msg);
+	free(p);
+	return ok;
+}
+
 int cmd_list(const struct config *cfg, const char *target, bool json)
 {
 	struct cairn_error err = { 0, "" };
@@ -57,10 +95,14 @@ int cmd_list(const struct config *cfg, const char *target, bool json)
 		const char *status = corrupt ? "CORRUPT" : a->has_sidecar ?
 				     "verified" : "incomplete";
 		time_t vt = last_verified(cfg, a, e);
-		char ts[32], sz[32], vts[32] = "-";
+		struct holdings h;
+		bool known = holdings_of(cfg, a->name, &h);
+		char ts[32], sz[32], held[32] = "-", vts[32] = "-";
 
 		fmt_utc(a->time, ts);
 		fmt_bytes(a->size, sz);
+		if (known)
+			fmt_bytes(h.held, held);
 		if (vt)
 			fmt_utc(vt, vts);
 		if (arr) {
@@ -85,12 +127,16 @@ int cmd_list(const struct config *cfg, const char *target, bool json)
 			json_object_object_add(o, "kind",
 				json_object_new_string(a->incr ? "incr" :
 						       "full"));
+			add_holdings(o, &h, known);
 			json_object_array_add(arr, o);
 		} else {
-			printf("%-44s %s %s %10s  %-10s %-20s local\n",
+			/* size on disk, then the file bytes it holds */
+			printf("%-44s %s %s %10s %10s  %-10s %-20s local\n",
 			       a->name, a->incr ? "incr" : "full", ts, sz,
-			       status, vts);
+			       held, status, vts);
 		}
+		if (known)
+			strv_free(&h.needs);
 	}
 	if (arr) {
 		json_object *doc = json_doc();

@@ -250,6 +250,26 @@ bool incr_unchanged(struct incr *inc, struct awriter *w,
 	return true;
 }
 
+/* A whole member (a database, a dump) is always in the incremental; if
+ * the previous archive holds it in a frame, that frame is offered to
+ * the writer, which copies it when the bytes are the same. */
+void incr_offer_frame(struct incr *inc, struct awriter *w,
+		      const struct comp_plan *p, const struct item *it)
+{
+	const struct index_rec *r;
+
+	memset(&w->reuse, 0, sizeof(w->reuse));
+	if (!inc->on || !comp_ops(p->c->type)->whole || !it->data ||
+	    !S_ISREG(it->st.st_mode))
+		return;
+	if (!(r = prev_rec(inc, p->c, it->rel)) || *r->archive)
+		return;
+	w->reuse.archive = inc->prev;
+	w->reuse.rec = r;
+	w->reuse.compression = inc->rd.compression;
+	w->reuse.frame_size = inc->rd.frame_size;
+}
+
 void incr_finish(const struct incr *inc)
 {
 	char sz[32];
@@ -268,6 +288,54 @@ void incr_free(struct incr *inc)
 	index_rec_free(&inc->cur);
 	free(inc->prev);
 	memset(inc, 0, sizeof(*inc));
+}
+
+/* What an archive holds, from its index: the files whose bytes are in
+ * it, those of its whole restore point, and the older archives it
+ * needs. CAIRN_ENOTFOUND: no index (an archive from before indexes). */
+int incr_holdings(const char *path, struct holdings *h,
+		  struct cairn_error *err)
+{
+	struct index_reader rd;
+	const struct index_rec *r;
+	char *idx = index_sidecar(path);
+	int rc, k;
+
+	memset(h, 0, sizeof(*h));
+	if (!path_exists(idx)) {
+		rc = cairn_errf(err, CAIRN_ENOTFOUND, "%s: no index",
+				base_of(path));
+		goto out;
+	}
+	if ((rc = index_open(&rd, idx, err)))
+		goto out;
+	while ((k = index_next(&rd, &r, err)) == 1) {
+		bool known = false;
+
+		if (r->type != 'f')
+			continue;
+		h->files++;
+		h->tree += r->size;
+		if (!*r->archive) {
+			h->files_held++;
+			h->held += r->size;
+			continue;
+		}
+		for (size_t i = h->needs.n; i > 0 && !known; i--)
+			known = !strcmp(h->needs.v[i - 1], r->archive);
+		if (!known)
+			strv_push(&h->needs, r->archive);
+	}
+	if (!rc && k < 0)
+		rc = -k;
+	index_close(&rd);
+	if (rc)
+		strv_free(&h->needs);
+	else if (h->needs.n)
+		qsort(h->needs.v, h->needs.n, sizeof(char *), strv_cmp);
+out:
+	free(idx);
+	return rc;
 }
 
 /* Restore ------------------------------------------------------------ */
