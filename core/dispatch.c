@@ -39,6 +39,30 @@ static void unput(struct backend *b, char *const names[], int n)
 	}
 }
 
+/* One file, locked until `until` (0: no lock) from its put on: the lock
+ * is armed first, and set again after it in case a retry's fresh handle
+ * lost the armed one. */
+static int put_locked(struct backend *b, const char *path, time_t until,
+		      struct cairn_error *err)
+{
+	int rc;
+
+	if ((rc = stop_check(err)) ||
+	    (until && (rc = backend_retain(b, base_of(path), until, err))) ||
+	    (rc = backend_put_file(b, path, err)))
+		return rc;
+	return until ? backend_retain(b, base_of(path), until, err) : rc;
+}
+
+/* The lock a new archive of b gets, from the time in its name. */
+static time_t put_until(const struct backend *b, const char *archive)
+{
+	time_t at = 0;
+
+	archive_name_parse(b->cfg->name, base_of(archive), &at);
+	return objlock_put_until(b, at);
+}
+
 /* Archive first, sidecars after it: a listing that shows the .sha256
  * implies the archive is complete. All three must fit before the first
  * begins. */
@@ -49,7 +73,7 @@ static int put_archive(struct backend *b, const char *archive,
 	char *side[4] = { xstrdup(archive), sidecar_manifest(archive),
 			  index_sidecar(archive), sidecar_sha(archive) };
 	uint64_t size[4];
-	time_t at = 0, until;
+	time_t until;
 	int rc = CAIRN_OK, i, n = 4;
 
 	if (b->t->crypt->on) { /* encrypt = age: target_age.c */
@@ -75,17 +99,9 @@ static int put_archive(struct backend *b, const char *archive,
 	}
 	if ((rc = backend_fits(b, size, n, err)))
 		goto out;
-	archive_name_parse(b->cfg->name, base_of(archive), &at);
-	until = objlock_put_until(b, at);
+	until = put_until(b, archive);
 	for (i = 0; i < n; i++) {
-		/* Locked from its put on (the lock is armed first), and
-		 * again after it, in case a retry's fresh handle lost it. */
-		if ((rc = stop_check(err)) ||
-		    (until && (rc = backend_retain(b, base_of(side[i]), until,
-						   err))) ||
-		    (rc = backend_put_file(b, side[i], err)) ||
-		    (until && (rc = backend_retain(b, base_of(side[i]), until,
-						   err))))
+		if ((rc = put_locked(b, side[i], until, err)))
 			break;
 		*bytes += size[i];
 	}
@@ -109,6 +125,7 @@ static int commit_stream(struct tstream *s, const char *archive,
 	char *side[4] = { xstrdup(archive), sidecar_manifest(archive),
 			  index_sidecar(archive), sidecar_sha(archive) };
 	uint64_t size[3];
+	time_t until;
 	int rc = CAIRN_OK, i, n = 4;
 
 	*bytes = 0;
@@ -135,9 +152,14 @@ static int commit_stream(struct tstream *s, const char *archive,
 	log_info("target %s: %s committed, streamed as it was written",
 		 s->t->name, base_of(archive));
 	*bytes = s->put.done;
-	for (i = 1; i < n; i++) {
-		if ((rc = stop_check(err)) ||
-		    (rc = backend_put_file(&s->b, side[i], err)))
+	/* Armed at begin(); set again now for a store that ignores the
+	 * lock of a multipart upload (Ceph RGW 16), before the sidecars
+	 * make the archive complete. */
+	until = put_until(&s->b, archive);
+	if (until)
+		rc = backend_retain(&s->b, base_of(archive), until, err);
+	for (i = 1; i < n && !rc; i++) {
+		if ((rc = put_locked(&s->b, side[i], until, err)))
 			break;
 		*bytes += size[i - 1];
 	}

@@ -130,16 +130,21 @@ static void *consume(void *arg)
 	struct tstream *s = arg;
 	struct cairn_error err = { 0, "" };
 	struct chunk *c;
+	time_t at = 0;
 	int rc;
 
 	s->opened = true;
-	if ((rc = backend_open(&s->b, s->cfg, s->t, true, &err))) {
+	if ((rc = backend_open_cancel(&s->b, s->cfg, s->t, true, &s->cancel,
+				      &err))) {
 		fail_stream(s, rc, &err);
 		return NULL;
 	}
 	s->open_ok = true;
-	if ((rc = backend_begin(&s->b, s->name, CAIRN_SIZE_UNKNOWN, &s->put,
-				&err))) {
+	/* Locked from the first byte, for as long as a new archive is. */
+	archive_name_parse(s->cfg->name, s->name, &at);
+	if ((rc = backend_begin_locked(&s->b, s->name, CAIRN_SIZE_UNKNOWN,
+				       objlock_put_until(&s->b, at), &s->put,
+				       &err))) {
 		fail_stream(s, rc, &err);
 		return NULL;
 	}
@@ -249,8 +254,13 @@ static void stream_free(struct tstream *s)
 	s->failed = true; /* the thread stops at its next chunk */
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	if (s->running)
+	/* Still running: the run gave it up (the local archive failed).
+	 * A back-off, a retry or a plugin call polling stopped() ends now,
+	 * not after its delay. */
+	if (s->running) {
+		s->cancel = true;
 		pthread_join(s->th, NULL);
+	}
 	backend_abort(&s->put);
 	while ((c = s->head)) {
 		s->head = c->next;

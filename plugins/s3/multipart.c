@@ -81,6 +81,7 @@ static int initiate(struct cairn_txn *t, struct cairn_error *err)
 		extra[n++] = mode;
 		extra[n++] = date;
 	}
+	r.stoppable = true; /* a hung store must not outlast a stop */
 	rc = s3_req_init(s, &r, "POST", t->key, query, S3_EMPTY_SHA256,
 			 extra, err);
 	if (!rc)
