@@ -30,12 +30,17 @@
 
 #define QUEUE_MAX (32u << 20)
 #define STALL 30.0
+#define IDLE_MS 20
+#define IDLE (&idle_chunk)
 
 struct chunk {
 	struct chunk *next;
 	size_t len;
 	unsigned char data[];
 };
+
+/* next_chunk(): no chunk for IDLE_MS. */
+static struct chunk idle_chunk;
 
 static void *consume(void *arg);
 
@@ -92,15 +97,24 @@ out:
 	return rc;
 }
 
-/* The next chunk, NULL at the end of the stream or once it failed. */
+/* The next chunk, NULL at the end of the stream or once it failed; or
+ * IDLE after IDLE_MS without one, for an empty write() that lets the
+ * plugin move what it has in flight (S3 parts) while the writer is
+ * busy elsewhere (the archive's fsync and read-back). */
 static struct chunk *next_chunk(struct tstream *s)
 {
 	struct chunk *c = NULL;
+	struct timespec ts;
 
 	pthread_mutex_lock(&s->mu);
+	abstime_in(&ts, IDLE_MS / 1000.0);
 	while (!s->head && !s->eof && !s->failed)
-		pthread_cond_wait(&s->cv, &s->mu);
-	if (!s->failed && (c = s->head)) {
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT &&
+		    !s->head && !s->eof && !s->failed) {
+			c = IDLE;
+			break;
+		}
+	if (c != IDLE && !s->failed && (c = s->head)) {
 		if (!(s->head = c->next))
 			s->tail = NULL;
 		s->queued -= c->len;
@@ -149,8 +163,12 @@ static void *consume(void *arg)
 		return NULL;
 	}
 	while ((c = next_chunk(s))) {
-		rc = backend_write(&s->put, c->data, c->len, &err);
-		free(c);
+		if (c == IDLE) {
+			rc = backend_write(&s->put, "", 0, &err);
+		} else {
+			rc = backend_write(&s->put, c->data, c->len, &err);
+			free(c);
+		}
 		if (rc) {
 			fail_stream(s, rc, &err);
 			return NULL;

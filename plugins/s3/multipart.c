@@ -27,6 +27,9 @@
 
 #include "s3.h"
 
+/* An empty write() waits this long for the parts' sockets. */
+#define IDLE_WAIT_MS 50
+
 struct slot {
 	struct s3_req req;
 	unsigned char *buf;
@@ -392,6 +395,7 @@ int s3_write(struct cairn_txn *t, const void *buf, size_t len,
 	     struct cairn_error *err)
 {
 	const unsigned char *p = buf;
+	bool idle = !len;
 	int rc;
 
 	if ((rc = resend_failed(t, err)))
@@ -425,7 +429,10 @@ int s3_write(struct cairn_txn *t, const void *buf, size_t len,
 		p += n;
 		len -= n;
 	}
-	/* Keep the parts in flight moving between writes. */
+	/* Keep the parts in flight moving between writes; an empty write
+	 * (the core has no bytes yet) waits a moment for their sockets. */
+	if (t->inflight && idle)
+		curl_multi_poll(t->multi, NULL, 0, IDLE_WAIT_MS, NULL);
 	return t->inflight ? pump(t, err) : CAIRN_OK;
 }
 
