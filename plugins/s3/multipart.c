@@ -85,10 +85,8 @@ static int initiate(struct cairn_txn *t, struct cairn_error *err)
 		extra[n++] = date;
 	}
 	r.stoppable = true; /* a hung store must not outlast a stop */
-	rc = s3_req_init(s, &r, "POST", t->key, query, S3_EMPTY_SHA256,
-			 extra, err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "POST", t->key, query, S3_EMPTY_SHA256,
+		       extra, err);
 	if (!rc) {
 		t->upload_id = s3_xml_upload_id(r.resp.data, r.resp.len);
 		if (!t->upload_id)
@@ -462,9 +460,7 @@ static int put_single(struct cairn_txn *t, const char *sha,
 	r.body = t->fill;
 	r.body_len = t->fill_len;
 	r.stoppable = true;
-	rc = s3_req_init(s, &r, "PUT", t->key, NULL, sha, extra, err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "PUT", t->key, NULL, sha, extra, err);
 	s3_req_free(&r);
 	return rc;
 }
@@ -510,9 +506,7 @@ static int complete(struct cairn_txn *t, struct cairn_error *err)
 	s3_sha256_hex(body, len, sha);
 	r.body = body;
 	r.body_len = len;
-	rc = s3_req_init(t->s, &r, "POST", t->key, query, sha, extra, err);
-	if (!rc)
-		rc = s3_req_run(t->s, &r, err);
+	rc = s3_req_do(t->s, &r, "POST", t->key, query, sha, extra, err);
 	if (!rc && !s3_xml_error(r.resp.data, r.resp.len, code, sizeof(code),
 				 msg, sizeof(msg)))
 		rc = cairn_errf(err, !strcmp(code, "InternalError") ||
@@ -541,10 +535,8 @@ int s3_abort_upload(struct s3 *s, const char *key, const char *upload_id,
 
 	if (!query)
 		return cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
-	rc = s3_req_init(s, &r, "DELETE", key, query, S3_EMPTY_SHA256, NULL,
-			 err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "DELETE", key, query, S3_EMPTY_SHA256, NULL,
+		       err);
 	s3_req_free(&r);
 	free(query);
 	return rc;
