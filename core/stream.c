@@ -15,8 +15,14 @@
  * seconds (a hung connection, or still retrying its open) is dropped
  * from streaming instead: the writer goes on, and that target gets the
  * finished file through the retry layer afterwards. A plugin's own
- * parallelism (S3 parts in flight) works inside its write() and needs
- * nothing from here.
+ * parallelism (S3 parts in flight) works inside its write(); while the
+ * queue is empty the thread calls write() with no bytes every IDLE_MS,
+ * so those parts keep moving.
+ *
+ * A stream the run gives up (the local archive failed) is cancelled,
+ * not only waited for: its backend stops retrying and its plugin's
+ * stopped() turns true. On an Object Lock target the transaction is
+ * begun locked (backend_begin_locked), as a whole put is.
  */
 #include "config.h"
 
