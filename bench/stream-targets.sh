@@ -101,7 +101,8 @@ sleep 1 # a new archive name
 
 note "backup with the ssh and the s3 target"
 t0=$(now)
-"$CAIRN" -c "$T/c.conf" backup >"$T/full.out" 2>&1 ||
+/usr/bin/time -f "cpu %U user %S sys" -o "$T/full.cpu" \
+	"$CAIRN" -c "$T/c.conf" backup >"$T/full.out" 2>&1 ||
 	{ cat "$T/full.out"; fail "backup with targets failed"; }
 t1=$(now)
 full_s=$(secs "$t0" "$t1")
@@ -112,6 +113,10 @@ done
 B=$(ls "$T"/archive/mss-backup-2*.tar.zst | head -1)
 cmp "$B" "$REMOTE/nas/$(basename "$B")" || fail "ssh copy differs"
 
+# Where the time went: each target's own figure, and cairn's CPU.
+grep -E "target (nas|s3): sent" "$T/full.out" | sed 's/^cairn: //'
+sed 's/^/cairn /' "$T/full.cpu"
+[ -z "${BENCH_KEEP:-}" ] || cp "$T/full.out" "$BENCH_KEEP"
 python3 - "$size" "$local_s" "$scp_s" "$s3cmd_s" "$full_s" <<'PY'
 import sys
 size, loc, scp, s3c, full = (float(x) for x in sys.argv[1:])

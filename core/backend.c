@@ -38,18 +38,35 @@ static void host_log(const struct cairn_host *host, int level,
 	logmsg(level, "target %s: %s", b->t->name, line);
 }
 
+/* A stop asked of the whole run (a signal), or of this backend alone:
+ * its stream was cancelled (stream.c: the local archive failed). */
+static bool halted(const struct backend *b)
+{
+	return stop_signal() || (b->cancel && *b->cancel);
+}
+
+/* stop_check(), and the cancel of this backend. */
+static int halt_check(const struct backend *b, struct cairn_error *err)
+{
+	int rc = stop_check(err);
+
+	if (!rc && b->cancel && *b->cancel)
+		rc = cairn_errf(err, CAIRN_EFAIL, "cancelled: the run gave "
+				"up this stream");
+	return rc;
+}
+
 static int host_stopped(const struct cairn_host *host)
 {
-	(void)host;
-	return stop_signal() != 0;
+	return halted(host->core);
 }
 
 /* Sleep secs unless a stop is asked (polled every 50 ms). */
-static void nap(double secs)
+static void nap(const struct backend *b, double secs)
 {
 	double end = now_mono() + secs;
 
-	while (!stop_signal() && now_mono() < end) {
+	while (!halted(b) && now_mono() < end) {
 		double left = end - now_mono();
 
 		usleep((useconds_t)((left > 0.05 ? 0.05 : left) * 1e6));
@@ -103,8 +120,8 @@ static bool backoff(struct backend *b, long attempt,
 		 err->msg, attempt + 1, b->retries + 1);
 	d = b->delay * (double)(1L << (attempt - 1 < 20 ? attempt - 1 : 20));
 	d *= 0.75 + 0.5 * ((double)random() / RAND_MAX);
-	nap(d);
-	return !stop_signal();
+	nap(b, d);
+	return !halted(b);
 }
 
 /* After rc: go on (true) with a retry, having waited; or stop. */
@@ -117,7 +134,7 @@ static bool retry(struct backend *b, int rc, long attempt,
 	if (rc == CAIRN_ERETRY || rc == CAIRN_EUNAVAIL)
 		drop(b);
 	if (rc != CAIRN_ERETRY || spent || attempt > b->retries ||
-	    stop_signal())
+	    halted(b))
 		return false;
 	return backoff(b, attempt, err);
 }
@@ -132,7 +149,7 @@ static bool resume(struct backend *b, int rc, long attempt,
 	if (rc != CAIRN_ERETRY || !(b->props.flags & CAIRN_PROP_RESUMABLE))
 		return false;
 	/* Resumed as often as allowed: the put is not repeated either. */
-	if (attempt > b->retries || stop_signal()) {
+	if (attempt > b->retries || halted(b)) {
 		b->spent = true;
 		return false;
 	}
@@ -152,7 +169,7 @@ static int with_retry(struct backend *b, op_fn op, void *arg,
 	for (long attempt = first;; attempt++) {
 		err->code = 0;
 		err->msg[0] = '\0';
-		if (!(rc = stop_check(err)) && !(rc = handle(b, err)) && op)
+		if (!(rc = halt_check(b, err)) && !(rc = handle(b, err)) && op)
 			rc = op(b, arg, err);
 		if (!retry(b, rc, attempt, err))
 			break;
@@ -171,12 +188,20 @@ bool backend_retry_after(struct backend *b, int rc, struct cairn_error *err)
 int backend_open(struct backend *b, const struct config *cfg,
 		 const struct target *t, bool locked, struct cairn_error *err)
 {
+	return backend_open_cancel(b, cfg, t, locked, NULL, err);
+}
+
+int backend_open_cancel(struct backend *b, const struct config *cfg,
+			const struct target *t, bool locked,
+			const _Atomic bool *cancel, struct cairn_error *err)
+{
 	const char *env = getenv("CAIRN_RETRY_DELAY");
 	const struct tkey *k;
 	long l;
 	int rc;
 
 	memset(b, 0, sizeof(*b));
+	b->cancel = cancel;
 	b->cfg = cfg;
 	b->t = t;
 	b->locked = locked;
@@ -216,7 +241,7 @@ static void pace(struct backend *b, uint64_t done, double t0)
 		return;
 	want = (double)done / (double)b->bwlimit - (now_mono() - t0);
 	if (want > 0)
-		nap(want);
+		nap(b, want);
 }
 
 /* begin() on the current handle: one attempt. */
@@ -240,7 +265,7 @@ static int txn_write(struct bput *p, const void *buf, size_t len,
 	int rc;
 
 	for (long attempt = 1;; attempt++) {
-		if (!(rc = stop_check(err)))
+		if (!(rc = halt_check(b, err)))
 			rc = b->pl.ops->write(p->txn, buf, len, err);
 		if (!rc || !resume(b, rc, attempt, err))
 			break;
@@ -293,24 +318,38 @@ struct bput_begin {
 	struct bput *p;
 	const char *name;
 	uint64_t size;
+	int64_t until;
 };
 
+/* The lock is armed on the handle that begins: a retry's fresh handle
+ * arms it again, so the object is locked from its first byte. */
 static int begin_op(struct backend *b, void *arg, struct cairn_error *err)
 {
 	struct bput_begin *a = arg;
+	int rc;
 
+	if (a->until && backend_lockable(b) &&
+	    (rc = b->pl.ops->retain(b->h, a->name, a->until, err)))
+		return rc;
 	return txn_begin(b, a->name, a->size, a->p, err);
 }
 
-int backend_begin(struct backend *b, const char *name, uint64_t size,
-		  struct bput *p, struct cairn_error *err)
+int backend_begin_locked(struct backend *b, const char *name, uint64_t size,
+			 int64_t until, struct bput *p,
+			 struct cairn_error *err)
 {
-	struct bput_begin a = { p, name, size };
+	struct bput_begin a = { p, name, size, until };
 	int rc = with_retry(b, begin_op, &a, err);
 
 	if (rc)
 		p->txn = NULL;
 	return rc;
+}
+
+int backend_begin(struct backend *b, const char *name, uint64_t size,
+		  struct bput *p, struct cairn_error *err)
+{
+	return backend_begin_locked(b, name, size, 0, p, err);
 }
 
 int backend_write(struct bput *p, const void *buf, size_t len,

@@ -744,10 +744,17 @@ struct backend {
 	long retries;
 	double delay; /* seconds before the first retry */
 	int64_t bwlimit;
+	/* When set and true: stop as on a signal (back-off, retries, and
+	 * the plugin's stopped()); stream.c cancels a stream with it. */
+	const _Atomic bool *cancel;
 };
 int backend_open(struct backend *b, const struct config *cfg,
 		 const struct target *t, bool locked,
 		 struct cairn_error *err);
+/* backend_open, cancelled once *cancel turns true (may be NULL). */
+int backend_open_cancel(struct backend *b, const struct config *cfg,
+			const struct target *t, bool locked,
+			const _Atomic bool *cancel, struct cairn_error *err);
 void backend_close(struct backend *b);
 /* Send the local file path as its base name (a whole put, repeated on
  * a fresh handle after CAIRN_ERETRY). */
@@ -767,6 +774,11 @@ struct bput {
 };
 int backend_begin(struct backend *b, const char *name, uint64_t size,
 		  struct bput *p, struct cairn_error *err);
+/* backend_begin of an object locked until `until` (0: none) from its
+ * first byte, on a target with Object Lock. */
+int backend_begin_locked(struct backend *b, const char *name, uint64_t size,
+			 int64_t until, struct bput *p,
+			 struct cairn_error *err);
 int backend_write(struct bput *p, const void *buf, size_t len,
 		  struct cairn_error *err);
 int backend_commit(struct bput *p, const char *sha256_hex,
@@ -872,6 +884,7 @@ struct tstream {
 	bool opened;  /* backend_open was called: b needs backend_close */
 	bool open_ok; /* and it succeeded */
 	bool inited, running, eof, failed, dropped;
+	_Atomic bool cancel; /* the run gave it up: stop retrying now */
 	int rc;
 	struct cairn_error err;
 	pthread_t th;

@@ -39,61 +39,103 @@ static void unput(struct backend *b, char *const names[], int n)
 	}
 }
 
-/* Archive first, sidecars after it: a listing that shows the .sha256
- * implies the archive is complete. All three must fit before the first
- * begins. */
-static int put_archive(struct backend *b, const char *archive,
-		       uint64_t *bytes, struct cairn_error *err)
+/* One file, locked until `until` (0: no lock) from its put on: the lock
+ * is armed first, and set again after it in case a retry's fresh handle
+ * lost the armed one. */
+static int put_locked(struct backend *b, const char *path, time_t until,
+		      struct cairn_error *err)
 {
-	/* The .index of a seekable archive (older ones have none). */
-	char *side[4] = { xstrdup(archive), sidecar_manifest(archive),
-			  index_sidecar(archive), sidecar_sha(archive) };
-	uint64_t size[4];
-	time_t at = 0, until;
-	int rc = CAIRN_OK, i, n = 4;
+	int rc;
 
-	if (b->t->crypt->on) { /* encrypt = age: target_age.c */
-		for (i = 0; i < 4; i++)
-			free(side[i]);
-		return age_put_archive(b, b->t->crypt, archive, bytes, err);
-	}
-	*bytes = 0;
+	if ((rc = stop_check(err)) ||
+	    (until && (rc = backend_retain(b, base_of(path), until, err))) ||
+	    (rc = backend_put_file(b, path, err)))
+		return rc;
+	return until ? backend_retain(b, base_of(path), until, err) : rc;
+}
+
+/* The lock a new archive of b gets, from the time in its name. */
+static time_t put_until(const struct backend *b, const char *archive)
+{
+	time_t at = 0;
+
+	archive_name_parse(b->cfg->name, base_of(archive), &at);
+	return objlock_put_until(b, at);
+}
+
+/* The files of an archive in the order they are sent: the archive,
+ * its sidecars, .sha256 last (a listing that shows it implies the rest
+ * is complete); the .index only of a seekable archive. Their sizes into
+ * size[]. Returns how many, 0 when one cannot be read (err set). */
+static int send_list(const char *archive, char *side[4], uint64_t size[4],
+		     struct cairn_error *err)
+{
+	int n = 4;
+
+	side[0] = xstrdup(archive);
+	side[1] = sidecar_manifest(archive);
+	side[2] = index_sidecar(archive);
+	side[3] = sidecar_sha(archive);
 	if (!path_exists(side[2])) {
 		free(side[2]);
 		side[2] = side[3];
+		side[3] = NULL;
 		n = 3;
 	}
-	for (i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		struct stat st;
 
 		if (stat(side[i], &st)) {
-			rc = errno_err(err, 0, errno, "cannot read %s",
-				       side[i]);
-			goto out;
+			errno_err(err, 0, errno, "cannot read %s", side[i]);
+			return 0;
 		}
 		size[i] = (uint64_t)st.st_size;
 	}
-	if ((rc = backend_fits(b, size, n, err)))
-		goto out;
-	archive_name_parse(b->cfg->name, base_of(archive), &at);
-	until = objlock_put_until(b, at);
-	for (i = 0; i < n; i++) {
-		/* Locked from its put on (the lock is armed first), and
-		 * again after it, in case a retry's fresh handle lost it. */
-		if ((rc = stop_check(err)) ||
-		    (until && (rc = backend_retain(b, base_of(side[i]), until,
-						   err))) ||
-		    (rc = backend_put_file(b, side[i], err)) ||
-		    (until && (rc = backend_retain(b, base_of(side[i]), until,
-						   err))))
+	return n;
+}
+
+static void send_list_free(char *side[4])
+{
+	for (int i = 0; i < 4; i++)
+		free(side[i]);
+}
+
+/* Send files side[from..n) to b, locked until `until` (0: none); on
+ * failure remove every one of the n names again. */
+static int send_rest(struct backend *b, char *side[4], const uint64_t *size,
+		     int from, int n, time_t until, uint64_t *bytes,
+		     struct cairn_error *err)
+{
+	int rc = CAIRN_OK, i;
+
+	for (i = from; i < n; i++) {
+		if ((rc = put_locked(b, side[i], until, err)))
 			break;
 		*bytes += size[i];
 	}
 	if (rc && i > 0)
 		unput(b, side, n);
-out:
-	for (i = 0; i < n; i++)
-		free(side[i]);
+	return rc;
+}
+
+/* Archive first, sidecars after it. All must fit before the first
+ * begins. */
+static int put_archive(struct backend *b, const char *archive,
+		       uint64_t *bytes, struct cairn_error *err)
+{
+	char *side[4];
+	uint64_t size[4];
+	int rc, n;
+
+	if (b->t->crypt->on) /* encrypt = age: target_age.c */
+		return age_put_archive(b, b->t->crypt, archive, bytes, err);
+	*bytes = 0;
+	if (!(n = send_list(archive, side, size, err)))
+		rc = err->code ? err->code : CAIRN_EFAIL;
+	else if (!(rc = backend_fits(b, size, n, err)))
+		rc = send_rest(b, side, size, 0, n, put_until(b, archive),
+			       bytes, err);
+	send_list_free(side);
 	return rc;
 }
 
@@ -104,49 +146,32 @@ static int commit_stream(struct tstream *s, const char *archive,
 			 const char *hex, uint64_t *bytes,
 			 struct cairn_error *err)
 {
-	/* The sidecars after the archive, .sha256 last, as put_archive
-	 * sends them; older archives have no .index. */
-	char *side[4] = { xstrdup(archive), sidecar_manifest(archive),
-			  index_sidecar(archive), sidecar_sha(archive) };
-	uint64_t size[3];
-	int rc = CAIRN_OK, i, n = 4;
+	char *side[4];
+	uint64_t size[4];
+	time_t until = put_until(&s->b, archive);
+	int rc = CAIRN_OK, n;
 
 	*bytes = 0;
-	if (!path_exists(side[2])) {
-		free(side[2]);
-		side[2] = side[3];
-		n = 3;
-	}
-	for (i = 0; i < n - 1; i++) {
-		struct stat st;
-
-		if (stat(side[i + 1], &st)) {
-			rc = errno_err(err, 0, errno, "cannot read %s",
-				       side[i + 1]);
-			goto out;
-		}
-		size[i] = (uint64_t)st.st_size;
-	}
-	if ((rc = backend_fits(&s->b, size, n - 1, err)) ||
-	    (rc = stop_check(err)))
-		goto out;
-	if ((rc = backend_commit(&s->put, hex, err)))
+	if (!(n = send_list(archive, side, size, err)))
+		rc = err->code ? err->code : CAIRN_EFAIL;
+	if (rc || (rc = backend_fits(&s->b, size + 1, n - 1, err)) ||
+	    (rc = stop_check(err)) ||
+	    (rc = backend_commit(&s->put, hex, err)))
 		goto out;
 	log_info("target %s: %s committed, streamed as it was written",
 		 s->t->name, base_of(archive));
 	*bytes = s->put.done;
-	for (i = 1; i < n; i++) {
-		if ((rc = stop_check(err)) ||
-		    (rc = backend_put_file(&s->b, side[i], err)))
-			break;
-		*bytes += size[i - 1];
-	}
-	if (rc)
-		unput(&s->b, side, n);
+	/* Armed at begin(); set again now for a store that ignores the
+	 * lock of a multipart upload (Ceph RGW 16), before the sidecars
+	 * make the archive complete. */
+	if (until && (rc = backend_retain(&s->b, base_of(archive), until,
+					  err)))
+		unput(&s->b, side, 1);
+	else
+		rc = send_rest(&s->b, side, size, 1, n, until, bytes, err);
 out:
 	backend_abort(&s->put);
-	for (i = 0; i < n; i++)
-		free(side[i]);
+	send_list_free(side);
 	return rc;
 }
 

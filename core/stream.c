@@ -15,8 +15,14 @@
  * seconds (a hung connection, or still retrying its open) is dropped
  * from streaming instead: the writer goes on, and that target gets the
  * finished file through the retry layer afterwards. A plugin's own
- * parallelism (S3 parts in flight) works inside its write() and needs
- * nothing from here.
+ * parallelism (S3 parts in flight) works inside its write(); while the
+ * queue is empty the thread calls write() with no bytes every IDLE_MS,
+ * so those parts keep moving.
+ *
+ * A stream the run gives up (the local archive failed) is cancelled,
+ * not only waited for: its backend stops retrying and its plugin's
+ * stopped() turns true. On an Object Lock target the transaction is
+ * begun locked (backend_begin_locked), as a whole put is.
  */
 #include "config.h"
 
@@ -30,12 +36,17 @@
 
 #define QUEUE_MAX (32u << 20)
 #define STALL 30.0
+#define IDLE_MS 20
+#define IDLE (&idle_chunk)
 
 struct chunk {
 	struct chunk *next;
 	size_t len;
 	unsigned char data[];
 };
+
+/* next_chunk(): no chunk for IDLE_MS. */
+static struct chunk idle_chunk;
 
 static void *consume(void *arg);
 
@@ -92,15 +103,24 @@ out:
 	return rc;
 }
 
-/* The next chunk, NULL at the end of the stream or once it failed. */
+/* The next chunk, NULL at the end of the stream or once it failed; or
+ * IDLE after IDLE_MS without one, for an empty write() that lets the
+ * plugin move what it has in flight (S3 parts) while the writer is
+ * busy elsewhere (the archive's fsync and read-back). */
 static struct chunk *next_chunk(struct tstream *s)
 {
 	struct chunk *c = NULL;
+	struct timespec ts;
 
 	pthread_mutex_lock(&s->mu);
+	abstime_in(&ts, IDLE_MS / 1000.0);
 	while (!s->head && !s->eof && !s->failed)
-		pthread_cond_wait(&s->cv, &s->mu);
-	if (!s->failed && (c = s->head)) {
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT &&
+		    !s->head && !s->eof && !s->failed) {
+			c = IDLE;
+			break;
+		}
+	if (c != IDLE && !s->failed && (c = s->head)) {
 		if (!(s->head = c->next))
 			s->tail = NULL;
 		s->queued -= c->len;
@@ -130,22 +150,31 @@ static void *consume(void *arg)
 	struct tstream *s = arg;
 	struct cairn_error err = { 0, "" };
 	struct chunk *c;
+	time_t at = 0;
 	int rc;
 
 	s->opened = true;
-	if ((rc = backend_open(&s->b, s->cfg, s->t, true, &err))) {
+	if ((rc = backend_open_cancel(&s->b, s->cfg, s->t, true, &s->cancel,
+				      &err))) {
 		fail_stream(s, rc, &err);
 		return NULL;
 	}
 	s->open_ok = true;
-	if ((rc = backend_begin(&s->b, s->name, CAIRN_SIZE_UNKNOWN, &s->put,
-				&err))) {
+	/* Locked from the first byte, for as long as a new archive is. */
+	archive_name_parse(s->cfg->name, s->name, &at);
+	if ((rc = backend_begin_locked(&s->b, s->name, CAIRN_SIZE_UNKNOWN,
+				       objlock_put_until(&s->b, at), &s->put,
+				       &err))) {
 		fail_stream(s, rc, &err);
 		return NULL;
 	}
 	while ((c = next_chunk(s))) {
-		rc = backend_write(&s->put, c->data, c->len, &err);
-		free(c);
+		if (c == IDLE) {
+			rc = backend_write(&s->put, "", 0, &err);
+		} else {
+			rc = backend_write(&s->put, c->data, c->len, &err);
+			free(c);
+		}
 		if (rc) {
 			fail_stream(s, rc, &err);
 			return NULL;
@@ -249,8 +278,13 @@ static void stream_free(struct tstream *s)
 	s->failed = true; /* the thread stops at its next chunk */
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	if (s->running)
+	/* Still running: the run gave it up (the local archive failed).
+	 * A back-off, a retry or a plugin call polling stopped() ends now,
+	 * not after its delay. */
+	if (s->running) {
+		s->cancel = true;
 		pthread_join(s->th, NULL);
+	}
 	backend_abort(&s->put);
 	while ((c = s->head)) {
 		s->head = c->next;

@@ -98,10 +98,8 @@ static int head_lock(struct s3 *s, const char *key, const char *vid,
 	*until = 0;
 	if (vid && !query)
 		return s3_oom(err);
-	rc = s3_req_init(s, &r, "HEAD", key, query, S3_EMPTY_SHA256, NULL,
-			 err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "HEAD", key, query, S3_EMPTY_SHA256, NULL,
+		       err);
 	if (!rc && r.lock_until[0])
 		*until = s3_parse_time(r.lock_until);
 	if (mode)
@@ -158,9 +156,7 @@ static int put_retention(struct s3 *s, const char *key, int64_t until,
 	s3_content_md5(body, (size_t)n, md5);
 	r.body = (const unsigned char *)body;
 	r.body_len = (size_t)n;
-	rc = s3_req_init(s, &r, "PUT", key, query, sha, extra, err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "PUT", key, query, sha, extra, err);
 	s3_req_free(&r);
 	free(body);
 	free(query);
@@ -218,10 +214,8 @@ static int bucket_field(struct s3 *s, const char *sub, const char *field,
 	out[0] = '\0';
 	if (!query)
 		return s3_oom(err);
-	rc = s3_req_init(s, &r, "GET", NULL, query, S3_EMPTY_SHA256, NULL,
-			 err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "GET", NULL, query, S3_EMPTY_SHA256, NULL,
+		       err);
 	if (!rc)
 		s3_xml_field(r.resp.data, r.resp.len, field, out, outsz);
 	s3_req_free(&r);
@@ -313,10 +307,8 @@ static int list_versions(struct s3 *s, struct vlist *v,
 			rc = s3_oom(err);
 			break;
 		}
-		rc = s3_req_init(s, &r, "GET", NULL, query, S3_EMPTY_SHA256,
-				 NULL, err);
-		if (!rc)
-			rc = s3_req_run(s, &r, err);
+		rc = s3_req_do(s, &r, "GET", NULL, query, S3_EMPTY_SHA256,
+			       NULL, err);
 		if (!rc && s3_xml_versions(r.resp.data, r.resp.len,
 					   version_one, v, &nk, &nv))
 			rc = cairn_errf(err, CAIRN_EFAIL, "s3 GET s3://%s/%s"
@@ -360,10 +352,8 @@ static int del_version(struct s3 *s, const char *key, const char *vid,
 
 	if (vid && !query)
 		return s3_oom(err);
-	rc = s3_req_init(s, &r, "DELETE", key, query, S3_EMPTY_SHA256, NULL,
-			 err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "DELETE", key, query, S3_EMPTY_SHA256, NULL,
+		       err);
 	s3_req_free(&r);
 	free(query);
 	/* Refused: say until when, if the version's lock says. */

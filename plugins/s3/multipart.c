@@ -27,6 +27,9 @@
 
 #include "s3.h"
 
+/* An empty write() waits this long for the parts' sockets. */
+#define IDLE_WAIT_MS 50
+
 struct slot {
 	struct s3_req req;
 	unsigned char *buf;
@@ -81,10 +84,9 @@ static int initiate(struct cairn_txn *t, struct cairn_error *err)
 		extra[n++] = mode;
 		extra[n++] = date;
 	}
-	rc = s3_req_init(s, &r, "POST", t->key, query, S3_EMPTY_SHA256,
-			 extra, err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	r.stoppable = true; /* a hung store must not outlast a stop */
+	rc = s3_req_do(s, &r, "POST", t->key, query, S3_EMPTY_SHA256,
+		       extra, err);
 	if (!rc) {
 		t->upload_id = s3_xml_upload_id(r.resp.data, r.resp.len);
 		if (!t->upload_id)
@@ -391,6 +393,7 @@ int s3_write(struct cairn_txn *t, const void *buf, size_t len,
 	     struct cairn_error *err)
 {
 	const unsigned char *p = buf;
+	bool idle = !len;
 	int rc;
 
 	if ((rc = resend_failed(t, err)))
@@ -424,7 +427,10 @@ int s3_write(struct cairn_txn *t, const void *buf, size_t len,
 		p += n;
 		len -= n;
 	}
-	/* Keep the parts in flight moving between writes. */
+	/* Keep the parts in flight moving between writes; an empty write
+	 * (the core has no bytes yet) waits a moment for their sockets. */
+	if (t->inflight && idle)
+		curl_multi_poll(t->multi, NULL, 0, IDLE_WAIT_MS, NULL);
 	return t->inflight ? pump(t, err) : CAIRN_OK;
 }
 
@@ -454,9 +460,7 @@ static int put_single(struct cairn_txn *t, const char *sha,
 	r.body = t->fill;
 	r.body_len = t->fill_len;
 	r.stoppable = true;
-	rc = s3_req_init(s, &r, "PUT", t->key, NULL, sha, extra, err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "PUT", t->key, NULL, sha, extra, err);
 	s3_req_free(&r);
 	return rc;
 }
@@ -502,9 +506,7 @@ static int complete(struct cairn_txn *t, struct cairn_error *err)
 	s3_sha256_hex(body, len, sha);
 	r.body = body;
 	r.body_len = len;
-	rc = s3_req_init(t->s, &r, "POST", t->key, query, sha, extra, err);
-	if (!rc)
-		rc = s3_req_run(t->s, &r, err);
+	rc = s3_req_do(t->s, &r, "POST", t->key, query, sha, extra, err);
 	if (!rc && !s3_xml_error(r.resp.data, r.resp.len, code, sizeof(code),
 				 msg, sizeof(msg)))
 		rc = cairn_errf(err, !strcmp(code, "InternalError") ||
@@ -533,10 +535,8 @@ int s3_abort_upload(struct s3 *s, const char *key, const char *upload_id,
 
 	if (!query)
 		return cairn_errf(err, CAIRN_EFAIL, "s3: out of memory");
-	rc = s3_req_init(s, &r, "DELETE", key, query, S3_EMPTY_SHA256, NULL,
-			 err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "DELETE", key, query, S3_EMPTY_SHA256, NULL,
+		       err);
 	s3_req_free(&r);
 	free(query);
 	return rc;

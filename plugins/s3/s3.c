@@ -318,27 +318,13 @@ static char *object_url(struct s3 *s, const char *key, const char *query)
 	return url;
 }
 
-/*
- * Prepare r for METHOD on KEY (NULL: the bucket itself) with the canonical
- * QUERY. payload_sha is the body's SHA-256 (S3_EMPTY_SHA256 without one);
- * extra is a NULL-terminated list of further headers. The caller sets
- * r->body/body_len before for PUT and POST, r->sink for a download.
- */
-int s3_req_init(struct s3 *s, struct s3_req *r, const char *method,
-		const char *key, const char *query, const char *payload_sha,
-		const char *const *extra, struct cairn_error *err)
+/* r's headers: the payload hash, the session token, extra. */
+static int req_headers(struct s3 *s, struct s3_req *r,
+		       const char *payload_sha, const char *const *extra,
+		       struct cairn_error *err)
 {
 	struct curl_slist *l;
 	char line[512];
-	CURL *h;
-
-	r->method = method;
-	r->url = object_url(s, key, query);
-	if (asprintf(&r->what, "s3://%s/%s", s->bucket, key ? key : "") < 0)
-		r->what = NULL;
-	r->h = h = curl_easy_init();
-	if (!r->url || !r->what || !h)
-		return s3_oom(err);
 
 	snprintf(line, sizeof(line), "x-amz-content-sha256: %s", payload_sha);
 	if (!(r->hdrs = curl_slist_append(NULL, line)))
@@ -358,7 +344,12 @@ int s3_req_init(struct s3 *s, struct s3_req *r, const char *method,
 		if (!(l = curl_slist_append(r->hdrs, *extra)))
 			return s3_oom(err);
 	}
+	return CAIRN_OK;
+}
 
+/* What every request of s shares: signing, timeouts, TLS, callbacks. */
+static void req_common(struct s3 *s, struct s3_req *r, CURL *h)
+{
 	curl_easy_setopt(h, CURLOPT_URL, r->url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
@@ -390,7 +381,11 @@ int s3_req_init(struct s3 *s, struct s3_req *r, const char *method,
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	}
+}
 
+/* The method, and the body it sends. */
+static void req_method(struct s3_req *r, CURL *h, const char *method)
+{
 	if (!strcmp(method, "PUT")) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
@@ -409,6 +404,31 @@ int s3_req_init(struct s3 *s, struct s3_req *r, const char *method,
 	} else if (strcmp(method, "GET")) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
+}
+
+/*
+ * Prepare r for METHOD on KEY (NULL: the bucket itself) with the canonical
+ * QUERY. payload_sha is the body's SHA-256 (S3_EMPTY_SHA256 without one);
+ * extra is a NULL-terminated list of further headers. The caller sets
+ * r->body/body_len before for PUT and POST, r->sink for a download.
+ */
+int s3_req_init(struct s3 *s, struct s3_req *r, const char *method,
+		const char *key, const char *query, const char *payload_sha,
+		const char *const *extra, struct cairn_error *err)
+{
+	int rc;
+
+	r->method = method;
+	r->url = object_url(s, key, query);
+	if (asprintf(&r->what, "s3://%s/%s", s->bucket, key ? key : "") < 0)
+		r->what = NULL;
+	r->h = curl_easy_init();
+	if (!r->url || !r->what || !r->h)
+		return s3_oom(err);
+	if ((rc = req_headers(s, r, payload_sha, extra, err)))
+		return rc;
+	req_common(s, r, r->h);
+	req_method(r, r->h, method);
 	return CAIRN_OK;
 }
 
@@ -557,6 +577,17 @@ int s3_req_result(struct s3 *s, struct s3_req *r, CURLcode cc,
 	if (status >= 200 && status < 300)
 		return CAIRN_OK;
 	return http_error(s, r, status, err);
+}
+
+/* s3_req_init and s3_req_run in one: the usual request. */
+int s3_req_do(struct s3 *s, struct s3_req *r, const char *method,
+	      const char *key, const char *query, const char *payload_sha,
+	      const char *const *extra, struct cairn_error *err)
+{
+	int rc = s3_req_init(s, r, method, key, query, payload_sha, extra,
+			     err);
+
+	return rc ? rc : s3_req_run(s, r, err);
 }
 
 int s3_req_run(struct s3 *s, struct s3_req *r, struct cairn_error *err)
@@ -817,7 +848,8 @@ static void s3_free(struct s3 *s)
 	curl_global_cleanup();
 }
 
-static int s3_config(struct s3 *s, struct cairn_error *err)
+/* region, bucket, prefix, endpoint and addressing. */
+static int where_config(struct s3 *s, struct cairn_error *err)
 {
 	const struct cairn_target_config *cfg = s->cfg;
 	const char *v, *region, *ep;
@@ -829,7 +861,6 @@ static int s3_config(struct s3 *s, struct cairn_error *err)
 		return cairn_errf(err, rc, "s3: region '%s' invalid", region);
 	s->region = strdup(region);
 	snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", region);
-
 	v = key_or(s, "bucket", NULL);
 	if (!v || strlen(v) > 255 || strchr(v, '/'))
 		return cairn_errf(err, rc, "s3: key 'bucket' %s",
@@ -837,10 +868,8 @@ static int s3_config(struct s3 *s, struct cairn_error *err)
 	s->bucket = strdup(v);
 	if ((rc = prefix_config(s, key_or(s, "prefix", ""), err)))
 		return rc;
-	rc = CAIRN_ECONFIG;
 	if (!s->region || !s->bucket)
 		return s3_oom(err);
-
 	ep = key_or(s, "endpoint", NULL);
 	if (!ep) {
 		if (asprintf(&def_ep, "https://s3.%s.amazonaws.com",
@@ -852,16 +881,24 @@ static int s3_config(struct s3 *s, struct cairn_error *err)
 	free(def_ep);
 	if (rc)
 		return rc;
-	rc = CAIRN_ECONFIG;
 	/* Unset: what parse_endpoint chose from the host. */
 	if (key_or(s, "path_style", NULL))
 		s->path_style = cfg->get_bool(cfg, "path_style");
 	if (!s->path_style && !dns_bucket(s->bucket))
-		return cairn_errf(err, rc, "s3: bucket '%s' cannot be a host "
-				  "name; set path_style = yes", s->bucket);
+		return cairn_errf(err, CAIRN_ECONFIG, "s3: bucket '%s' cannot "
+				  "be a host name; set path_style = yes",
+				  s->bucket);
+	return CAIRN_OK;
+}
 
-	/* The core checked the ranges; a host that did not (a test tool)
-	 * still gets a refusal naming the key, never a silent default. */
+/* part_size, parallel and the timeouts. The core checked the ranges; a
+ * host that did not (a test tool) still gets a refusal naming the key,
+ * never a silent default. */
+static int transfer_config(struct s3 *s, struct cairn_error *err)
+{
+	const struct cairn_target_config *cfg = s->cfg;
+	int rc = CAIRN_ECONFIG;
+
 	s->part_size = (uint64_t)cfg->get_size(cfg, "part_size");
 	if (s->part_size < S3_MIN_PART || s->part_size > S3_MAX_PART)
 		return cairn_errf(err, rc, "s3: part_size '%s': need a size "
@@ -878,8 +915,16 @@ static int s3_config(struct s3 *s, struct cairn_error *err)
 				  s->connect_timeout < 1 ||
 				  s->connect_timeout > 600 ? "connect_timeout"
 							   : "stall_timeout");
+	return CAIRN_OK;
+}
 
-	if ((rc = s3_lock_config(s, err)))
+static int s3_config(struct s3 *s, struct cairn_error *err)
+{
+	const char *v;
+	int rc;
+
+	if ((rc = where_config(s, err)) || (rc = transfer_config(s, err)) ||
+	    (rc = s3_lock_config(s, err)))
 		return rc;
 	rc = CAIRN_ECONFIG;
 	v = key_or(s, "storage_class", NULL);
@@ -893,7 +938,6 @@ static int s3_config(struct s3 *s, struct cairn_error *err)
 		if (!(s->storage_class = strdup(v)))
 			return s3_oom(err);
 	}
-
 	v = key_or(s, "ca_file", NULL);
 	if (v) {
 		if (access(v, R_OK))
@@ -1036,10 +1080,8 @@ static int list_pages(struct s3 *s, const char *max_keys, cairn_list_cb cb,
 			rc = s3_oom(err);
 			break;
 		}
-		rc = s3_req_init(s, &r, "GET", NULL, query, S3_EMPTY_SHA256,
-				 NULL, err);
-		if (!rc)
-			rc = s3_req_run(s, &r, err);
+		rc = s3_req_do(s, &r, "GET", NULL, query, S3_EMPTY_SHA256,
+			       NULL, err);
 		if (!rc && s3_xml_list(r.resp.data, r.resp.len, list_one, &l,
 				       &next, &stopped))
 			rc = cairn_errf(err, CAIRN_EFAIL, "s3 GET s3://%s/%s: "
@@ -1176,10 +1218,8 @@ static int s3_get(void *handle, const char *name, uint64_t offset,
 	r.skip = offset; /* dropped only when a 200 ignores the range */
 	r.remain = length;
 	r.stoppable = true;
-	rc = s3_req_init(s, &r, "GET", key, NULL, S3_EMPTY_SHA256, extra,
-			 err);
-	if (!rc)
-		rc = s3_req_run(s, &r, err);
+	rc = s3_req_do(s, &r, "GET", key, NULL, S3_EMPTY_SHA256, extra,
+		       err);
 out:
 	s3_req_free(&r);
 	free(key);
@@ -1257,10 +1297,8 @@ static int list_uploads(struct s3 *s, const char *prefix, struct stale *st,
 			rc = s3_oom(err);
 			break;
 		}
-		rc = s3_req_init(s, &r, "GET", NULL, query, S3_EMPTY_SHA256,
-				 NULL, err);
-		if (!rc)
-			rc = s3_req_run(s, &r, err);
+		rc = s3_req_do(s, &r, "GET", NULL, query, S3_EMPTY_SHA256,
+			       NULL, err);
 		if (r.h)
 			curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE,
 					  &status);

@@ -89,6 +89,10 @@ int s3_req_init(struct s3 *s, struct s3_req *r, const char *method,
 int s3_req_result(struct s3 *s, struct s3_req *r, CURLcode cc,
 		  struct cairn_error *err);
 int s3_req_run(struct s3 *s, struct s3_req *r, struct cairn_error *err);
+/* s3_req_init, then s3_req_run. */
+int s3_req_do(struct s3 *s, struct s3_req *r, const char *method,
+	      const char *key, const char *query, const char *payload_sha,
+	      const char *const *extra, struct cairn_error *err);
 void s3_req_free(struct s3_req *r);
 char *s3_query(int npairs, const char *const *kv);
 void s3_hex(const unsigned char md[32], char hex[65]);

@@ -209,75 +209,98 @@ bad:
  * libssh2 1.10 signs RSA only with SHA-1, which OpenSSH 8.8+ refuses).
  * Reads FILE.pub if present, else the public half that an OpenSSH-format
  * private key carries unencrypted, else the PEM label. */
-static void key_type(const char *file, char *out, size_t outlen)
+/* The type from FILE.pub ("ssh-ed25519 AAAA... comment"); false when
+ * there is no such file. */
+static bool pub_key_type(const char *file, char *out, size_t outlen)
 {
-	char line[512], *pub = NULL, *body = NULL;
-	size_t blen = 0, n = 0;
-	unsigned char *raw = NULL, *p, *end;
+	char line[512], *pub = NULL;
+	size_t n;
 	FILE *f;
+
+	if (asprintf(&pub, "%s.pub", file) < 0)
+		return false;
+	f = fopen(pub, "r");
+	free(pub);
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f) && strchr(line, ' ') &&
+	    (n = strcspn(line, " ")) < outlen) {
+		memcpy(out, line, n);
+		out[n] = '\0';
+	}
+	fclose(f);
+	return true;
+}
+
+/* The base64 lines of f up to "-----END", joined; *blen their length. */
+static char *pem_body(FILE *f, size_t *blen)
+{
+	char line[512], *body = NULL;
+
+	*blen = 0;
+	while (fgets(line, sizeof(line), f) && !strstr(line, "-----END")) {
+		size_t n = strlen(line);
+		char *nb = realloc(body, *blen + n + 1);
+
+		if (!nb) {
+			free(body);
+			return NULL;
+		}
+		body = nb;
+		memcpy(body + *blen, line, n + 1);
+		*blen += n;
+	}
+	return body;
+}
+
+/* The public key type in an openssh-key-v1 blob: "openssh-key-v1\0",
+ * cipher, kdf, kdfopts, nkeys, pubkey{type,...}. */
+static void v1_key_type(const unsigned char *raw, size_t n, char *out,
+			size_t outlen)
+{
+	const unsigned char *p = raw + 15, *end = raw + n;
 	uint32_t len;
 
-	snprintf(out, outlen, "unknown type");
-	if (asprintf(&pub, "%s.pub", file) >= 0 && (f = fopen(pub, "r"))) {
-		if (fgets(line, sizeof(line), f) && strchr(line, ' ') &&
-		    (n = strcspn(line, " ")) < outlen) {
-			memcpy(out, line, n);
-			out[n] = '\0';
-		}
-		fclose(f);
-		free(pub);
-		return;
-	}
-	free(pub);
-	f = fopen(file, "r");
-	if (!f)
-		return;
-	if (!fgets(line, sizeof(line), f))
-		goto out;
-	if (strstr(line, "BEGIN RSA PRIVATE KEY")) {
-		snprintf(out, outlen, "ssh-rsa");
-		goto out;
-	}
-	if (strstr(line, "BEGIN EC PRIVATE KEY")) {
-		snprintf(out, outlen, "ecdsa");
-		goto out;
-	}
-	if (!strstr(line, "BEGIN OPENSSH PRIVATE KEY"))
-		goto out;
-	while (fgets(line, sizeof(line), f) && !strstr(line, "-----END")) {
-		char *nb;
-
-		n = strlen(line);
-		nb = realloc(body, blen + n + 1);
-		if (!nb)
-			goto out;
-		body = nb;
-		memcpy(body + blen, line, n + 1);
-		blen += n;
-	}
-	if (!body || !(raw = b64_decode(body, blen, &n)))
-		goto out;
-	/* "openssh-key-v1\0", cipher, kdf, kdfopts, nkeys, pubkey{type,...} */
-	p = raw + 15;
-	end = raw + n;
 	if (n < 15 || memcmp(raw, "openssh-key-v1", 15))
-		goto out;
+		return;
 	for (int i = 0; i < 3; i++) {
 		if (end - p < 4)
-			goto out;
+			return;
 		len = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
 		if ((size_t)(end - p - 4) < len)
-			goto out;
+			return;
 		p += 4 + len;
 	}
 	if (end - p < 12)
-		goto out;
+		return;
 	p += 8; /* nkeys, pubkey length */
 	len = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
 	if ((size_t)(end - p - 4) < len || len >= outlen)
-		goto out;
+		return;
 	memcpy(out, p + 4, len);
 	out[len] = '\0';
+}
+
+static void key_type(const char *file, char *out, size_t outlen)
+{
+	char line[512], *body = NULL;
+	size_t blen = 0, n = 0;
+	unsigned char *raw = NULL;
+	FILE *f;
+
+	snprintf(out, outlen, "unknown type");
+	if (pub_key_type(file, out, outlen) || !(f = fopen(file, "r")))
+		return;
+	if (!fgets(line, sizeof(line), f))
+		goto out;
+	if (strstr(line, "BEGIN RSA PRIVATE KEY"))
+		snprintf(out, outlen, "ssh-rsa");
+	else if (strstr(line, "BEGIN EC PRIVATE KEY"))
+		snprintf(out, outlen, "ecdsa");
+	else if (strstr(line, "BEGIN OPENSSH PRIVATE KEY") &&
+		 (body = pem_body(f, &blen)) &&
+		 (raw = b64_decode(body, blen, &n)))
+		v1_key_type(raw, n, out, outlen);
 out:
 	free(raw);
 	free(body);
@@ -471,6 +494,22 @@ out:
 	return rc;
 }
 
+/* Is key (raw, len bytes) one known_hosts marks @revoked? */
+static bool revoked(const struct khfile *k, const char *key, size_t len)
+{
+	for (int i = 0; i < k->nrevoked; i++) {
+		size_t rlen;
+		unsigned char *r = b64_decode(k->revoked[i],
+					      strlen(k->revoked[i]), &rlen);
+		bool hit = r && rlen == len && !memcmp(r, key, len);
+
+		free(r);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
 static int verify_host_key(struct ssh *c, struct khfile *k, unsigned mask,
 			   struct cairn_error *err)
 {
@@ -489,19 +528,10 @@ static int verify_host_key(struct ssh *c, struct khfile *k, unsigned mask,
 			tname = key_types[i].name;
 		}
 	fingerprint((const unsigned char *)key, len, fp);
-	for (int i = 0; i < k->nrevoked; i++) {
-		size_t rlen;
-		unsigned char *r = b64_decode(k->revoked[i],
-					      strlen(k->revoked[i]), &rlen);
-		bool hit = r && rlen == len && !memcmp(r, key, len);
-
-		free(r);
-		if (hit)
-			return cairn_errf(err, CAIRN_EAUTH,
-					  "%s: host key %s %s is marked "
-					  "@revoked in %s; refusing", c->where,
-					  tname, fp, c->known_hosts);
-	}
+	if (revoked(k, key, len))
+		return cairn_errf(err, CAIRN_EAUTH, "%s: host key %s %s is "
+				  "marked @revoked in %s; refusing", c->where,
+				  tname, fp, c->known_hosts);
 	switch (libssh2_knownhost_checkp(k->kh, c->khname, -1, key, len,
 					 LIBSSH2_KNOWNHOST_TYPE_PLAIN |
 						 LIBSSH2_KNOWNHOST_KEYENC_RAW |
@@ -773,11 +803,32 @@ static int authenticate(struct ssh *c, struct cairn_error *err)
 	return rc;
 }
 
+/* The SSH handshake; a server with none of the key types known_hosts
+ * has (mask) for the host is refused as such. */
+static int handshake(struct ssh *c, unsigned mask, struct cairn_error *err)
+{
+	char known[256];
+	int r = libssh2_session_handshake(c->s, c->sock);
+
+	if (!r)
+		return 0;
+	if ((r == LIBSSH2_ERROR_KEX_FAILURE ||
+	     r == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED) && mask) {
+		type_list(mask, known, sizeof(known));
+		return cairn_errf(err, CAIRN_EAUTH, "%s: handshake failed "
+				  "(%s): the server offers none of the host "
+				  "key types %s has for %s (%s); refusing",
+				  c->where, last_error(c), c->known_hosts,
+				  c->khname, known);
+	}
+	return transport_err(c, err, "SSH handshake");
+}
+
 static int do_connect(struct ssh *c, struct cairn_error *err)
 {
 	struct khfile k = { 0 };
 	unsigned mask;
-	int rc = CAIRN_EFAIL, r;
+	int rc = CAIRN_EFAIL;
 
 	if (c->s)
 		return 0;
@@ -797,29 +848,9 @@ static int do_connect(struct ssh *c, struct cairn_error *err)
 		goto out;
 	mask = kh_types(c, &k);
 	set_hostkey_pref(c, mask);
-	r = libssh2_session_handshake(c->s, c->sock);
-	if (r) {
-		char known[256];
-
-		if ((r == LIBSSH2_ERROR_KEX_FAILURE ||
-		     r == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED) && mask) {
-			type_list(mask, known, sizeof(known));
-			rc = cairn_errf(err, CAIRN_EAUTH,
-					"%s: handshake failed (%s): the "
-					"server offers none of the host key "
-					"types %s has for %s (%s); refusing",
-					c->where, last_error(c),
-					c->known_hosts, c->khname, known);
-		} else {
-			rc = transport_err(c, err, "SSH handshake");
-		}
-		goto out;
-	}
-	rc = verify_host_key(c, &k, mask, err);
-	if (rc)
-		goto out;
-	rc = authenticate(c, err);
-	if (rc)
+	if ((rc = handshake(c, mask, err)) ||
+	    (rc = verify_host_key(c, &k, mask, err)) ||
+	    (rc = authenticate(c, err)))
 		goto out;
 	LOG(c, CAIRN_LOG_DEBUG, "%s: %s, %s", c->where,
 		    libssh2_session_methods(c->s, LIBSSH2_METHOD_CRYPT_CS),
@@ -1049,6 +1080,21 @@ static int valid_name(const char *name, struct cairn_error *err)
 	return 0;
 }
 
+/* The remote path of object `name` on a connected handle: the checks
+ * every operation on one object starts with. */
+static int object_path(struct ssh *c, const char *name, char **path,
+		       struct cairn_error *err)
+{
+	int rc;
+
+	*path = NULL;
+	if ((rc = valid_name(name, err)) || (rc = ensure(c, err)))
+		return rc;
+	if (!(*path = rpath(c, name)))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	return CAIRN_OK;
+}
+
 struct stale {
 	const char *name;
 	int removed;
@@ -1121,32 +1167,65 @@ static void txn_free(struct cairn_txn *t)
 	free(t);
 }
 
-static int ssh_begin(void *handle, const char *name, uint64_t size,
-		     struct cairn_txn **txn, struct cairn_error *err)
+/* Before a put of name: the folder exists, and temporaries of name
+ * that killed runs left are gone. */
+static int begin_prepare(struct ssh *c, const char *name,
+			 struct cairn_error *err)
 {
-	struct ssh *c = handle;
 	struct stale st = { name, 0 };
-	struct cairn_txn *t = NULL;
-	char *tname = NULL;
 	bool missing;
-	long long fs;
 	int rc;
 
-	rc = valid_name(name, err);
-	if (rc)
-		return rc;
-	rc = ensure(c, err);
-	if (rc)
-		return rc;
-	rc = make_path(c, err);
-	if (rc)
-		return rc;
-	rc = walk_dir(c, clean_one, &st, &missing, err);
-	if (rc)
+	if ((rc = valid_name(name, err)) || (rc = ensure(c, err)) ||
+	    (rc = make_path(c, err)) ||
+	    (rc = walk_dir(c, clean_one, &st, &missing, err)))
 		return rc;
 	if (st.removed)
 		LOG(c, CAIRN_LOG_INFO, "%s: removed %d stale temporary "
 		    "file(s) of %s", c->where, st.removed, name);
+	return CAIRN_OK;
+}
+
+/* Create t's temporary tname, once the size fits. */
+static int begin_temp(struct cairn_txn *t, const char *tname,
+		      struct cairn_error *err)
+{
+	struct ssh *c = t->c;
+	long long fs;
+
+	fs = t->size == CAIRN_SIZE_UNKNOWN ? -1 : free_space(c, NULL);
+	if (fs >= 0 && (uint64_t)fs < t->size)
+		return cairn_errf(err, CAIRN_ENOSPC,
+				  "%s: not enough space in %s for %s: %llu "
+				  "bytes needed, %lld free", c->where, c->path,
+				  t->name, (unsigned long long)t->size, fs);
+	if (!(t->tmp = rpath(c, tname)))
+		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
+	t->h = libssh2_sftp_open(c->sftp, t->tmp,
+				 LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+					 LIBSSH2_FXF_TRUNC,
+				 0600);
+	if (!t->h) {
+		int rc = sftp_err(c, err, "create", t->tmp);
+
+		/* Not created: nothing to unlink. */
+		free(t->tmp);
+		t->tmp = NULL;
+		return rc;
+	}
+	return CAIRN_OK;
+}
+
+static int ssh_begin(void *handle, const char *name, uint64_t size,
+		     struct cairn_txn **txn, struct cairn_error *err)
+{
+	struct ssh *c = handle;
+	struct cairn_txn *t = NULL;
+	char *tname = NULL;
+	int rc;
+
+	if ((rc = begin_prepare(c, name, err)))
+		return rc;
 	rc = CAIRN_EFAIL;
 	t = calloc(1, sizeof(*t));
 	if (!t || asprintf(&tname, ".%s%s%ld", name, TMP_TAG,
@@ -1167,32 +1246,10 @@ static int ssh_begin(void *handle, const char *name, uint64_t size,
 		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
 		goto out;
 	}
-	fs = size == CAIRN_SIZE_UNKNOWN ? -1 : free_space(c, NULL);
-	if (fs >= 0 && (uint64_t)fs < size) {
-		rc = cairn_errf(err, CAIRN_ENOSPC,
-				"%s: not enough space in %s for %s: %llu "
-				"bytes needed, %lld free", c->where, c->path,
-				name, (unsigned long long)size, fs);
+	if ((rc = begin_temp(t, tname, err)))
 		goto out;
-	}
-	if (!(t->tmp = rpath(c, tname))) {
-		rc = cairn_errf(err, CAIRN_EFAIL, "out of memory");
-		goto out;
-	}
-	t->h = libssh2_sftp_open(c->sftp, t->tmp,
-				 LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
-					 LIBSSH2_FXF_TRUNC,
-				 0600);
-	if (!t->h) {
-		rc = sftp_err(c, err, "create", t->tmp);
-		/* Not created: nothing to unlink. */
-		free(t->tmp);
-		t->tmp = NULL;
-		goto out;
-	}
 	*txn = t;
 	t = NULL;
-	rc = 0;
 out:
 	if (t)
 		txn_free(t);
@@ -1494,15 +1551,8 @@ static int ssh_get(void *handle, const char *name, uint64_t offset,
 	char *src = NULL;
 	int rc;
 
-	rc = valid_name(name, err);
-	if (rc)
+	if ((rc = object_path(c, name, &src, err)))
 		return rc;
-	rc = ensure(c, err);
-	if (rc)
-		return rc;
-	rc = CAIRN_EFAIL;
-	if (!(src = rpath(c, name)))
-		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
 	h = libssh2_sftp_open(c->sftp, src, LIBSSH2_FXF_READ, 0);
 	if (!h) {
 		rc = sftp_err(c, err, "open", src);
@@ -1544,14 +1594,8 @@ static int ssh_stat(void *handle, const char *name, struct cairn_object *obj,
 	char *p;
 	int rc;
 
-	rc = valid_name(name, err);
-	if (rc)
+	if ((rc = object_path(c, name, &p, err)))
 		return rc;
-	rc = ensure(c, err);
-	if (rc)
-		return rc;
-	if (!(p = rpath(c, name)))
-		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
 	if (libssh2_sftp_stat(c->sftp, p, &a))
 		rc = sftp_err(c, err, "stat", p);
 	else if ((a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) &&
@@ -1579,15 +1623,8 @@ static int ssh_del(void *handle, const char *name, struct cairn_error *err)
 	char *p;
 	int rc;
 
-	rc = valid_name(name, err);
-	if (rc)
+	if ((rc = object_path(c, name, &p, err)))
 		return rc;
-	rc = ensure(c, err);
-	if (rc)
-		return rc;
-	p = rpath(c, name);
-	if (!p)
-		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
 	rc = libssh2_sftp_unlink(c->sftp, p) ? sftp_err(c, err, "remove", p)
 					     : 0;
 	free(p);
