@@ -4,11 +4,13 @@
 #   peer_reset        forget what the peer delivered so far
 #   peer_bytes        bytes the peer delivered since (its own count)
 #   peer_corrupt NAME OFFSET   change one byte of object NAME there
+#   peer_put NAME FILE         object NAME there is FILE again
 # Proof: `restore db --from` and `restore --path ONE_WAV --from`, the
 # local disk gone, bring back the right bytes while the peer delivers
 # no more than the members' frames, the index and sidecars and a small
 # slack (a whole fetch would be the archive); a damaged frame on the
-# target is an integrity error and the live data stays as it was.
+# target is an integrity error and the live data stays as it was; an
+# index there failing its checksum makes the restore fetch it all.
 
 S=$T/src A=$T/arch
 SLACK=${SLACK:-65536}
@@ -73,6 +75,15 @@ ranged_run() {
 	[ "$(cd "$T/rwav" && find . -type f)" = "./$wav" ] ||
 		fail "more than $wav restored: $(cd "$T/rwav" && find .)"
 	check_fetched "restore --path" "$wav"
+
+	note "an index on $TGT failing its checksum: the whole archive instead"
+	peer_corrupt "$ARCH.index" 300
+	expect_rc 0 $C restore db --from "$TGT" --to "$T/rdb2" --yes
+	out_has "fetching the whole archive"
+	cmp "$T/ref/data/sound_machine.db" "$T/rdb2/data/sound_machine.db" ||
+		fail "db differs"
+	peer_put "$ARCH.index" "$T/keep/$ARCH.index"
+	rm -rf "$A"
 
 	note "a damaged frame of the db on $TGT: refused, live data as it was"
 	off=$(awk -F'\t' '$2 == "data/sound_machine.db" { print $17 }' \

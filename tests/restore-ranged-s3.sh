@@ -45,5 +45,6 @@ peer_corrupt() {
 		dd of="$T/obj" bs=1 seek="$2" conv=notrunc status=none
 	s3tool put "$T/obj" "$1" >/dev/null || fail "cannot put $1"
 }
+peer_put() { s3tool put "$2" "$1" >/dev/null || fail "cannot put $1"; }
 ranged_run
 echo PASS

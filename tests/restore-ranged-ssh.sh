@@ -56,5 +56,6 @@ peer_corrupt() {
 	printf "\\$(printf %o $(( (b + 1) % 256 )))" |
 		dd of="$R/$1" bs=1 seek="$2" conv=notrunc status=none
 }
+peer_put() { cp "$2" "$R/$1"; }
 ranged_run
 echo PASS
