@@ -5,7 +5,7 @@
 # one line naming the target and the object; an encrypted target is
 # checked over its ciphertexts without any key.
 . "$TOP_SRCDIR/tests/lib.sh"
-. "$TOP_SRCDIR/tests/verify-target-lib.sh"
+. "$TOP_SRCDIR/tests/verify-target-peer.sh"
 
 mss_backed_up
 cat >>"$T/c.conf" <<EOC

@@ -8,7 +8,7 @@
 # names are each reported.
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/s3-peer.sh"
-. "$TOP_SRCDIR/tests/verify-target-lib.sh"
+. "$TOP_SRCDIR/tests/verify-target-peer.sh"
 
 s3_peer_start
 mss_backed_up

@@ -4,7 +4,7 @@
 # a truncated object each fail naming the target and the object.
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/sshd-peer.sh"
-. "$TOP_SRCDIR/tests/verify-target-lib.sh"
+. "$TOP_SRCDIR/tests/verify-target-peer.sh"
 [ -f "$CAIRN_PLUGIN_DIR/ssh.so" ] || fail "ssh plugin not built"
 
 sshd_ready
