@@ -495,6 +495,63 @@ int backend_get_file(struct backend *b, const char *name, const char *dest,
 	return rc;
 }
 
+/* ---- get into a sink (a decryption in front of the file) -------- */
+
+struct sget {
+	const char *name;
+	int (*write)(void *, const void *, size_t);
+	int (*reset)(void *);
+	void *ctx;
+	uint64_t got;
+	struct progress *bar;
+};
+
+static int to_sink(void *ctx, const void *buf, size_t len)
+{
+	struct sget *g = ctx;
+	int rc = g->write(g->ctx, buf, len);
+
+	if (rc)
+		return rc;
+	g->got += len;
+	progress_add(g->bar, len);
+	return stop_signal() ? CAIRN_EFAIL : 0;
+}
+
+/* Resume where the last attempt got, or start the sink afresh. */
+static int sget_op(struct backend *b, void *arg, struct cairn_error *err)
+{
+	struct sget *g = arg;
+	struct cairn_sink sink = { sizeof(sink), to_sink, g };
+	int rc;
+
+	if (!(b->props.flags & CAIRN_PROP_RANGED_GET) && g->got) {
+		if ((rc = g->reset(g->ctx)))
+			return cairn_errf(err, rc, "cannot restart %s",
+					  g->name);
+		g->got = 0;
+	}
+	rc = b->pl.ops->get(b->h, g->name, g->got, CAIRN_TO_END, &sink, err);
+	if (rc && stop_signal())
+		stop_check(err);
+	return rc;
+}
+
+int backend_get_sink(struct backend *b, const char *name,
+		     int (*write)(void *, const void *, size_t),
+		     int (*reset)(void *), void *ctx,
+		     struct cairn_error *err)
+{
+	struct progress bar;
+	struct sget g = { name, write, reset, ctx, 0, &bar };
+	int rc;
+
+	progress_begin(&bar, b->t->name, 0);
+	rc = with_retry(b, sget_op, &g, err);
+	progress_end(&bar);
+	return rc;
+}
+
 /* ---- the rest ---------------------------------------------------- */
 
 struct lst {

@@ -108,5 +108,5 @@ EOC
 expect_rc 0 "$CAIRN" -c "$T/t.conf" list
 sed -i "/^\[cairn\]/a encrypt = age" "$T/t.conf"
 expect_rc 2 "$CAIRN" -c "$T/t.conf" list
-out_has "t.conf:[0-9]+: encrypt = age for the local archive is not supported"
+out_has "t.conf:[0-9]+: encrypt = age in \\[cairn\\].*not supported yet"
 echo PASS

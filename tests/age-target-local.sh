@@ -48,15 +48,19 @@ damaged "does not match its checksum|does not authenticate"
 note "the same with the sidecar made to match: the AEAD catches it"
 printf '\x55' | dd of="$R/$a" bs=1 seek=$((size / 2)) conv=notrunc \
 	2>/dev/null
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" "${a%.age}.index.age" \
+	>"$a.sha256")
 damaged "does not authenticate"
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" "${a%.age}.index.age" \
+	>"$a.sha256")
 
 note "truncated, with a matching sidecar"
 head -c $((size - 100)) "$T/good" >"$R/$a"
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" "${a%.age}.index.age" \
+	>"$a.sha256")
 damaged "does not authenticate|truncated"
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" "${a%.age}.index.age" \
+	>"$a.sha256")
 
 note "a dropped chunk, with a matching sidecar"
 python3 - "$T/good" "$R/$a" <<'PY'
@@ -67,6 +71,7 @@ h = d.index(b"\n", h) + 1 + 16
 c = 65536 + 16
 open(sys.argv[2], "wb").write(d[:h] + d[h + c:])
 PY
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" "${a%.age}.index.age" \
+	>"$a.sha256")
 damaged "does not authenticate|truncated"
 echo PASS
