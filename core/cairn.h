@@ -1193,6 +1193,10 @@ struct drill_result {
 int drill_run(const struct config *cfg, const struct drill_opts *o,
 	      struct drill_result *res, struct cairn_error *err);
 /* The verdict into state_dir/drills.json, atomically. */
+/* The fields of a drill's verdict (status, archive, members, databases,
+ * seconds, error) into o: for drills.json and drill --json. */
+void drill_json(struct json_object *o, const struct drill_result *res, int rc,
+		const struct cairn_error *err);
 void drill_record(const struct config *cfg, const struct drill_opts *o,
 		  const struct drill_result *res, int rc,
 		  const struct cairn_error *err);

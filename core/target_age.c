@@ -278,7 +278,8 @@ static int fetch_all(struct backend *b, const struct crypt *c,
 		} else if (i != 1 || manifest_find(m, obj)) {
 			rc = stop_check(err);
 			if (!rc)
-				rc = open_one(b, m, dir, obj, ids, hex[i], err);
+				rc = open_one(b, m, dir, obj, ids, hex[i],
+					      err);
 		}
 		free(obj);
 	}

@@ -13,15 +13,7 @@ command -v strace >/dev/null || fail "strace is needed (Debian package strace)"
 
 age_setup
 R=$T/copy
-mkdir -p "$R"
-cat >>"$CONF" <<EOC
-
-[target copy]
-plugin = local
-path = $R
-encrypt = age
-recipients = $(cat "$T/rcpt")
-EOC
+age_local_target copy "$R"
 expect_rc 0 "$CAIRN" -c "$CONF" backup
 a=$(cd "$R" && ls mss-backup-*.tar.zst.age)
 [ -f "$R/${a%.age}.index.age" ] || fail "no encrypted index on the target"

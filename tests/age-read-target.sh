@@ -10,14 +10,9 @@
 
 age_setup
 R=$T/copy P=$T/plain
-mkdir -p "$R" "$P"
+mkdir -p "$P"
+age_local_target copy "$R"
 cat >>"$CONF" <<EOC
-
-[target copy]
-plugin = local
-path = $R
-encrypt = age
-recipients = $(cat "$T/rcpt")
 
 [target plain]
 plugin = local

@@ -11,6 +11,13 @@ age_setup() {
 	"$CAIRN" keygen -o "$T/wrong" >/dev/null
 }
 
+# age_local_target NAME DIR: an encrypted local [target NAME] in $CONF.
+age_local_target() {
+	mkdir -p "$2"
+	printf '\n[target %s]\nplugin = local\npath = %s\nencrypt = age\n%s\n' \
+		"$1" "$2" "recipients = $(cat "$T/rcpt")" >>"$CONF"
+}
+
 dbdump() {
 	python3 -c 'import sqlite3, sys
 print("\n".join(sqlite3.connect(sys.argv[1]).iterdump()))' "$1"
