@@ -90,4 +90,12 @@ sed -i "/^\\[target copy\\]/a identity_file = $T/key" "$CONF"
 expect_rc 0 env -u CAIRN_IDENTITY "$CAIRN" -c "$CONF" ls --target copy
 out_has ' data/sound_machine\.db$'
 ls -A "$T/state" | grep -q '^\.cairn-find' && fail "a scratch dir was left"
+
+note "retention on the target removes an archive's .index.age with it"
+sed -i "/^\[target copy\]/a keep_last = 1" "$CONF"
+expect_rc 0 "$CAIRN" -c "$CONF" backup --time '2030-01-01 03:00:00'
+left=$(ls -A "$R" | grep -v '^mss-backup-2030-01-01_030000\.') &&
+	fail "retention left on the target: $left"
+[ -f "$R/mss-backup-2030-01-01_030000.tar.zst.index.age" ] ||
+	fail "the new archive's index is not on the target"
 echo PASS
