@@ -171,6 +171,8 @@ int cmd_find(const struct config *cfg, char **ops, int nops,
 		dir = xasprintf("%s/.cairn-find.XXXXXX", cfg->state_dir);
 		if (mkdir_p(cfg->state_dir, 0700) || !mkdtemp(dir)) {
 			rc = errno_err(&err, 0, errno, "cannot create %s", dir);
+			free(dir);
+			dir = NULL; /* nothing to remove */
 			goto out;
 		}
 	}
@@ -193,7 +195,7 @@ int cmd_find(const struct config *cfg, char **ops, int nops,
 out:
 	if (rc)
 		log_error("%s", err.msg);
-	if (dir && strchr(dir, 'X') == NULL)
+	if (dir) /* (mkdtemp's suffix may hold an X) */
 		rm_rf(dir);
 	free(dir);
 	json_object_put(arr);
