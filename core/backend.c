@@ -468,16 +468,14 @@ int backend_fits(struct backend *b, const uint64_t *sizes, int n,
 
 /* ---- get --------------------------------------------------------- */
 
-struct get {
-	const char *name, *dest;
+struct fileget {
+	const char *dest;
 	int fd;
-	uint64_t got;
-	struct progress *bar;
 };
 
 static int to_file(void *ctx, const void *buf, size_t len)
 {
-	struct get *g = ctx;
+	struct fileget *g = ctx;
 
 	for (size_t w = 0; w < len;) {
 		ssize_t k = write(g->fd, (const char *)buf + w, len - w);
@@ -488,22 +486,71 @@ static int to_file(void *ctx, const void *buf, size_t len)
 			return CAIRN_EFAIL;
 		w += (size_t)k;
 	}
+	return CAIRN_OK;
+}
+
+static int file_reset(void *ctx)
+{
+	struct fileget *g = ctx;
+
+	return ftruncate(g->fd, 0) || lseek(g->fd, 0, SEEK_SET) < 0
+	       ? CAIRN_EFAIL : CAIRN_OK;
+}
+
+int backend_get_file(struct backend *b, const char *name, const char *dest,
+		     struct cairn_error *err)
+{
+	struct fileget g = { dest, -1 };
+	int rc;
+
+	g.fd = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (g.fd < 0)
+		return errno_err(err, CAIRN_EFAIL, errno, "cannot write %s",
+				 dest);
+	rc = backend_get_sink(b, name, to_file, file_reset, &g, err);
+	if (!rc && fsync(g.fd))
+		rc = errno_err(err, CAIRN_EFAIL, errno, "cannot write %s",
+			       dest);
+	close(g.fd);
+	if (rc)
+		unlink(dest);
+	return rc;
+}
+
+/* ---- get into a sink (a decryption in front of the file) -------- */
+
+struct sget {
+	const char *name;
+	int (*write)(void *, const void *, size_t);
+	int (*reset)(void *);
+	void *ctx;
+	uint64_t got;
+	struct progress *bar;
+};
+
+static int to_sink(void *ctx, const void *buf, size_t len)
+{
+	struct sget *g = ctx;
+	int rc = g->write(g->ctx, buf, len);
+
+	if (rc)
+		return rc;
 	g->got += len;
 	progress_add(g->bar, len);
 	return stop_signal() ? CAIRN_EFAIL : 0;
 }
 
-/* Resume where the last attempt got when the target allows ranges. */
-static int get_op(struct backend *b, void *arg, struct cairn_error *err)
+/* Resume where the last attempt got, or start the sink afresh. */
+static int sget_op(struct backend *b, void *arg, struct cairn_error *err)
 {
-	struct get *g = arg;
-	struct cairn_sink sink = { sizeof(sink), to_file, g };
+	struct sget *g = arg;
+	struct cairn_sink sink = { sizeof(sink), to_sink, g };
 	int rc;
 
 	if (!(b->props.flags & CAIRN_PROP_RANGED_GET) && g->got) {
-		if (ftruncate(g->fd, 0) || lseek(g->fd, 0, SEEK_SET))
-			return errno_err(err, CAIRN_EFAIL, errno, "cannot "
-					 "write %s", g->dest);
+		if ((rc = g->reset(g->ctx)))
+			return cairn_errf(err, rc, "cannot restart %s",
+					  g->name);
 		g->got = 0;
 	}
 	rc = b->pl.ops->get(b->h, g->name, g->got, CAIRN_TO_END, &sink, err);
@@ -512,26 +559,18 @@ static int get_op(struct backend *b, void *arg, struct cairn_error *err)
 	return rc;
 }
 
-int backend_get_file(struct backend *b, const char *name, const char *dest,
+int backend_get_sink(struct backend *b, const char *name,
+		     int (*write)(void *, const void *, size_t),
+		     int (*reset)(void *), void *ctx,
 		     struct cairn_error *err)
 {
 	struct progress bar;
-	struct get g = { name, dest, -1, 0, &bar };
+	struct sget g = { name, write, reset, ctx, 0, &bar };
 	int rc;
 
-	g.fd = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (g.fd < 0)
-		return errno_err(err, CAIRN_EFAIL, errno, "cannot write %s",
-				 dest);
 	progress_begin(&bar, b->t->name, 0);
-	rc = with_retry(b, get_op, &g, err);
+	rc = with_retry(b, sget_op, &g, err);
 	progress_end(&bar);
-	if (!rc && fsync(g.fd))
-		rc = errno_err(err, CAIRN_EFAIL, errno, "cannot write %s",
-			       dest);
-	close(g.fd);
-	if (rc)
-		unlink(dest);
 	return rc;
 }
 

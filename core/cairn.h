@@ -790,6 +790,12 @@ bool backend_retry_after(struct backend *b, int rc, struct cairn_error *err);
 /* Fetch name into the local file dest (0600). */
 int backend_get_file(struct backend *b, const char *name, const char *dest,
 		     struct cairn_error *err);
+/* Fetch name into a sink (write: as cairn_sink's); reset starts it
+ * afresh when a retry cannot resume where the last attempt got. */
+int backend_get_sink(struct backend *b, const char *name,
+		     int (*write)(void *, const void *, size_t),
+		     int (*reset)(void *), void *ctx,
+		     struct cairn_error *err);
 int backend_list(struct backend *b, cairn_list_cb cb, void *ctx,
 		 struct cairn_error *err);
 int backend_del(struct backend *b, const char *name,
@@ -935,6 +941,11 @@ int target_fetch(const struct config *cfg, const char *target,
 int target_fetch_ranged(const struct config *cfg, const char *target,
 			const char *name, const char *dir, char **path,
 			struct reader **rd, struct cairn_error *err);
+/* The same with the archive's sidecars and index only (the archive too
+ * when it has no index): for ls, find. */
+int target_fetch_index(const struct config *cfg, const char *target,
+		       const char *name, const char *dir, char **path,
+		       struct cairn_error *err);
 /* Send the new archive to each selected target, recording results. */
 void dispatch_all(const struct config *cfg, const struct backup_opts *o,
 		  struct run_state *st);
@@ -1320,6 +1331,10 @@ struct drill_result {
 int drill_run(const struct config *cfg, const struct drill_opts *o,
 	      struct drill_result *res, struct cairn_error *err);
 /* The verdict into state_dir/drills.json, atomically. */
+/* The fields of a drill's verdict (status, archive, members, databases,
+ * seconds, error) into o: for drills.json and drill --json. */
+void drill_json(struct json_object *o, const struct drill_result *res, int rc,
+		const struct cairn_error *err);
 void drill_record(const struct config *cfg, const struct drill_opts *o,
 		  const struct drill_result *res, int rc,
 		  const struct cairn_error *err);
@@ -1585,9 +1600,11 @@ int crypt_load(const struct section *s, const char *what,
 	       struct cairn_error *err);
 void crypt_free(struct crypt *c);
 /* Identities to read with: opt (--identity), else $CAIRN_IDENTITY, else
- * identity_file; and the passphrase, if any. */
+ * identity_file; and the passphrase, if any. None: ECONFIG naming
+ * what (the encrypted object). */
 int crypt_identities(const struct crypt *c, const char *opt,
-		     struct age_identities *ids, struct cairn_error *err);
+		     const char *what, struct age_identities *ids,
+		     struct cairn_error *err);
 /* The object a target with c holds for the local file name (freed and
  * replaced): NAME.age, NAME.manifest.age, NAME.age.sha256 if it
  * encrypts, else name itself. */
@@ -1657,11 +1674,12 @@ void crypt_reader_close(struct crypt_reader *r);
 int age_put_archive(struct backend *b, const struct crypt *c,
 		    const char *archive, uint64_t *bytes,
 		    struct cairn_error *err);
-/* dir holds the fetched NAME.age, NAME.manifest.age, NAME.age.sha256:
- * check the ciphertexts, decrypt them to NAME and NAME.manifest and
- * write NAME.sha256 of the plaintexts (archive is NAME). */
-int age_open_fetched(const struct crypt *c, const char *dir,
-		     const char *archive, struct cairn_error *err);
+/* Fetch archive (NAME) from the target into dir, decrypting each
+ * object as it arrives: NAME.manifest, NAME.index (when sent), NAME
+ * (unless !whole: the index alone), and NAME.sha256 of the plaintexts
+ * (with !whole, its NAME line is the ciphertext's, never checked). */
+int age_fetch(struct backend *b, const struct crypt *c, const char *dir,
+	      const char *archive, bool whole, struct cairn_error *err);
 
 /* cmd_keygen.c: `cairn keygen`. */
 int cmd_keygen(const char *out, bool json);
@@ -1669,16 +1687,24 @@ int cmd_keygen(const char *out, bool json);
 int cmd_plugins(const struct config *cfg, bool json);
 
 /* cmd_ls.c: `cairn ls`. */
-int cmd_ls(const struct config *cfg, char **ops, int nops, bool json);
+int cmd_ls(const struct config *cfg, char **ops, int nops,
+	   const char *target, bool json);
 /* The archive an operand list starts with (NAME, a path, "latest"; else
  * the latest), taken off ops. */
 int ls_archive(const struct config *cfg, char **ops, int *nops,
 	       char **path, struct cairn_error *err);
+/* The same archive from a target (--target): fetched into a scratch
+ * dir *dir under state_dir (the caller removes it); whole: the archive
+ * too, else its index and sidecars. */
+int ls_target(const struct config *cfg, const char *target, bool whole,
+	      char **ops, int *nops, char **dir, char **path,
+	      struct cairn_error *err);
 /* A member as `ls --json` shows it. */
 struct json_object *ls_json(const struct index_rec *r);
 
 /* cmd_dump.c: `cairn dump`. */
-int cmd_dump(const struct config *cfg, char **ops, int nops);
+int cmd_dump(const struct config *cfg, char **ops, int nops,
+	     const char *target);
 
 /* cmd_diff.c: `cairn diff`. */
 int cmd_diff(const struct config *cfg, char **ops, int nops, bool json);

@@ -31,22 +31,11 @@ static void drill_print(const struct drill_result *res, int rc,
 	json_object_object_add(j, "schema", json_object_new_int(1));
 	json_object_object_add(j, "target",
 			       json_object_new_string(res->where));
-	json_object_object_add(j, "status", json_object_new_string(
-		rc ? "failure" : "success"));
-	json_object_object_add(j, "archive", res->archive ?
-			       json_object_new_string(res->archive) : NULL);
-	json_object_object_add(j, "members",
-			       json_object_new_uint64(res->members));
-	json_object_object_add(j, "databases",
-			       json_object_new_uint64(res->dbs));
+	drill_json(j, res, rc, err);
 	json_object_object_add(j, "tables",
 			       json_object_new_uint64(res->tables));
 	json_object_object_add(j, "commands",
 			       json_object_new_uint64(res->commands));
-	json_object_object_add(j, "seconds",
-			       json_object_new_double(res->seconds));
-	json_object_object_add(j, "error", rc ?
-			       json_object_new_string(err->msg) : NULL);
 	printf("%s\n", json_object_to_json_string_ext(j,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);

@@ -1,6 +1,7 @@
-/* `cairn dump ARCHIVE PATH`: one member's bytes to stdout (like restic
- * dump), read from its frame alone and checked against its hash; a
- * directory's subtree as a tar. */
+/* `cairn dump ARCHIVE PATH [--target NAME]`: one member's bytes to
+ * stdout (like restic dump), read from its frame alone and checked
+ * against its hash; a directory's subtree as a tar; with --target, from
+ * a target's copy (fetched). */
 #include "config.h"
 
 #include <stdio.h>
@@ -191,14 +192,17 @@ out:
 	return rc;
 }
 
-int cmd_dump(const struct config *cfg, char **ops, int nops)
+int cmd_dump(const struct config *cfg, char **ops, int nops,
+	     const char *target)
 {
 	struct cairn_error err = { 0, "" };
 	struct index_rec r = { 0 }, t = { 0 };
-	char *path = NULL, *holder = NULL;
-	int rc;
+	char *path = NULL, *holder = NULL, *dir = NULL;
+	int rc = target ? ls_target(cfg, target, true, ops, &nops, &dir,
+				    &path, &err)
+			: ls_archive(cfg, ops, &nops, &path, &err);
 
-	if ((rc = ls_archive(cfg, ops, &nops, &path, &err)))
+	if (rc)
 		goto out;
 	if (nops != 1) {
 		rc = cairn_errf(&err, CAIRN_ECONFIG, "dump: which member? "
@@ -243,6 +247,9 @@ out:
 		log_error("%s", err.msg);
 	index_rec_free(&r);
 	index_rec_free(&t);
+	if (dir) /* --target: the fetched copy */
+		rm_rf(dir);
+	free(dir);
 	free(path);
 	return rc_exit(rc);
 }

@@ -59,10 +59,27 @@ struct remote_ix {
 static int collect(void *ctx, const struct cairn_object *o)
 {
 	struct remote_ix *rx = ctx;
+	char *name = crypt_plain_name(o->name); /* NAME.age: as NAME */
 
-	if (archive_name_parse(rx->cfg->name, o->name, NULL))
-		strv_push(&rx->names, o->name);
+	if (archive_name_parse(rx->cfg->name, name, NULL))
+		strv_push(&rx->names, name);
+	free(name);
 	return 0;
+}
+
+/* An encrypted target's archive n: its index and manifest decrypted
+ * into dir (target_age.c); CAIRN_ENOTFOUND if it has no index. */
+static int fetch_encrypted(struct backend *b, const char *dir,
+			   const char *n, struct cairn_error *err)
+{
+	char *ix = path_join(dir, n), *p = index_sidecar(ix);
+	int rc = age_fetch(b, b->t->crypt, dir, n, false, err);
+
+	if (!rc && !path_exists(p))
+		rc = CAIRN_ENOTFOUND; /* an older archive: not searched */
+	free(ix);
+	free(p);
+	return rc;
 }
 
 /* A target's archives: their sidecars and indexes into dir. */
@@ -88,7 +105,9 @@ static int fetch_indexes(const struct config *cfg, const char *target,
 		char *side[3] = { sidecar_sha(n), sidecar_manifest(n),
 				  index_sidecar(n) };
 
-		for (int k = 0; k < 3 && !rc; k++) {
+		if (t->crypt->on)
+			rc = fetch_encrypted(&b, dir, n, err);
+		for (int k = 0; k < 3 && !rc && !t->crypt->on; k++) {
 			char *dest = path_join(dir, side[k]);
 
 			rc = backend_get_file(&b, side[k], dest, err);
@@ -152,6 +171,8 @@ int cmd_find(const struct config *cfg, char **ops, int nops,
 		dir = xasprintf("%s/.cairn-find.XXXXXX", cfg->state_dir);
 		if (mkdir_p(cfg->state_dir, 0700) || !mkdtemp(dir)) {
 			rc = errno_err(&err, 0, errno, "cannot create %s", dir);
+			free(dir);
+			dir = NULL; /* nothing to remove */
 			goto out;
 		}
 	}
@@ -174,7 +195,7 @@ int cmd_find(const struct config *cfg, char **ops, int nops,
 out:
 	if (rc)
 		log_error("%s", err.msg);
-	if (dir && strchr(dir, 'X') == NULL)
+	if (dir) /* (mkdtemp's suffix may hold an X) */
 		rm_rf(dir);
 	free(dir);
 	json_object_put(arr);

@@ -1,7 +1,9 @@
-/* `cairn ls [ARCHIVE|latest] [PATH...] [--json]`: the members of one
- * archive (from its index; an older archive's headers), like tar -tv. */
+/* `cairn ls [ARCHIVE|latest] [PATH...] [--target NAME] [--json]`: the
+ * members of one archive (from its index; an older archive's headers),
+ * like tar -tv; with --target, of a target's copy (its index fetched). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,9 @@ static bool is_archive(const struct config *cfg, const char *s)
 	       archive_name_parse(cfg->name, base_of(s), NULL);
 }
 
-int ls_archive(const struct config *cfg, char **ops, int *nops,
-	       char **path, struct cairn_error *err)
+/* The archive operand, if the first is one, taken off ops. */
+static const char *take_archive(const struct config *cfg, char **ops,
+				int *nops)
 {
 	const char *which = NULL;
 
@@ -29,7 +32,31 @@ int ls_archive(const struct config *cfg, char **ops, int *nops,
 		memmove(ops, ops + 1, (size_t)(*nops - 1) * sizeof(*ops));
 		(*nops)--;
 	}
-	return catalog_resolve(cfg, which, path, err);
+	return which;
+}
+
+int ls_archive(const struct config *cfg, char **ops, int *nops,
+	       char **path, struct cairn_error *err)
+{
+	return catalog_resolve(cfg, take_archive(cfg, ops, nops), path, err);
+}
+
+int ls_target(const struct config *cfg, const char *target, bool whole,
+	      char **ops, int *nops, char **dir, char **path,
+	      struct cairn_error *err)
+{
+	const char *which = take_archive(cfg, ops, nops);
+
+	*dir = xasprintf("%s/.cairn-find.XXXXXX", cfg->state_dir);
+	if (mkdir_p(cfg->state_dir, 0700) || !mkdtemp(*dir)) {
+		int rc = errno_err(err, 0, errno, "cannot create %s", *dir);
+
+		free(*dir);
+		*dir = NULL;
+		return rc;
+	}
+	return (whole ? target_fetch : target_fetch_index)(
+		cfg, target, which ? base_of(which) : NULL, *dir, path, err);
 }
 
 static void mode_string(const struct index_rec *r, char m[11])
@@ -153,16 +180,22 @@ out:
 	return rc;
 }
 
-int cmd_ls(const struct config *cfg, char **ops, int nops, bool json)
+int cmd_ls(const struct config *cfg, char **ops, int nops,
+	   const char *target, bool json)
 {
 	struct cairn_error err = { 0, "" };
-	char *path = NULL;
-	int rc;
+	char *path = NULL, *dir = NULL;
+	int rc = target ? ls_target(cfg, target, false, ops, &nops, &dir,
+				    &path, &err)
+			: ls_archive(cfg, ops, &nops, &path, &err);
 
-	if (!(rc = ls_archive(cfg, ops, &nops, &path, &err)))
+	if (!rc)
 		rc = list(path, ops, nops, json, &err);
 	if (rc)
 		log_error("%s", err.msg);
+	if (dir)
+		rm_rf(dir);
+	free(dir);
 	free(path);
 	return rc_exit(rc);
 }

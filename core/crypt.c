@@ -78,10 +78,11 @@ int crypt_load(const struct section *s, const char *what,
 	    (rc = age_passphrase_load(&c->r.passphrase, v, err)))
 		return rc;
 	if (!dflt && c->on)
-		return cairn_errf(err, CAIRN_ECONFIG, "%s: encrypt = age "
-				  "for the local archive is not supported; "
-				  "set it on targets (their recipients "
-				  "default to these)", ewhere);
+		return cairn_errf(err, CAIRN_ECONFIG, "%s: encrypt = age in "
+				  "[cairn] (the local archive encrypted) is "
+				  "not supported yet; set encrypt = age on "
+				  "targets (their recipients default to "
+				  "[cairn]'s)", ewhere);
 	if (dflt && !c->r.n && !c->r.passphrase) { /* [cairn]'s keys */
 		for (size_t i = 0; i < dflt->r.n; i++)
 			age_recipients_add(&c->r, dflt->r.x25519[i]);
@@ -109,7 +110,8 @@ void crypt_free(struct crypt *c)
 }
 
 int crypt_identities(const struct crypt *c, const char *opt,
-		     struct age_identities *ids, struct cairn_error *err)
+		     const char *what, struct age_identities *ids,
+		     struct cairn_error *err)
 {
 	const char *env = getenv("CAIRN_IDENTITY");
 	const char *file = opt ? opt : env && *env ? env : c->identity_file;
@@ -121,9 +123,9 @@ int crypt_identities(const struct crypt *c, const char *opt,
 	if (c->r.passphrase)
 		strv_push(&ids->passphrases, c->r.passphrase);
 	if (!ids->n && !ids->passphrases.n)
-		return cairn_errf(err, CAIRN_ECONFIG, "no identity to decrypt "
-				  "with: give --identity FILE, "
-				  "CAIRN_IDENTITY or identity_file");
+		return cairn_errf(err, CAIRN_ECONFIG, "%s is encrypted: an "
+				  "identity is needed (--identity FILE, "
+				  "CAIRN_IDENTITY or identity_file)", what);
 	return CAIRN_OK;
 }
 

@@ -269,6 +269,7 @@ struct remote {
 	const struct config *cfg;
 	struct strv names;
 	struct strv sides;
+	struct strv encs; /* names whose object is NAME.age */
 };
 
 static int collect(void *ctx, const struct cairn_object *o)
@@ -277,8 +278,11 @@ static int collect(void *ctx, const struct cairn_object *o)
 	char *name = crypt_plain_name(o->name); /* NAME.age: as NAME */
 	size_t l = strlen(name);
 
-	if (archive_name_parse(rm->cfg->name, name, NULL))
+	if (archive_name_parse(rm->cfg->name, name, NULL)) {
 		strv_push(&rm->names, name);
+		if (strcmp(name, o->name))
+			strv_push(&rm->encs, name);
+	}
 	else if (l > 7 && !strcmp(name + l - 7, ".sha256"))
 		strv_push(&rm->sides, name);
 	free(name);
@@ -306,6 +310,7 @@ static void remote_free(struct remote *rm)
 {
 	strv_free(&rm->names);
 	strv_free(&rm->sides);
+	strv_free(&rm->encs);
 }
 
 /* A kept archive's lock, extended to its tier's period; a failure is
@@ -381,7 +386,8 @@ static int prune_target(const struct config *cfg, const struct target *t,
 		names[1] = crypt_object(t->crypt, xstrdup(snaps[i].name));
 		names[2] = crypt_object(t->crypt,
 					sidecar_manifest(snaps[i].name));
-		names[3] = index_sidecar(snaps[i].name);
+		names[3] = crypt_object(t->crypt,
+					index_sidecar(snaps[i].name));
 		for (int k = 0; k < 4; k++) {
 			int r = rc || held ? CAIRN_OK
 					   : backend_del(&b, names[k], err);
@@ -498,8 +504,46 @@ static int fetch_ranged(struct backend **bp, const char *pick,
 	return rc;
 }
 
+/* The sidecars and the archive (!whole: not if there is an index);
+ * older archives have no index (the sidecar says if one is missing). */
+static int fetch_plain(struct backend *b, const char *pick, const char *dir,
+		       bool whole, struct cairn_error *err)
+{
+	char *names[4] = { sidecar_sha(pick), sidecar_manifest(pick),
+			   index_sidecar(pick), xstrdup(pick) };
+	int rc = CAIRN_OK;
+
+	for (int i = 0; i < 4 && !rc; i++) {
+		if ((rc = get_one(b, names[i], dir, err)) == CAIRN_ENOTFOUND &&
+		    i == 2)
+			whole = true; /* no index: the archive is needed */
+		if (rc == CAIRN_ENOTFOUND && i == 2)
+			rc = CAIRN_OK;
+		else if (!rc && i == 2 && !whole)
+			break;
+	}
+	for (int i = 0; i < 4; i++)
+		free(names[i]);
+	return rc;
+}
+
+/* An encrypted archive's objects; !whole: its index, and the archive
+ * only when it has none. */
+static int fetch_age(struct backend *b, const char *pick, const char *dir,
+		     bool whole, struct cairn_error *err)
+{
+	char *ix = index_sidecar(pick), *p = path_join(dir, ix);
+	int rc = age_fetch(b, b->t->crypt, dir, pick, whole, err);
+
+	if (!rc && !whole && !path_exists(p))
+		rc = age_fetch(b, b->t->crypt, dir, pick, true, err);
+	free(ix);
+	free(p);
+	return rc;
+}
+
 static int fetch(const struct config *cfg, const char *target,
-		 const char *name, const char *dir, char **path,
+		 const char *name, const char *dir, bool whole, char **path,
 		 struct reader **rd, struct cairn_error *err)
 {
 	const struct target *t = config_target(cfg, target);
@@ -540,31 +584,18 @@ static int fetch(const struct config *cfg, const char *target,
 	}
 	log_info("target %s: fetching %s%s", target, pick,
 		 rd && !t->crypt->on ? " (its index, then what it needs)" : "");
-	{
-		char *side = crypt_object(t->crypt, sidecar_sha(pick));
-		char *man = crypt_object(t->crypt, sidecar_manifest(pick));
-		char *obj = crypt_object(t->crypt, xstrdup(pick));
-		char *ix = index_sidecar(pick);
+	if (t->crypt->on) /* decrypted as it arrives: target_age.c */
+		rc = fetch_age(b, pick, dir, whole, err);
+	else
+		rc = fetch_plain(b, pick, dir, whole && !rd, err);
+	if (!rc && rd && !t->crypt->on)
+		rc = fetch_ranged(&b, pick, dir, rd, err);
+	if (!rc && rd && !*rd) { /* no ranged reads: the archive whole */
+		char *got = path_join(dir, pick);
 
-		rc = get_one(b, side, dir, err);
-		if (!rc)
-			rc = get_one(b, man, dir, err);
-		/* Older archives have no index; the sidecar says if one
-		 * is missing. Encrypted copies carry theirs inside. */
-		if (!rc && !t->crypt->on &&
-		    (rc = get_one(b, ix, dir, err)) ==
-		    CAIRN_ENOTFOUND)
-			rc = CAIRN_OK;
-		if (!rc && rd && !t->crypt->on)
-			rc = fetch_ranged(&b, pick, dir, rd, err);
-		if (!rc && (!rd || !*rd))
-			rc = get_one(b, obj, dir, err);
-		if (!rc && t->crypt->on) /* decrypt: target_age.c */
-			rc = age_open_fetched(t->crypt, dir, pick, err);
-		free(side);
-		free(man);
-		free(ix);
-		free(obj);
+		if (!path_exists(got))
+			rc = get_one(b, pick, dir, err);
+		free(got);
 	}
 	if (!rc)
 		*path = path_join(dir, pick);
@@ -580,7 +611,7 @@ int target_fetch(const struct config *cfg, const char *target,
 		 const char *name, const char *dir, char **path,
 		 struct cairn_error *err)
 {
-	return fetch(cfg, target, name, dir, path, NULL, err);
+	return fetch(cfg, target, name, dir, true, path, NULL, err);
 }
 
 int target_fetch_ranged(const struct config *cfg, const char *target,
@@ -588,7 +619,14 @@ int target_fetch_ranged(const struct config *cfg, const char *target,
 			struct reader **rd, struct cairn_error *err)
 {
 	*rd = NULL;
-	return fetch(cfg, target, name, dir, path, rd, err);
+	return fetch(cfg, target, name, dir, true, path, rd, err);
+}
+
+int target_fetch_index(const struct config *cfg, const char *target,
+		       const char *name, const char *dir, char **path,
+		       struct cairn_error *err)
+{
+	return fetch(cfg, target, name, dir, false, path, NULL, err);
 }
 
 /* `cairn list --target NAME`. */
@@ -615,8 +653,10 @@ int list_target(const struct config *cfg, const char *target, bool json)
 		qsort(rm.names.v, rm.names.n, sizeof(char *), strv_cmp);
 	for (size_t i = rm.names.n; i-- > 0;) {
 		const char *n = rm.names.v[i];
-		bool ok = has_side(&rm, n);
+		bool ok = has_side(&rm, n), enc = false;
 
+		for (size_t k = 0; k < rm.encs.n && !enc; k++)
+			enc = !strcmp(rm.encs.v[k], n);
 		if (arr) {
 			json_object *o = json_object_new_object();
 
@@ -627,10 +667,13 @@ int list_target(const struct config *cfg, const char *target, bool json)
 						       "incomplete"));
 			json_object_object_add(o, "where",
 					       json_object_new_string(target));
+			json_object_object_add(o, "encrypted",
+					       json_object_new_boolean(enc));
 			json_object_array_add(arr, o);
 		} else {
-			printf("%-44s %-10s %s\n", n,
-			       ok ? "complete" : "incomplete", target);
+			printf("%-44s %-10s %s%s\n", n,
+			       ok ? "complete" : "incomplete", target,
+			       enc ? " (encrypted)" : "");
 		}
 	}
 	if (arr) {

@@ -293,6 +293,23 @@ out:
 	return rc;
 }
 
+void drill_json(struct json_object *o, const struct drill_result *res, int rc,
+		const struct cairn_error *err)
+{
+	json_object_object_add(o, "status", json_object_new_string(
+		rc ? "failure" : "success"));
+	json_object_object_add(o, "archive", res->archive ?
+			       json_object_new_string(res->archive) : NULL);
+	json_object_object_add(o, "members",
+			       json_object_new_uint64(res->members));
+	json_object_object_add(o, "databases",
+			       json_object_new_uint64(res->dbs));
+	json_object_object_add(o, "seconds",
+			       json_object_new_double(res->seconds));
+	json_object_object_add(o, "error", rc ?
+			       json_object_new_string(err->msg) : NULL);
+}
+
 void drill_record(const struct config *cfg, const struct drill_opts *o,
 		  const struct drill_result *res, int rc,
 		  const struct cairn_error *err)
@@ -305,21 +322,10 @@ void drill_record(const struct config *cfg, const struct drill_opts *o,
 
 	json_object_object_get_ex(all, res->where, &prev);
 	last_ok = json_str(prev, "last_success");
-	json_object_object_add(e, "status", json_object_new_string(
-		rc ? "failure" : "success"));
-	json_object_object_add(e, "archive", res->archive ?
-			       json_object_new_string(res->archive) : NULL);
+	drill_json(e, res, rc, err);
 	json_object_object_add(e, "mode", json_object_new_string(o->mode));
 	json_object_object_add(e, "started", json_time(res->started));
 	json_object_object_add(e, "finished", json_time(res->finished));
-	json_object_object_add(e, "seconds",
-			       json_object_new_double(res->seconds));
-	json_object_object_add(e, "members",
-			       json_object_new_uint64(res->members));
-	json_object_object_add(e, "databases",
-			       json_object_new_uint64(res->dbs));
-	json_object_object_add(e, "error", rc ?
-			       json_object_new_string(err->msg) : NULL);
 	json_object_object_add(e, "last_success", !rc ?
 		json_time(res->finished) : last_ok ?
 		json_object_new_string(last_ok) : NULL);

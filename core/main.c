@@ -193,12 +193,12 @@ static int run_restore(const struct config *cfg, struct args *a)
 
 static int run_ls(const struct config *cfg, struct args *a)
 {
-	return cmd_ls(cfg, a->ops, a->nops, a->json);
+	return cmd_ls(cfg, a->ops, a->nops, a->target, a->json);
 }
 
 static int run_dump(const struct config *cfg, struct args *a)
 {
-	return cmd_dump(cfg, a->ops, a->nops);
+	return cmd_dump(cfg, a->ops, a->nops, a->target);
 }
 
 static int run_diff(const struct config *cfg, struct args *a)
@@ -366,8 +366,10 @@ static const struct command {
 	  "  --copies        which targets hold the newest restore points\n"
 	  "                  (asks each target); warns below min_copies or\n"
 	  "                  without an offsite copy\n" },
-	{ "drill", run_drill, { OPT_TARGET, OPT_JSON }, OPTIONAL_OPERAND, NULL,
-	  "usage: cairn drill [MODE] [--target NAME] [--json]\n"
+	{ "drill", run_drill, { OPT_TARGET, OPT_IDENTITY, OPT_JSON },
+	  OPTIONAL_OPERAND, NULL,
+	  "usage: cairn drill [MODE] [--target NAME] [--identity FILE] "
+	  "[--json]\n"
 	  "Test-restore the latest archive (fetched from the target, when\n"
 	  "named) into a private scratch dir: checksums, every member\n"
 	  "against the manifest, SQLite integrity_check and row counts\n"
@@ -382,21 +384,28 @@ static const struct command {
 	  "older than safety_net_days (default 7) are removed.\n"
 	  "  --accept-shrink  the drop a shrink alarm reported is wanted:\n"
 	  "                   retention may prune the archives it held\n" },
-	{ "ls", run_ls, { OPT_JSON }, MANY_OPERANDS, NULL,
-	  "usage: cairn ls [ARCHIVE|latest] [PATH...] [--json]\n"
+	{ "ls", run_ls, { OPT_TARGET, OPT_IDENTITY, OPT_JSON }, MANY_OPERANDS,
+	  NULL,
+	  "usage: cairn ls [ARCHIVE|latest] [PATH...] [--target NAME]\n"
+	  "                [--identity FILE] [--json]\n"
 	  "List an archive's members (type, mode, owner, size, mtime,\n"
 	  "path), or those under each PATH (a member, directory or glob).\n"
-	  "Read from the archive's index, not the archive.\n" },
-	{ "dump", run_dump, { 0 }, MANY_OPERANDS, NULL,
-	  "usage: cairn dump [ARCHIVE|latest] PATH\n"
+	  "Read from the archive's index, not the archive; with --target,\n"
+	  "from a target's copy (an encrypted one needs --identity).\n" },
+	{ "dump", run_dump, { OPT_TARGET, OPT_IDENTITY }, MANY_OPERANDS, NULL,
+	  "usage: cairn dump [ARCHIVE|latest] PATH [--target NAME]\n"
+	  "                  [--identity FILE]\n"
 	  "Write one file member to stdout, read from its frame alone and\n"
-	  "checked against its SHA-256.\n" },
+	  "checked against its SHA-256; with --target, from a target's\n"
+	  "copy (an encrypted one needs --identity).\n" },
 	{ "diff", run_diff, { OPT_JSON }, MANY_OPERANDS, NULL,
 	  "usage: cairn diff ARCHIVE ARCHIVE [--json]\n"
 	  "Paths the second archive adds (+), removes (-), changes (M,\n"
 	  "content) or changes in mode or owner only (U), with sizes.\n" },
-	{ "find", run_find, { OPT_TARGET, OPT_JSON }, MANY_OPERANDS, NULL,
-	  "usage: cairn find PATTERN [--target NAME] [--json]\n"
+	{ "find", run_find, { OPT_TARGET, OPT_IDENTITY, OPT_JSON },
+	  MANY_OPERANDS, NULL,
+	  "usage: cairn find PATTERN [--target NAME] [--identity FILE] "
+	  "[--json]\n"
 	  "Which archives (local, or a target's) hold members matching\n"
 	  "PATTERN: a path, a directory, or a glob on the path or the\n"
 	  "base name. Only indexes are read (fetched from a target).\n" },

@@ -1,12 +1,14 @@
 /*
  * Encrypted copies on a target (encrypt = age): the archive goes out as
- * NAME.age and its manifest copy as NAME.manifest.age, each encrypted
- * on its way into the target's streaming put (no copy on disk), then
- * NAME.age.sha256 over the ciphertexts, so `sha256sum -c` and verify
- * work on the target without the key. A fetch checks the ciphertexts
- * against that sidecar, decrypts (every chunk authenticated, the final
- * one present) and writes the local sidecar of the plaintexts, so a
- * restore goes on as from any archive.
+ * NAME.age, its manifest and index copies as NAME.manifest.age and
+ * NAME.index.age, each encrypted on its way into the target's streaming
+ * put (no copy on disk), then NAME.age.sha256 over the ciphertexts, so
+ * `sha256sum -c` and verify work on the target without the key. A
+ * fetch decrypts in the sink of each get (every chunk authenticated,
+ * the final one present: no ciphertext lands on disk, and only
+ * authentic plaintext), checks the ciphertexts' hashes against that
+ * sidecar and writes the local sidecar of the plaintexts, so a restore
+ * goes on as from any archive.
  */
 #include "config.h"
 
@@ -82,9 +84,9 @@ static int put_text(struct backend *b, const char *name, const char *text,
 }
 
 /* A send that failed part way: what it put is removed again. */
-static void unput(struct backend *b, char *names[3])
+static void unput(struct backend *b, char *names[4])
 {
-	for (int i = 3; i-- > 0;) {
+	for (int i = 4; i-- > 0;) {
 		struct cairn_error e = { 0, "" };
 
 		if (names[i] && backend_del(b, names[i], &e) == CAIRN_OK)
@@ -93,13 +95,13 @@ static void unput(struct backend *b, char *names[3])
 	}
 }
 
-/* CAIRN_ENOSPC before anything is sent unless all three fit. */
+/* CAIRN_ENOSPC before anything is sent unless all of them fit. */
 static int fits(struct backend *b, const struct crypt *c,
-		const char *const paths[2], struct cairn_error *err)
+		const char *const paths[], int n, struct cairn_error *err)
 {
-	uint64_t size[3] = { 0, 0, 200 };
+	uint64_t size[4] = { 0, 0, 0, 0 };
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < n; i++) {
 		struct stat st;
 
 		if (stat(paths[i], &st))
@@ -107,23 +109,25 @@ static int fits(struct backend *b, const struct crypt *c,
 					 "%s", paths[i]);
 		size[i] = age_size(&c->r, (uint64_t)st.st_size);
 	}
-	return backend_fits(b, size, 3, err);
+	size[n] = 300; /* the sidecar */
+	return backend_fits(b, size, n + 1, err);
 }
 
 int age_put_archive(struct backend *b, const struct crypt *c,
 		    const char *archive, uint64_t *bytes,
 		    struct cairn_error *err)
 {
-	char *man = sidecar_manifest(archive), hex[65];
-	const char *paths[2] = { archive, man };
-	char *names[3] = { NULL, NULL, NULL };
+	char *man = sidecar_manifest(archive), *ix = index_sidecar(archive);
+	const char *paths[3] = { archive, man, ix };
+	char *names[4] = { NULL, NULL, NULL, NULL }, hex[65];
+	int np = path_exists(ix) ? 3 : 2; /* older archives: no index */
 	struct sbuf side = { 0 };
 	uint64_t n = 0;
 	int rc, i;
 
 	*bytes = 0;
-	rc = fits(b, c, paths, err);
-	for (i = 0; i < 2 && !rc; i++) {
+	rc = fits(b, c, paths, np, err);
+	for (i = 0; i < np && !rc; i++) {
 		names[i] = crypt_object(c, xstrdup(base_of(paths[i])));
 		if (!(rc = stop_check(err)) &&
 		    !(rc = put_one(b, c, paths[i], names[i], hex, &n, err))) {
@@ -132,125 +136,190 @@ int age_put_archive(struct backend *b, const struct crypt *c,
 		}
 	}
 	if (!rc) {
-		names[2] = sidecar_sha(names[0]);
-		rc = put_text(b, names[2], side.s, side.len, err);
+		names[3] = sidecar_sha(names[0]);
+		rc = put_text(b, names[3], side.s, side.len, err);
 		*bytes += side.len;
 	}
 	if (rc)
 		unput(b, names);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		free(names[i]);
 	sb_free(&side);
 	free(man);
+	free(ix);
 	return rc;
 }
 
-/* The ciphertext sums in the target's sidecar: name -> hex. */
-static int cipher_sums(const char *side_path, struct manifest *m,
-		       struct cairn_error *err)
+/* ---- fetch: each object decrypted in the sink of its get ---- */
+
+static int mem_write(void *ctx, const void *buf, size_t len)
 {
-	size_t len, bad = 0;
-	char *text = read_file(side_path, &len);
-	int rc = CAIRN_OK;
+	struct sbuf *b = ctx;
 
-	if (!text)
-		return errno_err(err, CAIRN_EINTEGRITY, errno, "cannot read "
-				 "%s", side_path);
-	if (manifest_parse(text, len, m, &bad))
+	if (b->len + len > 1 << 16) /* a sidecar is a few lines */
+		return CAIRN_EINTEGRITY;
+	sb_add(b, buf, len);
+	return CAIRN_OK;
+}
+
+static int mem_reset(void *ctx)
+{
+	((struct sbuf *)ctx)->len = 0;
+	return CAIRN_OK;
+}
+
+/* The ciphertext sums in the target's sidecar obj: name -> hex. */
+static int cipher_sums(struct backend *b, const char *obj,
+		       struct manifest *m, struct cairn_error *err)
+{
+	struct sbuf text = { 0 };
+	size_t bad = 0;
+	int rc = backend_get_sink(b, obj, mem_write, mem_reset, &text, err);
+
+	if (rc == CAIRN_EINTEGRITY)
+		rc = cairn_errf(err, rc, "%s: too long for a sidecar", obj);
+	else if (!rc && manifest_parse(text.s ? text.s : "", text.len, m,
+				       &bad))
 		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s:%zu: not a "
-				"sha256sum line", base_of(side_path), bad);
-	free(text);
+				"sha256sum line", obj, bad);
+	sb_free(&text);
 	return rc;
 }
 
-/* Decrypt dir/NAME.age into dir/NAME, its ciphertext checked against
- * the sidecar's line for it; the plaintext's hash into phex. */
-static int open_one(const struct manifest *m, const char *dir,
-		    const char *obj, const struct age_identities *ids,
-		    char phex[65], struct cairn_error *err)
+struct fget {
+	struct crypt_get g;
+	const struct age_identities *ids;
+	int fd;
+};
+
+static int fget_write(void *ctx, const void *buf, size_t len)
+{
+	return crypt_get_write(&((struct fget *)ctx)->g, buf, len);
+}
+
+/* A retry that cannot resume: decrypt afresh into an empty file. */
+static int fget_reset(void *ctx)
+{
+	struct fget *f = ctx;
+	struct cairn_error e = { 0, "" };
+
+	crypt_get_free(&f->g);
+	if (ftruncate(f->fd, 0) || lseek(f->fd, 0, SEEK_SET) < 0)
+		return CAIRN_EFAIL;
+	return crypt_get_begin(&f->g, f->ids, f->fd, &e);
+}
+
+/* Object obj decrypted into dir/NAME (obj less ".age") as it arrives,
+ * its ciphertext checked against the sidecar's line; the plaintext's
+ * hash into phex. */
+static int open_one(struct backend *b, const struct manifest *m,
+		    const char *dir, const char *obj,
+		    const struct age_identities *ids, char phex[65],
+		    struct cairn_error *err)
 {
 	const struct manifest_entry *e = manifest_find(m, obj);
-	char *src = path_join(dir, obj), *plain = xstrdup(src), chex[65];
-	char buf[1 << 16];
-	struct crypt_get g;
-	int in = -1, out = -1, rc;
-	ssize_t n = 0;
+	char *name = crypt_plain_name(obj), *plain = path_join(dir, name);
+	struct fget f = { .ids = ids };
+	char chex[65];
+	int rc;
 
-	plain[strlen(plain) - 4] = '\0'; /* less ".age" */
-	rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: not in its sidecar",
-			obj);
-	if (!e)
-		goto out;
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	out = open(plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (in < 0 || out < 0) {
-		rc = errno_err(err, CAIRN_EFAIL, errno, "%s", in < 0 ? src
-								  : plain);
+	if (!e) {
+		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s: not in its "
+				"sidecar", obj);
 		goto out;
 	}
-	rc = crypt_get_begin(&g, ids, out, err);
-	while (!rc && (n = read(in, buf, sizeof(buf))) > 0)
-		if ((rc = crypt_get_write(&g, buf, (size_t)n)))
-			break;
-	if (!rc && n < 0)
-		rc = errno_err(err, CAIRN_EFAIL, errno, "cannot read %s", src);
-	if (!rc || g.dec.err.code)
-		rc = crypt_get_end(&g, obj, chex, phex, err);
-	crypt_get_free(&g);
+	f.fd = open(plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (f.fd < 0) {
+		rc = errno_err(err, CAIRN_EFAIL, errno, "%s", plain);
+		goto out;
+	}
+	if (!(rc = crypt_get_begin(&f.g, ids, f.fd, err)))
+		rc = backend_get_sink(b, obj, fget_write, fget_reset, &f,
+				      err);
+	if (!rc || f.g.dec.err.code)
+		rc = crypt_get_end(&f.g, obj, chex, phex, err);
+	crypt_get_free(&f.g);
 	if (!rc && strcmp(chex, e->hex))
 		rc = cairn_errf(err, CAIRN_EINTEGRITY, "%s does not match "
 				"its checksum in its sidecar", obj);
-	if (!rc && fsync(out))
+	if (!rc && fsync(f.fd))
 		rc = errno_err(err, CAIRN_EFAIL, errno, "%s", plain);
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
+	close(f.fd);
 	if (rc)
 		unlink(plain);
-	unlink(src); /* the ciphertext has served */
-	free(src);
+out:
+	free(name);
 	free(plain);
 	return rc;
 }
 
-int age_open_fetched(const struct crypt *c, const char *dir,
-		     const char *archive, struct cairn_error *err)
+/* The objects of archive on the target, in the order they are fetched:
+ * the manifest, the index (if the sidecar names one), the archive. */
+static int fetch_all(struct backend *b, const struct crypt *c,
+		     const struct manifest *m, const char *dir,
+		     const char *archive, bool whole,
+		     const struct age_identities *ids, struct sbuf *side,
+		     struct cairn_error *err)
+{
+	char *plain[3] = { sidecar_manifest(archive), index_sidecar(archive),
+			   xstrdup(archive) };
+	char hex[3][65];
+	int rc = CAIRN_OK, i;
+
+	for (i = 0; i < 3 && !rc; i++) {
+		char *obj = crypt_object(c, xstrdup(plain[i]));
+
+		hex[i][0] = '\0';
+		if (i == 2 && !whole) { /* only the index is wanted: the
+					 * line is the ciphertext's */
+			const struct manifest_entry *e = manifest_find(m, obj);
+
+			snprintf(hex[i], 65, "%s", e ? e->hex : "");
+		} else if (i != 1 || manifest_find(m, obj)) {
+			rc = stop_check(err);
+			if (!rc)
+				rc = open_one(b, m, dir, obj, ids, hex[i],
+					      err);
+		}
+		free(obj);
+	}
+	/* The local sidecar, as backup writes it (archive, manifest,
+	 * index), of what decrypted. */
+	for (i = 0; !rc && i < 3; i++)
+		if (*hex[(i + 2) % 3])
+			manifest_line(side, hex[(i + 2) % 3],
+				      plain[(i + 2) % 3]);
+	for (i = 0; i < 3; i++)
+		free(plain[i]);
+	return rc;
+}
+
+int age_fetch(struct backend *b, const struct crypt *c, const char *dir,
+	      const char *archive, bool whole, struct cairn_error *err)
 {
 	struct age_identities ids = { 0 };
 	struct manifest m = { 0 };
 	char *obj = crypt_object(c, xstrdup(archive));
-	char *man = sidecar_manifest(archive);
-	char *mobj = crypt_object(c, xstrdup(man)), *cside = sidecar_sha(obj);
-	char *cside_path = path_join(dir, cside), ahex[65], mhex[65];
-	char *side = sidecar_sha(archive), *side_path = path_join(dir, side);
+	char *cside = sidecar_sha(obj), *side = sidecar_sha(archive);
+	char *side_path = path_join(dir, side);
 	struct sbuf text = { 0 };
 	int rc;
 
-	if ((rc = crypt_identities(c, NULL, &ids, err)) ||
-	    (rc = cipher_sums(cside_path, &m, err)))
+	if ((rc = crypt_identities(c, NULL, obj, &ids, err)) ||
+	    (rc = cipher_sums(b, cside, &m, err)) ||
+	    (rc = fetch_all(b, c, &m, dir, archive, whole, &ids, &text,
+			    err)))
 		goto out;
-	if ((rc = open_one(&m, dir, mobj, &ids, mhex, err)) ||
-	    (rc = open_one(&m, dir, obj, &ids, ahex, err)))
-		goto out;
-	/* The local sidecar, as backup writes it, of what decrypted. */
-	manifest_line(&text, ahex, archive);
-	manifest_line(&text, mhex, man);
 	rc = write_file_atomic(side_path, text.s, text.len, 0600, err);
 out:
 	if (rc == CAIRN_EAUTH)
 		cairn_errf(err, rc, "%s: no identity matches its recipients",
 			   obj);
-	unlink(cside_path);
 	sb_free(&text);
 	manifest_free(&m);
 	age_identities_free(&ids);
 	free(obj);
-	free(man);
-	free(mobj);
 	free(cside);
-	free(cside_path);
 	free(side);
 	free(side_path);
 	return rc;

@@ -13,20 +13,17 @@ command -v age >/dev/null || skip "age not installed"
 age_setup
 TGT=copy
 R=$T/copy
-cat >>"$CONF" <<EOC
-
-[target copy]
-plugin = local
-path = $R
-encrypt = age
-recipients = $(cat "$T/rcpt")
-EOC
-mkdir -p "$R"
+age_local_target copy "$R"
 LIST="ls -A $R"
 local_fetch() { cp "$R/$1" "$2"; }
 age_target_run local_fetch
 
 a=$(cd "$R" && ls mss-backup-*.tar.zst.age)
+# resum: the target's sidecar made to match its (damaged) copies.
+resum() {
+	(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" \
+		"${a%.age}.index.age" >"$a.sha256")
+}
 damaged() {
 	rm -rf "$T/archive"
 	echo damaged >"$T/src/data/sound_machine.db"
@@ -48,15 +45,15 @@ damaged "does not match its checksum|does not authenticate"
 note "the same with the sidecar made to match: the AEAD catches it"
 printf '\x55' | dd of="$R/$a" bs=1 seek=$((size / 2)) conv=notrunc \
 	2>/dev/null
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+resum
 damaged "does not authenticate"
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+resum
 
 note "truncated, with a matching sidecar"
 head -c $((size - 100)) "$T/good" >"$R/$a"
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+resum
 damaged "does not authenticate|truncated"
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+resum
 
 note "a dropped chunk, with a matching sidecar"
 python3 - "$T/good" "$R/$a" <<'PY'
@@ -67,6 +64,6 @@ h = d.index(b"\n", h) + 1 + 16
 c = 65536 + 16
 open(sys.argv[2], "wb").write(d[:h] + d[h + c:])
 PY
-(cd "$R" && sha256sum "$a" "${a%.age}.manifest.age" >"$a.sha256")
+resum
 damaged "does not authenticate|truncated"
 echo PASS

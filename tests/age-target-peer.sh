@@ -11,6 +11,13 @@ age_setup() {
 	"$CAIRN" keygen -o "$T/wrong" >/dev/null
 }
 
+# age_local_target NAME DIR: an encrypted local [target NAME] in $CONF.
+age_local_target() {
+	mkdir -p "$2"
+	printf '\n[target %s]\nplugin = local\npath = %s\nencrypt = age\n%s\n' \
+		"$1" "$2" "recipients = $(cat "$T/rcpt")" >>"$CONF"
+}
+
 dbdump() {
 	python3 -c 'import sqlite3, sys
 print("\n".join(sqlite3.connect(sys.argv[1]).iterdump()))' "$1"
@@ -38,7 +45,9 @@ age_target_run() {
 	echo "$objs" | grep -qx "$a.sha256" || fail "no $a.sha256"
 	echo "$objs" | grep -qx "${a%.age}.manifest.age" ||
 		fail "no encrypted manifest"
-	echo "$objs" | grep -E '\.tar\.zst$|\.manifest$' &&
+	echo "$objs" | grep -qx "${a%.age}.index.age" ||
+		fail "no encrypted index"
+	echo "$objs" | grep -E '\.tar\.zst$|\.manifest$|\.index$' &&
 		fail "a plaintext object on the target"
 
 	note "stock tools: sha256sum -c without the key; age -d | tar -x"
@@ -46,6 +55,7 @@ age_target_run() {
 	$fetch "$a" "$T/got/$a"
 	$fetch "$a.sha256" "$T/got/$a.sha256"
 	$fetch "${a%.age}.manifest.age" "$T/got/${a%.age}.manifest.age"
+	$fetch "${a%.age}.index.age" "$T/got/${a%.age}.index.age"
 	(cd "$T/got" && sha256sum -c --quiet "$a.sha256") ||
 		fail "sha256sum -c of the ciphertexts"
 	mkdir -p "$T/untar"
@@ -54,6 +64,8 @@ age_target_run() {
 	same_tree "$T/untar"
 	age -d -i "$T/key" "$T/got/${a%.age}.manifest.age" |
 		grep -q 'data/sound_machine.db' || fail "manifest does not decrypt"
+	age -d -i "$T/key" "$T/got/${a%.age}.index.age" |
+		grep -q 'data/sound_machine.db' || fail "index does not decrypt"
 
 	note "local disk lost; a wrong identity: exit 1, nothing touched"
 	rm -rf "$T/archive"
@@ -69,7 +81,7 @@ age_target_run() {
 	note "no identity at all: a usage error"
 	expect_rc 2 env -u CAIRN_IDENTITY "$CAIRN" -c "$CONF" restore full \
 		--from "$TGT" --yes
-	out_has "no identity"
+	out_has "${a} is encrypted: an identity is needed"
 
 	note "restore full --from $TGT --identity KEY"
 	expect_rc 0 "$CAIRN" -c "$CONF" restore full --from "$TGT" --yes \
