@@ -187,8 +187,10 @@ static int write_archive(struct run *r, int fd, const char *name,
 out_prog:
 	progress_end(&prog);
 out:
-	tees_part(r, tees, rb_tee);
+	/* aw_free may still write (libarchive ends an unclosed archive):
+	 * the tees go after it. */
 	aw_free(&w);
+	tees_part(r, tees, rb_tee);
 	sb_free(&inv);
 	inventory_free_commands(cmds, ncmds);
 	return rc;
