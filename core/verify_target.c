@@ -261,7 +261,7 @@ static bool read_sidecar(struct vt *vt, struct tverdict *v,
 /* ---- one archive ------------------------------------------------- */
 
 /* The objects of archive `name` on this target: the archive, .manifest,
- * .sha256 (and .index) or their .age names; n of them. */
+ * .sha256 and .index, or their .age names; n of them. */
 static int object_names(const struct vt *vt, const char *name,
 			char *obj[4])
 {
@@ -270,8 +270,8 @@ static int object_names(const struct vt *vt, const char *name,
 	obj[0] = crypt_object(c, xstrdup(name));
 	obj[1] = crypt_object(c, sidecar_manifest(name));
 	obj[2] = crypt_object(c, sidecar_sha(name));
-	obj[3] = c->on ? NULL : index_sidecar(name);
-	return c->on ? 3 : 4;
+	obj[3] = crypt_object(c, index_sidecar(name));
+	return 4;
 }
 
 /* An object the sidecar covers: there, hashing to its line, of the size

@@ -34,7 +34,12 @@ mkdir -p "$T/vault"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" sync --target vault
 rm -f "$T/key"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" verify --target vault "$name"
-out_has "target vault: $name: OK \(2 objects"
+# the archive, its manifest and its index, each as ciphertext
+out_has "target vault: $name: OK \(3 objects"
+rm "$T/vault/$name.index.age"
+expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault "$name"
+out_has "$name.index.age: missing"
+expect_rc 0 "$CAIRN" -c "$T/c.conf" sync --target vault
 cp "$T/vault/$name.age" "$T/good"
 flip "$T/vault/$name.age"
 expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault
