@@ -44,8 +44,13 @@ time_t objlock_put_until(const struct backend *b, time_t at)
 int objlock_hold(struct backend *b, const char *archive, time_t until,
 		 struct cairn_error *err)
 {
-	char *names[4] = { xstrdup(archive), sidecar_sha(archive),
-			   sidecar_manifest(archive), index_sidecar(archive) };
+	const struct crypt *c = b->t->crypt;
+	char *obj = crypt_object(c, xstrdup(archive));
+	/* An encrypted copy's names: A.age, A.age.sha256, A.manifest.age,
+	 * A.index.age. */
+	char *names[4] = { obj, sidecar_sha(obj),
+			   crypt_object(c, sidecar_manifest(archive)),
+			   crypt_object(c, index_sidecar(archive)) };
 	int rc = CAIRN_OK;
 
 	for (int i = 0; i < 4 && !rc; i++) {

@@ -113,6 +113,19 @@ static int fits(struct backend *b, const struct crypt *c,
 	return backend_fits(b, size, n + 1, err);
 }
 
+/* On an Object Lock target the copy is locked as a plain one is, from
+ * the time in its name: every object, before the run goes on. */
+static int age_lock(struct backend *b, const char *archive,
+		    struct cairn_error *err)
+{
+	time_t at = 0, until;
+
+	archive_name_parse(b->cfg->name, base_of(archive), &at);
+	until = objlock_put_until(b, at);
+	return until ? objlock_hold(b, base_of(archive), until, err)
+		     : CAIRN_OK;
+}
+
 int age_put_archive(struct backend *b, const struct crypt *c,
 		    const char *archive, uint64_t *bytes,
 		    struct cairn_error *err)
@@ -140,6 +153,8 @@ int age_put_archive(struct backend *b, const struct crypt *c,
 		rc = put_text(b, names[3], side.s, side.len, err);
 		*bytes += side.len;
 	}
+	if (!rc)
+		rc = age_lock(b, archive, err);
 	if (rc)
 		unput(b, names);
 	for (i = 0; i < 4; i++)

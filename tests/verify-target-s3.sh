@@ -5,7 +5,7 @@
 # every object's lock is checked by HEAD: an archive whose lock was
 # shortened by a governance bypass with the same key, a sidecar put
 # again without a lock, and a lock of another mode than object_lock
-# names are each reported.
+# names are each reported; an encrypted copy is locked like a plain one.
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/s3-peer.sh"
 . "$TOP_SRCDIR/tests/verify-target-peer.sh"
@@ -61,4 +61,19 @@ assert len(p) == 2, p
 assert any(x.startswith(sys.argv[2] + ".sha256: not locked") for x in p), p
 assert any(x.startswith(sys.argv[2] + ": locked only until") for x in p), p
 PY
+note "an encrypted copy on a locked bucket: every object locked"
+age-keygen -o "$T/akey" 2>/dev/null
+mss_conf "$T/e.conf" "$T/src" "$T/arch-e" "$T/state-e"
+s3_target "$T/e.conf" bucket="$GOV" prefix=enc/ object_lock=governance \
+	lock_last=1h encrypt=age recipients="$(age-keygen -y "$T/akey")"
+expect_rc 0 "$CAIRN" -c "$T/e.conf" backup
+E=$(cd "$T/arch-e" && ls mss-backup-2*.tar.zst)
+for o in "$E.age" "$E.age.sha256" "$E.manifest.age" "$E.index.age"; do
+	case $(s3_rgw lock "$GOV" "enc/$o") in
+	GOVERNANCE\ *) ;;
+	*) fail "enc/$o is not locked: $(s3_rgw lock "$GOV" "enc/$o")" ;;
+	esac
+done
+expect_rc 0 "$CAIRN" -c "$T/e.conf" verify --target s3
+out_has "^target s3: $E: OK \(3 objects match its sidecar, locked as its retention wants\)"
 echo "verify-target-s3: ok"
