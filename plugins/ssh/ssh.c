@@ -1509,8 +1509,13 @@ static int read_range(struct ssh *c, LIBSSH2_SFTP_HANDLE *h, const char *src,
 	if (!buf)
 		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
 	while (left > 0) {
-		size_t want = left < XFER_BUF ? (size_t)left : XFER_BUF;
+		/* libssh2 asks for up to 4x a read's buffer ahead: a quarter
+		 * of what is left keeps it from reading past the range. */
+		uint64_t q = (left + 3) / 4;
+		size_t want = q < XFER_BUF ? (size_t)q : XFER_BUF;
 
+		if (want < 4096) /* the tail: a few more round trips */
+			want = left < 4096 ? (size_t)left : 4096;
 		if (stopped(c)) {
 			cairn_errf(err, CAIRN_EFAIL, "%s: download of %s "
 				   "interrupted", c->where, src);
