@@ -18,19 +18,8 @@ R=$T/nas/backups/mss
 
 age_setup
 TGT=nas
-cat >>"$CONF" <<EOC
-
-[target nas]
-plugin = ssh
-host = 127.0.0.1
-port = $SSHD_PORT
-user = $(id -un)
-path = $R
-identity = $T/id
-known_hosts = $T/kh
-encrypt = age
-recipients = $(cat "$T/rcpt")
-EOC
+ssh_target "$CONF" nas "$R"
+printf 'encrypt = age\nrecipients = %s\n' "$(cat "$T/rcpt")" >>"$CONF"
 LIST="ls -A $R"
 ssh_fetch() { cp "$R/$1" "$2"; }
 age_target_run ssh_fetch

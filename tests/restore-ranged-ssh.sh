@@ -33,17 +33,7 @@ R=$T/nas/backups/mss
 TGT=nas
 CONF=$T/c.conf
 ranged_setup
-cat >>"$CONF" <<EOC
-
-[target nas]
-plugin = ssh
-host = 127.0.0.1
-port = $SSHD_PORT
-user = $(id -un)
-path = $R
-identity = $T/id
-known_hosts = $T/kh
-EOC
+ssh_target "$CONF" nas "$R"
 
 peer_reset() { : >"$T/sftp.log"; }
 peer_bytes() {
