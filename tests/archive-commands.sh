@@ -49,8 +49,13 @@ cmp "$T/d.wav" "$S/Sounds/uploads/sound_0001.wav" || fail "dump bytes"
 	fail "dump ARCHIVE ./PATH"
 expect_rc 1 "$CAIRN" -c "$T/c.conf" dump latest Sounds/none.wav
 out_has "Sounds/none.wav: not in $a1; see 'cairn ls $a1'"
-expect_rc 2 "$CAIRN" -c "$T/c.conf" dump latest Sounds
-out_has "Sounds: a directory"
+# a directory: its subtree as a tar (like restic dump), not refused
+"$CAIRN" -c "$T/c.conf" dump latest Sounds >"$T/d.tar" ||
+	fail "dump of a directory"
+tar -tf "$T/d.tar" >"$T/d.list" || fail "stock tar cannot read the dump"
+grep -qx 'Sounds/uploads/sound_0001.wav' "$T/d.list" ||
+	fail "the directory's tar lacks Sounds/uploads/sound_0001.wav"
+grep -v '^Sounds' "$T/d.list" && fail "the tar holds more than Sounds"
 
 note "diff"
 echo changed >>"$S/config/wifi.conf"
