@@ -343,16 +343,18 @@ static const struct command {
 	  "last passed a check, where), or those a target holds. Status is\n"
 	  "verified, incomplete (no sidecar) or CORRUPT (the last verify\n"
 	  "failed).\n" },
-	{ "verify", run_verify, { OPT_DEEP, OPT_JSON, OPT_TARGET },
+	{ "verify", run_verify, { OPT_DEEP, OPT_JSON, OPT_TARGET,
+				  OPT_IDENTITY },
 	  OPTIONAL_OPERAND, NULL,
 	  "usage: cairn verify [NAME|latest] [--deep] [--target NAME]\n"
-	  "                    [--json]\n"
+	  "                    [--identity FILE] [--json]\n"
 	  "Check an archive against its .sha256 sidecar; --deep also reads\n"
 	  "every member against MANIFEST.sha256 and integrity-checks SQLite\n"
 	  "members. The result is kept in state_dir/verify.json for list.\n"
 	  "--target: the target's copies (all, or NAME), checked there:\n"
 	  "objects, sizes, checksums over a streamed get, Object Lock;\n"
-	  "--deep fetches each and test-restores it.\n" },
+	  "--deep fetches each and test-restores it (an encrypted copy\n"
+	  "is decrypted as it arrives: --identity FILE).\n" },
 	{ "status", run_status, { OPT_MAX_AGE, OPT_JSON, OPT_MAX_DRILL_AGE,
 				  OPT_COPIES }, NO_OPERAND, NULL,
 	  "usage: cairn status [--max-age DURATION] [--max-drill-age DURATION]\n"

@@ -32,20 +32,33 @@ recipients = $(age-keygen -y "$T/key")
 EOC
 mkdir -p "$T/vault"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" sync --target vault
-rm -f "$T/key"
+mv "$T/key" "$T/key.kept"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" verify --target vault "$name"
 # the archive, its manifest and its index, each as ciphertext
 out_has "target vault: $name: OK \(3 objects"
-rm "$T/vault/$name.index.age"
+mv "$T/vault/$name.index.age" "$T/good.ix"
 expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault "$name"
 out_has "$name.index.age: missing"
-expect_rc 0 "$CAIRN" -c "$T/c.conf" sync --target vault
+mv "$T/good.ix" "$T/vault/$name.index.age"
 cp "$T/vault/$name.age" "$T/good"
 flip "$T/vault/$name.age"
 expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault
 out_has "target vault: $name.age: sha256 .* $name.age.sha256 says"
 cp "$T/good" "$T/vault/$name.age"
+cp "$T/vault/$name.manifest.age" "$T/good.man"
 rm "$T/vault/$name.manifest.age"
 expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault
 out_has "target vault: $name.manifest.age: missing"
+cp "$T/good.man" "$T/vault/$name.manifest.age"
+
+note "encrypt = age, --deep: decrypted as fetched, members test-restored"
+expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault --deep "$name"
+out_has "$name.age is encrypted: an identity is needed"
+expect_rc 0 "$CAIRN" -c "$T/c.conf" verify --target vault --deep \
+	--identity "$T/key.kept" "$name"
+out_has "^target vault: $name: OK .* members against the manifest, 1 SQLite"
+age-keygen -o "$T/other" 2>/dev/null
+expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault --deep \
+	--identity "$T/other" "$name"
+out_has "no identity matches its recipients"
 echo "verify-target-local: ok"
