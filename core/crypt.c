@@ -260,7 +260,7 @@ static int get_out(void *ctx, const void *buf, size_t len)
 			continue;
 		if (k < 0) {
 			g->werrno = errno;
-			return errno_rc(errno);
+			return cairn_errno_rc(errno);
 		}
 		w += (size_t)k;
 	}

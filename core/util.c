@@ -42,27 +42,6 @@ const char *rc_name(int rc)
 	return names[rc];
 }
 
-int errno_rc(int e)
-{
-	switch (e) {
-	case ENOSPC:
-	case EDQUOT:
-		return CAIRN_ENOSPC;
-	case EACCES:
-	case EPERM:
-	case EROFS:
-		return CAIRN_EPERM;
-	case ENOENT:
-		return CAIRN_ENOTFOUND;
-	case EAGAIN:
-	case EINTR:
-	case ETIMEDOUT:
-		return CAIRN_ERETRY;
-	default:
-		return CAIRN_EFAIL;
-	}
-}
-
 int errno_err(struct cairn_error *err, int code, int errnum,
 	      const char *fmt, ...)
 {
@@ -73,7 +52,7 @@ int errno_err(struct cairn_error *err, int code, int errnum,
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (!code)
-		code = errno_rc(errnum);
+		code = cairn_errno_rc(errnum);
 	return cairn_errf(err, code, "%s: %s", what, strerror(errnum));
 }
 

@@ -30,8 +30,6 @@ const char *rc_name(int rc);
 /* Fill err with "PREFIX: strerror(errno)"-style text; returns code. */
 int errno_err(struct cairn_error *err, int code, int errnum,
 	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* The cairn_rc code for an errno value (ENOSPC -> CAIRN_ENOSPC ...). */
-int errno_rc(int errnum);
 
 /* Allocation that never returns NULL: cairn exits on OOM. */
 void *xmalloc(size_t n);
