@@ -921,9 +921,10 @@ void streams_free(struct streams *ss);
 /* objlock.c: Object Lock per retention tier (lock_last ... lock_yearly). */
 /* The target's lock periods in seconds, 0 where unset. */
 void objlock_periods(const struct backend *b, long lock[5]);
-/* Until when a new archive of time `at` is locked: lock_last, or the
- * longest period when lock_last is unset; 0 without a lock. */
-time_t objlock_put_until(const struct backend *b, time_t at);
+/* Until when a new archive (a name or path; its time is in its name)
+ * is locked: lock_last, or the longest period when lock_last is unset;
+ * 0 without a lock. */
+time_t objlock_put_until(const struct backend *b, const char *archive);
 /* Lock an archive and its sidecars until `until` (only ever longer). */
 int objlock_hold(struct backend *b, const char *archive, time_t until,
 		 struct cairn_error *err);

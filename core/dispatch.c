@@ -54,15 +54,6 @@ static int put_locked(struct backend *b, const char *path, time_t until,
 	return until ? backend_retain(b, base_of(path), until, err) : rc;
 }
 
-/* The lock a new archive of b gets, from the time in its name. */
-static time_t put_until(const struct backend *b, const char *archive)
-{
-	time_t at = 0;
-
-	archive_name_parse(b->cfg->name, base_of(archive), &at);
-	return objlock_put_until(b, at);
-}
-
 /* The files of an archive in the order they are sent: the archive,
  * its sidecars, .sha256 last (a listing that shows it implies the rest
  * is complete); the .index only of a seekable archive. Their sizes into
@@ -133,8 +124,8 @@ static int put_archive(struct backend *b, const char *archive,
 	if (!(n = send_list(archive, side, size, err)))
 		rc = err->code ? err->code : CAIRN_EFAIL;
 	else if (!(rc = backend_fits(b, size, n, err)))
-		rc = send_rest(b, side, size, 0, n, put_until(b, archive),
-			       bytes, err);
+		rc = send_rest(b, side, size, 0, n,
+			       objlock_put_until(b, archive), bytes, err);
 	send_list_free(side);
 	return rc;
 }
@@ -148,7 +139,7 @@ static int commit_stream(struct tstream *s, const char *archive,
 {
 	char *side[4];
 	uint64_t size[4];
-	time_t until = put_until(&s->b, archive);
+	time_t until = objlock_put_until(&s->b, archive);
 	int rc = CAIRN_OK, n;
 
 	*bytes = 0;

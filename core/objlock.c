@@ -26,12 +26,14 @@ void objlock_periods(const struct backend *b, long lock[5])
 	}
 }
 
-time_t objlock_put_until(const struct backend *b, time_t at)
+time_t objlock_put_until(const struct backend *b, const char *archive)
 {
 	long lock[5], most = 0;
+	time_t at = 0;
 
 	if (!backend_lockable(b))
 		return 0;
+	archive_name_parse(b->cfg->name, base_of(archive), &at);
 	objlock_periods(b, lock);
 	for (int r = 0; r < 5; r++)
 		if (lock[r] > most)

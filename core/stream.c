@@ -150,7 +150,6 @@ static void *consume(void *arg)
 	struct tstream *s = arg;
 	struct cairn_error err = { 0, "" };
 	struct chunk *c;
-	time_t at = 0;
 	int rc;
 
 	s->opened = true;
@@ -161,9 +160,9 @@ static void *consume(void *arg)
 	}
 	s->open_ok = true;
 	/* Locked from the first byte, for as long as a new archive is. */
-	archive_name_parse(s->cfg->name, s->name, &at);
 	if ((rc = backend_begin_locked(&s->b, s->name, CAIRN_SIZE_UNKNOWN,
-				       objlock_put_until(&s->b, at), &s->put,
+				       objlock_put_until(&s->b, s->name),
+				       &s->put,
 				       &err))) {
 		fail_stream(s, rc, &err);
 		return NULL;

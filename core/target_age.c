@@ -118,10 +118,8 @@ static int fits(struct backend *b, const struct crypt *c,
 static int age_lock(struct backend *b, const char *archive,
 		    struct cairn_error *err)
 {
-	time_t at = 0, until;
+	time_t until = objlock_put_until(b, archive);
 
-	archive_name_parse(b->cfg->name, base_of(archive), &at);
-	until = objlock_put_until(b, at);
 	return until ? objlock_hold(b, base_of(archive), until, err)
 		     : CAIRN_OK;
 }

@@ -137,10 +137,8 @@ static void lock_plan(struct vt *vt)
  * tier's if longer; 0 when nothing is required any more. */
 static time_t lock_wanted(const struct vt *vt, const char *name)
 {
-	time_t now = time(NULL), at = 0, want, tier = 0;
-
-	archive_name_parse(vt->cfg->name, name, &at);
-	want = objlock_put_until(&vt->b, at);
+	time_t now = time(NULL), want = objlock_put_until(&vt->b, name);
+	time_t tier = 0;
 	for (size_t i = 0; i < vt->nsnaps; i++)
 		if (!strcmp(vt->snaps[i].name, name))
 			tier = retention_lock_until(&vt->snaps[i],
