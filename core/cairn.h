@@ -1681,6 +1681,13 @@ int age_put_archive(struct backend *b, const struct crypt *c,
  * (with !whole, its NAME line is the ciphertext's, never checked). */
 int age_fetch(struct backend *b, const struct crypt *c, const char *dir,
 	      const char *archive, bool whole, struct cairn_error *err);
+/* Ranged reads of archive's plaintext from its ciphertext NAME.age of
+ * size bytes on b's target (header and last chunk checked here, each
+ * chunk as a read reaches it). b (heap, open) is the reader's; on an
+ * error it is closed. */
+int age_reader_open(struct backend *b, const struct crypt *c,
+		    const char *archive, uint64_t size, struct reader **rd,
+		    struct cairn_error *err);
 
 /* cmd_keygen.c: `cairn keygen`. */
 int cmd_keygen(const char *out, bool json);

@@ -475,21 +475,28 @@ static int size_cb(void *ctx, const struct cairn_object *o)
 
 /* Ranged: the archive stays on the target, read by *rd (which takes the
  * open backend) when the target has ranged gets and the archive an
- * index; else *rd stays NULL and the caller fetches it whole. */
+ * index; else *rd stays NULL and the caller fetches it whole. An
+ * encrypted archive is read through its decryption (target_age.c). */
 static int fetch_ranged(struct backend **bp, const char *pick,
 			const char *dir, struct reader **rd,
 			struct cairn_error *err)
 {
-	struct obj_size z = { pick, 0, false };
+	const struct crypt *c = (*bp)->t->crypt;
+	char *obj = c->on ? crypt_object(c, xstrdup(pick)) : xstrdup(pick);
+	struct obj_size z = { obj, 0, false };
 	char *name = index_sidecar(pick), *ix = path_join(dir, name);
 	int rc = CAIRN_OK;
 
 	if (path_exists(ix) &&
 	    ((*bp)->props.flags & CAIRN_PROP_RANGED_GET) &&
 	    !(rc = backend_list(*bp, size_cb, &z, err)) && z.found) {
-		*rd = reader_open_target(*bp, pick, z.bytes);
+		if (c->on)
+			rc = age_reader_open(*bp, c, pick, z.bytes, rd, err);
+		else
+			*rd = reader_open_target(*bp, pick, z.bytes);
 		*bp = NULL;
 	}
+	free(obj);
 	free(name);
 	free(ix);
 	return rc;
@@ -574,17 +581,21 @@ static int fetch(const struct config *cfg, const char *target,
 		goto out;
 	}
 	log_info("target %s: fetching %s%s", target, pick,
-		 rd && !t->crypt->on ? " (its index, then what it needs)" : "");
+		 rd ? " (its index, then what it needs)" : "");
 	if (t->crypt->on) /* decrypted as it arrives: target_age.c */
-		rc = fetch_age(b, pick, dir, whole, err);
+		rc = fetch_age(b, pick, dir, whole && !rd, err);
 	else
 		rc = fetch_plain(b, pick, dir, whole && !rd, err);
-	if (!rc && rd && !t->crypt->on)
+	if (!rc && rd)
 		rc = fetch_ranged(&b, pick, dir, rd, err);
 	if (!rc && rd && !*rd) { /* no ranged reads: the archive whole */
 		char *got = path_join(dir, pick);
 
-		if (!path_exists(got))
+		if (path_exists(got))
+			;
+		else if (t->crypt->on)
+			rc = fetch_age(b, pick, dir, true, err);
+		else
 			rc = get_one(b, pick, dir, err);
 		free(got);
 	}

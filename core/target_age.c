@@ -337,3 +337,82 @@ out:
 	free(side_path);
 	return rc;
 }
+
+/* ---- ranged: plaintext read from the target's ciphertext ---- */
+
+struct age_rd {
+	struct crypt_reader c;
+	struct reader *under; /* the ciphertext: ranged gets */
+};
+
+static int age_rd_pread(void *ctx, uint64_t off, void *buf, size_t len,
+			size_t *got, struct cairn_error *err)
+{
+	return crypt_reader_pread(&((struct age_rd *)ctx)->c, off, buf, len,
+				  got, err);
+}
+
+/* A plaintext range is the run of whole chunks that hold it. */
+static void age_rd_hint(void *ctx, uint64_t off, uint64_t len)
+{
+	struct age_rd *a = ctx;
+	uint64_t k0 = off / AGE_CHUNK;
+	uint64_t k1 = (off + len + AGE_CHUNK - 1) / AGE_CHUNK;
+
+	reader_hint(a->under, a->c.s.payload_off + k0 * AGE_CCHUNK,
+		    (k1 - k0) * AGE_CCHUNK);
+}
+
+static uint64_t age_rd_fetched(void *ctx)
+{
+	return reader_fetched(((struct age_rd *)ctx)->under);
+}
+
+static void age_rd_close(void *ctx)
+{
+	struct age_rd *a = ctx;
+
+	crypt_reader_close(&a->c);
+	reader_close(a->under);
+	free(a);
+}
+
+static const struct reader_ops age_rd_ops = {
+	age_rd_pread, age_rd_hint, age_rd_fetched, age_rd_close
+};
+
+int age_reader_open(struct backend *b, const struct crypt *c,
+		    const char *archive, uint64_t size, struct reader **rd,
+		    struct cairn_error *err)
+{
+	struct age_identities ids = { 0 };
+	struct age_rd *a = xcalloc(1, sizeof(*a));
+	char *obj = crypt_object(c, xstrdup(archive));
+	int rc = crypt_identities(c, NULL, obj, &ids, err);
+
+	*rd = NULL;
+	if (rc) {
+		backend_close(b);
+		free(b);
+		goto out;
+	}
+	a->under = reader_open_target(b, obj, size);
+	/* The header is a few hundred bytes: not a read-ahead's MiB. */
+	reader_hint(a->under, 0, 4096);
+	rc = crypt_reader_open(&a->c, &ids, size, reader_read_at, a->under,
+			       err);
+	if (rc == CAIRN_EAUTH)
+		cairn_errf(err, rc, "%s: no identity matches its recipients",
+			   obj);
+	if (!rc)
+		*rd = reader_new(&age_rd_ops, a, a->c.plain,
+				 a->under->what);
+	else
+		age_rd_close(a);
+	a = NULL;
+out:
+	free(a);
+	age_identities_free(&ids);
+	free(obj);
+	return rc;
+}

@@ -2,7 +2,8 @@
 # restore db / --path from an s3 target (Ceph RGW behind tests/s3proxy.py)
 # reads only the frames it needs by ranged GETs: the proxy's count of
 # reply bytes stays within the frames, the index and the sidecars; see
-# tests/restore-ranged-peer.sh.
+# tests/restore-ranged-peer.sh. With AGE=yes (tests/restore-ranged-age.sh)
+# the target encrypts.
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/s3-peer.sh"
 . "$TOP_SRCDIR/tests/restore-ranged-peer.sh"
@@ -12,19 +13,13 @@ s3_peer_start
 TGT=s3
 CONF=$T/c.conf
 ranged_setup
-cat >>"$CONF" <<EOC
-
-[target s3]
-plugin = s3
-endpoint = $S3_ENDPOINT
-region = us-east-1
-bucket = $S3_BUCKET
-prefix = mss/
-path_style = yes
-access_key = $S3_ACCESS
-secret_key = $S3_SECRET
-EOC
-chmod 600 "$CONF"
+if [ "${AGE:-}" = yes ]; then
+	"$CAIRN" keygen -o "$T/key" >"$T/rcpt" || fail "keygen"
+	s3_target "$CONF" region=us-east-1 encrypt=age \
+		recipients="$(cat "$T/rcpt")"
+else
+	s3_target "$CONF" region=us-east-1
+fi
 s3tool() {
 	"$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/s3.so" endpoint="$S3_DIRECT" \
 		bucket="$S3_BUCKET" prefix=mss/ access_key="$S3_ACCESS" \
@@ -37,9 +32,10 @@ peer_bytes() {
 	awk '$1 == "GET" { for (i = 4; i <= NF; i++) if ($i ~ /^out=/)
 		s += substr($i, 5) } END { print s + 0 }' "$S3_PROXY_LOG"
 }
+peer_get() { s3tool get "$1" "$2" >/dev/null || fail "cannot get $1"; }
 peer_corrupt() {
 	local b
-	s3tool get "$1" "$T/obj" >/dev/null || fail "cannot get $1"
+	peer_get "$1" "$T/obj"
 	b=$(od -An -tu1 -j "$2" -N1 "$T/obj" | tr -d ' ')
 	printf "\\$(printf %o $(( (b + 1) % 256 )))" |
 		dd of="$T/obj" bs=1 seek="$2" conv=notrunc status=none
