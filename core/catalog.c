@@ -306,18 +306,24 @@ int verify_sidecar_part(const char *archive, const char *skip,
 		goto out;
 	/* Each name is there once: each file is hashed once. */
 	for (size_t i = 0; i < m.n; i++) {
-		char hex[65], *p;
+		char hex[65], *p, *bytes = NULL;
+		size_t blen = 0;
 
 		if (skip && !strcmp(m.e[i].path, skip))
 			continue;
 		p = path_join(dir, m.e[i].path);
-
-		if (sha256_file(p, hex, NULL)) {
+		if (!strcmp(m.e[i].path, base_of(archive)) ?
+		    sha256_file(p, hex, NULL) :
+		    sha256_file_keep(p, hex, &bytes, &blen)) {
 			rc = errno_err(err, CAIRN_EINTEGRITY, errno,
 				       "cannot check %s", p);
 			free(p);
 			goto out;
 		}
+		if (strcmp(hex, m.e[i].hex))
+			free(bytes);
+		else
+			kept_put(p, bytes, blen); /* NULL: not kept */
 		free(p);
 		if (strcmp(hex, m.e[i].hex)) {
 			rc = cairn_errf(err, CAIRN_EINTEGRITY,
@@ -340,11 +346,18 @@ int manifest_load(const char *archive, struct manifest *m,
 		  struct cairn_error *err)
 {
 	char *p = sidecar_manifest(archive), *text;
+	const char *kept;
 	size_t len, bad = 0;
 	int rc = CAIRN_OK;
 
 	memset(m, 0, sizeof(*m));
-	text = read_file(p, &len);
+	if ((kept = kept_get(p, &len))) { /* as it was checked */
+		text = xmalloc(len + 1);
+		memcpy(text, kept, len);
+		text[len] = '\0';
+	} else {
+		text = read_file(p, &len);
+	}
 	if (!text)
 		rc = errno_err(err, CAIRN_EINTEGRITY, errno, "cannot read %s",
 			       p);

@@ -198,10 +198,12 @@ int cmd_dump(const struct config *cfg, char **ops, int nops,
 	struct cairn_error err = { 0, "" };
 	struct index_rec r = { 0 }, t = { 0 };
 	char *path = NULL, *holder = NULL, *dir = NULL;
-	int rc = target ? ls_target(cfg, target, true, ops, &nops, &dir,
-				    &path, &err)
-			: ls_archive(cfg, ops, &nops, &path, &err);
+	int rc;
 
+	kept_enable(); /* the index and manifest: read once, as checked */
+	rc = target ? ls_target(cfg, target, true, ops, &nops, &dir, &path,
+				&err)
+		    : ls_archive(cfg, ops, &nops, &path, &err);
 	if (rc)
 		goto out;
 	if (nops != 1) {

@@ -329,6 +329,7 @@ int cmd_restore(const struct config *cfg, const struct restore_opts *o)
 	bool touched = false;
 	int fetch_fd = -1, rc;
 
+	kept_enable(); /* the index and manifest: read once, as checked */
 	if (!o->npaths &&
 	    (rc = restore_components(cfg, o->mode, &comps, &ncomps, &err)))
 		goto out;

@@ -237,7 +237,9 @@ int index_open_fp(struct index_reader *r, FILE *f, const char *what,
 int index_open(struct index_reader *r, const char *path,
 	       struct cairn_error *err)
 {
-	FILE *f = fopen(path, "re");
+	size_t len;
+	const char *kept = kept_get(path, &len); /* as it was checked */
+	FILE *f = kept ? fmemopen((void *)kept, len, "r") : fopen(path, "re");
 	int rc;
 
 	if (!f)

@@ -731,7 +731,7 @@ static int stage_seek(struct stage *s, bool *want, size_t want_left,
 	struct ar_frame *f = NULL;
 	struct archive *a = NULL;
 	struct reader *own = NULL;
-	enum compression comp;
+	enum compression comp = COMP_ZSTD; /* set by select_frames */
 	size_t nf;
 	int rc;
 

@@ -549,3 +549,90 @@ void fmt_bytes(uint64_t n, char buf[32])
 	else
 		snprintf(buf, 32, "%.1f %s", v, unit[u]);
 }
+
+/* ---- files kept as they were checked ------------------------------ */
+
+enum { KEPT_MAX = 64 << 20 }; /* an index of a million members */
+
+static struct kept {
+	bool on;
+	struct kept_file {
+		char *path, *buf;
+		size_t len;
+	} *v;
+	size_t n;
+} kept;
+
+static void kept_free(void)
+{
+	for (size_t i = 0; i < kept.n; i++) {
+		free(kept.v[i].path);
+		free(kept.v[i].buf);
+	}
+	free(kept.v);
+	memset(&kept, 0, sizeof(kept));
+}
+
+void kept_enable(void)
+{
+	if (!kept.on)
+		atexit(kept_free);
+	kept.on = true;
+}
+
+int sha256_file_keep(const char *path, char hex[65], char **buf,
+		     size_t *len)
+{
+	unsigned char md[32];
+	struct stat st;
+
+	*buf = NULL;
+	*len = 0;
+	if (!kept.on || stat(path, &st) || st.st_size > KEPT_MAX)
+		return sha256_file(path, hex, NULL);
+	if (!(*buf = read_file(path, len)))
+		return -1;
+	if (!EVP_Digest(*buf, *len, md, NULL, EVP_sha256(), NULL)) {
+		free(*buf);
+		*buf = NULL;
+		errno = ENOMEM;
+		return -1;
+	}
+	hex_encode(md, 32, hex);
+	return 0;
+}
+
+static struct kept_file *kept_find(const char *path)
+{
+	for (size_t i = 0; i < kept.n; i++)
+		if (!strcmp(kept.v[i].path, path))
+			return &kept.v[i];
+	return NULL;
+}
+
+void kept_put(const char *path, char *buf, size_t len)
+{
+	struct kept_file *k;
+
+	if (!buf)
+		return;
+	if (!(k = kept_find(path))) {
+		kept.v = xrealloc(kept.v, (kept.n + 1) * sizeof(*kept.v));
+		k = &kept.v[kept.n++];
+		k->path = xstrdup(path);
+	} else {
+		free(k->buf);
+	}
+	k->buf = buf;
+	k->len = len;
+}
+
+const char *kept_get(const char *path, size_t *len)
+{
+	const struct kept_file *k = kept_find(path);
+
+	if (!k)
+		return NULL;
+	*len = k->len;
+	return k->buf;
+}

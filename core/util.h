@@ -90,6 +90,20 @@ bool path_is_safe(const char *rel);
 int sha256_file(const char *path, char hex[65], uint64_t *size);
 void hex_encode(const unsigned char *in, size_t n, char *out);
 
+/* Files kept as they were checked. A command that checks a sidecar's
+ * small files (an index, a manifest) and then parses them turns this
+ * on: the bytes hashed are the bytes used (nothing can change them in
+ * between) and each file is read once. */
+void kept_enable(void);
+/* As sha256_file; when keeping is on and the file is small, *buf (else
+ * NULL) gets its bytes, for kept_put once the hash is the right one. */
+int sha256_file_keep(const char *path, char hex[65], char **buf,
+		     size_t *len);
+/* path's bytes are buf (taken; NULL: nothing to keep). */
+void kept_put(const char *path, char *buf, size_t len);
+/* The bytes kept for path, or NULL. */
+const char *kept_get(const char *path, size_t *len);
+
 /* Time. */
 double now_mono(void);
 /* "2026-02-11T03:15:00Z" */

@@ -458,6 +458,18 @@ int verify_target(const struct config *cfg, const struct target *t,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* Decrypting needs an identity: none is a usage error up front,
+	 * as for every command that reads an encrypted target. */
+	if (deep && t->crypt->on) {
+		struct age_identities ids = { 0 };
+		char *what = xasprintf("target %s", t->name);
+
+		rc = crypt_identities(t->crypt, NULL, what, &ids, err);
+		age_identities_free(&ids);
+		free(what);
+		if (rc)
+			return rc;
+	}
 	if ((rc = backend_open(&vt.b, cfg, t, false, err)) ||
 	    (rc = backend_list(&vt.b, collect, &vt, err)) ||
 	    (rc = pick(&vt, which, &sel, err)))

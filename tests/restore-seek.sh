@@ -10,6 +10,7 @@
 source "$TOP_SRCDIR/tests/lib.sh"
 
 command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
+command -v strace >/dev/null || fail "strace is needed (Debian package strace)"
 
 S=$T/src
 dataset "$S" 4
@@ -90,6 +91,20 @@ for comp in zstd gzip; do
 	diff -r "$T/ref-$comp/Sounds" "$T/r6-$comp/Sounds" || fail "audio differs"
 	cp "$T/good.index" "$arch.index"
 	resha "$arch"
+done
+
+note "restore --path reads the index and the manifest once, as checked"
+A=$T/a-zstd
+arch=$(ls "$A"/mss-backup-2*.tar.zst)
+wav=$(awk -F'\t' '$2 ~ /^Sounds\/uploads\/.*\.wav$/ { print $2; exit }' \
+	"$arch.index")
+ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T/trace" -e trace=openat \
+	"$CAIRN" -c "$T/zstd.conf" restore --path "$wav" --to "$T/r7" \
+	>"$T/out" 2>&1 || { cat "$T/out"; fail "restore --path under strace"; }
+cmp "$T/ref-zstd/$wav" "$T/r7/$wav" || fail "$wav differs"
+for f in index manifest; do
+	n=$(grep -c "\"$arch\.$f\", .* = [0-9]" "$T/trace" || true)
+	[ "$n" = 1 ] || fail "$arch.$f opened $n times, not once"
 done
 
 note "an old single-frame archive without an index"

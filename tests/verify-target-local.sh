@@ -52,8 +52,8 @@ out_has "target vault: $name.manifest.age: missing"
 cp "$T/good.man" "$T/vault/$name.manifest.age"
 
 note "encrypt = age, --deep: decrypted as fetched, members test-restored"
-expect_rc 1 "$CAIRN" -c "$T/c.conf" verify --target vault --deep "$name"
-out_has "$name.age is encrypted: an identity is needed"
+expect_rc 2 "$CAIRN" -c "$T/c.conf" verify --target vault --deep "$name"
+out_has "target vault is encrypted: an identity is needed"
 expect_rc 0 "$CAIRN" -c "$T/c.conf" verify --target vault --deep \
 	--identity "$T/key.kept" "$name"
 out_has "^target vault: $name: OK .* members against the manifest, 1 SQLite"
