@@ -5,6 +5,8 @@
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(dirname "$BENCH")
 CAIRN=${CAIRN:-$TOP/cairn}
+# The plugins built next to that binary (a build tree), unless given.
+export CAIRN_PLUGIN_DIR=${CAIRN_PLUGIN_DIR:-$(dirname "$CAIRN")/plugins/.libs}
 MB=${BENCH_MB:-388}
 RUNS=${BENCH_RUNS:-3}
 OUT=${BENCH_OUT:-$BENCH/out}
