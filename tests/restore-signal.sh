@@ -23,8 +23,12 @@ swapping() { [ -e "$ST/restore.journal" ] &&
 
 # stop SIG WHEN: start a restore, send SIG once WHEN holds.
 stop() {
-	local sig=$1 when=$2 i=0 rc=0
-	CAIRN_STAGE_PAUSE=60 CAIRN_SWAP_PAUSE=2 \
+	local sig=$1 when=$2 i=0 rc=0 pause=0
+	# The staging pause widens the window a stop while staging needs;
+	# the swap comes after it, so waiting for the swap must not sit out
+	# a pause as long as the watchdog below.
+	[ "$when" != staged ] || pause=60
+	CAIRN_STAGE_PAUSE=$pause CAIRN_SWAP_PAUSE=2 \
 		"$CAIRN" -c "$T/c.conf" restore full --yes --archive "$name" >"$T/out" 2>&1 &
 	pid=$!
 	until $when; do
