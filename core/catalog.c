@@ -308,10 +308,12 @@ int verify_sidecar_part(const char *archive, const char *skip,
 	for (size_t i = 0; i < m.n; i++) {
 		char hex[65], *p, *bytes = NULL;
 		size_t blen = 0;
+		bool ok;
 
 		if (skip && !strcmp(m.e[i].path, skip))
 			continue;
 		p = path_join(dir, m.e[i].path);
+		/* The archive is only hashed; its sidecars are kept. */
 		if (!strcmp(m.e[i].path, base_of(archive)) ?
 		    sha256_file(p, hex, NULL) :
 		    sha256_file_keep(p, hex, &bytes, &blen)) {
@@ -320,12 +322,12 @@ int verify_sidecar_part(const char *archive, const char *skip,
 			free(p);
 			goto out;
 		}
-		if (strcmp(hex, m.e[i].hex))
+		ok = !strcmp(hex, m.e[i].hex);
+		kept_put(p, ok ? bytes : NULL, blen);
+		if (!ok)
 			free(bytes);
-		else
-			kept_put(p, bytes, blen); /* NULL: not kept */
 		free(p);
-		if (strcmp(hex, m.e[i].hex)) {
+		if (!ok) {
 			rc = cairn_errf(err, CAIRN_EINTEGRITY,
 					"%s does not match its checksum in %s",
 					m.e[i].path, base_of(side));
@@ -345,23 +347,18 @@ out:
 int manifest_load(const char *archive, struct manifest *m,
 		  struct cairn_error *err)
 {
-	char *p = sidecar_manifest(archive), *text;
-	const char *kept;
+	char *p = sidecar_manifest(archive), *text = NULL;
+	const char *bytes;
 	size_t len, bad = 0;
 	int rc = CAIRN_OK;
 
 	memset(m, 0, sizeof(*m));
-	if ((kept = kept_get(p, &len))) { /* as it was checked */
-		text = xmalloc(len + 1);
-		memcpy(text, kept, len);
-		text[len] = '\0';
-	} else {
-		text = read_file(p, &len);
-	}
-	if (!text)
+	if (!(bytes = kept_get(p, &len))) /* else as it was checked */
+		bytes = text = read_file(p, &len);
+	if (!bytes)
 		rc = errno_err(err, CAIRN_EINTEGRITY, errno, "cannot read %s",
 			       p);
-	else if (manifest_parse(text, len, m, &bad))
+	else if (manifest_parse(bytes, len, m, &bad))
 		rc = cairn_errf(err, CAIRN_EINTEGRITY,
 				"%s:%zu: not a sha256sum line", p, bad);
 	free(text);

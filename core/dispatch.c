@@ -482,7 +482,7 @@ static int fetch_ranged(struct backend **bp, const char *pick,
 			struct cairn_error *err)
 {
 	const struct crypt *c = (*bp)->t->crypt;
-	char *obj = c->on ? crypt_object(c, xstrdup(pick)) : xstrdup(pick);
+	char *obj = crypt_object(c, xstrdup(pick)); /* NAME.age, or NAME */
 	struct obj_size z = { obj, 0, false };
 	char *name = index_sidecar(pick), *ix = path_join(dir, name);
 	int rc = CAIRN_OK;
@@ -591,12 +591,9 @@ static int fetch(const struct config *cfg, const char *target,
 	if (!rc && rd && !*rd) { /* no ranged reads: the archive whole */
 		char *got = path_join(dir, pick);
 
-		if (path_exists(got))
-			;
-		else if (t->crypt->on)
-			rc = fetch_age(b, pick, dir, true, err);
-		else
-			rc = get_one(b, pick, dir, err);
+		if (!path_exists(got))
+			rc = t->crypt->on ? fetch_age(b, pick, dir, true, err)
+					  : get_one(b, pick, dir, err);
 		free(got);
 	}
 	if (!rc)

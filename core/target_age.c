@@ -307,6 +307,15 @@ static int fetch_all(struct backend *b, const struct crypt *c,
 	return rc;
 }
 
+/* rc; CAIRN_EAUTH (no identity opened obj's header) says so, naming it. */
+static int no_match(int rc, const char *obj, struct cairn_error *err)
+{
+	if (rc == CAIRN_EAUTH)
+		cairn_errf(err, rc, "%s: no identity matches its recipients",
+			   obj);
+	return rc;
+}
+
 int age_fetch(struct backend *b, const struct crypt *c, const char *dir,
 	      const char *archive, bool whole, struct cairn_error *err)
 {
@@ -325,9 +334,7 @@ int age_fetch(struct backend *b, const struct crypt *c, const char *dir,
 		goto out;
 	rc = write_file_atomic(side_path, text.s, text.len, 0600, err);
 out:
-	if (rc == CAIRN_EAUTH)
-		cairn_errf(err, rc, "%s: no identity matches its recipients",
-			   obj);
+	no_match(rc, obj, err);
 	sb_free(&text);
 	manifest_free(&m);
 	age_identities_free(&ids);
@@ -386,7 +393,7 @@ int age_reader_open(struct backend *b, const struct crypt *c,
 		    struct cairn_error *err)
 {
 	struct age_identities ids = { 0 };
-	struct age_rd *a = xcalloc(1, sizeof(*a));
+	struct age_rd *a;
 	char *obj = crypt_object(c, xstrdup(archive));
 	int rc = crypt_identities(c, NULL, obj, &ids, err);
 
@@ -396,22 +403,18 @@ int age_reader_open(struct backend *b, const struct crypt *c,
 		free(b);
 		goto out;
 	}
+	a = xcalloc(1, sizeof(*a));
 	a->under = reader_open_target(b, obj, size);
 	/* The header is a few hundred bytes: not a read-ahead's MiB. */
 	reader_hint(a->under, 0, 4096);
-	rc = crypt_reader_open(&a->c, &ids, size, reader_read_at, a->under,
-			       err);
-	if (rc == CAIRN_EAUTH)
-		cairn_errf(err, rc, "%s: no identity matches its recipients",
-			   obj);
+	rc = no_match(crypt_reader_open(&a->c, &ids, size, reader_read_at,
+					a->under, err), obj, err);
 	if (!rc)
 		*rd = reader_new(&age_rd_ops, a, a->c.plain,
 				 a->under->what);
 	else
 		age_rd_close(a);
-	a = NULL;
 out:
-	free(a);
 	age_identities_free(&ids);
 	free(obj);
 	return rc;
