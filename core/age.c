@@ -833,7 +833,7 @@ int age_enc_begin(struct age_enc *e, const struct age_recipients *r,
 		return cairn_errf(err, CAIRN_ECONFIG, "age: a passphrase "
 				  "cannot be mixed with recipients");
 	e->buf = xmalloc(AGE_CHUNK);
-	e->cbuf = xmalloc(AGE_CCHUNK);
+	e->cbuf = xmalloc(AGE_BATCH * AGE_CCHUNK);
 	if (!header_build(e, r, &h) || !(e->s.c = EVP_CIPHER_CTX_new()) ||
 	    !EVP_CipherInit_ex(e->s.c, EVP_chacha20_poly1305(), NULL,
 			       e->s.key, NULL, 1)) {
@@ -847,20 +847,36 @@ out:
 	return rc;
 }
 
-static int enc_chunk(struct age_enc *e, bool last)
+/* Sealed chunks go out AGE_BATCH at a time: one write per MiB, not
+ * per chunk. */
+static int enc_flush(struct age_enc *e)
 {
-	size_t n = e->n;
+	size_t n = e->cn;
 
-	if (age_chunk_seal(&e->s, e->k, last, e->buf, n, e->cbuf))
+	e->cn = 0;
+	return n ? enc_emit(e, e->cbuf, n) : CAIRN_OK;
+}
+
+/* Seal n bytes at pt as chunk k (the final one if last). */
+static int enc_seal(struct age_enc *e, const uint8_t *pt, size_t n,
+		    bool last)
+{
+	int rc;
+
+	if (e->cn + AGE_CCHUNK > AGE_BATCH * AGE_CCHUNK &&
+	    (rc = enc_flush(e)))
+		return rc;
+	if (age_chunk_seal(&e->s, e->k, last, pt, n, e->cbuf + e->cn))
 		return cairn_errf(&e->err, CAIRN_EFAIL, "age: libcrypto "
 				  "failed to encrypt a chunk");
 	e->k++;
-	e->n = 0;
-	return enc_emit(e, e->cbuf, n + AGE_TAG);
+	e->cn += n + AGE_TAG;
+	return last ? enc_flush(e) : CAIRN_OK;
 }
 
-/* A full chunk goes out only once more data follows it: the final
- * chunk may be full, and only finish() knows it is final. */
+/* A full chunk is sealed only once more data follows it: the final
+ * chunk may be full, and only finish() knows it is final. Whole chunks
+ * of buf with more after them are sealed in place, not copied. */
 int age_enc_write(void *ctx, const void *buf, size_t len)
 {
 	struct age_enc *e = ctx;
@@ -873,9 +889,17 @@ int age_enc_write(void *ctx, const void *buf, size_t len)
 		size_t m = AGE_CHUNK - e->n;
 
 		if (!m) {
-			if ((rc = enc_chunk(e, false)))
+			if ((rc = enc_seal(e, e->buf, AGE_CHUNK, false)))
 				return rc;
-			m = AGE_CHUNK;
+			e->n = 0;
+			continue;
+		}
+		if (!e->n && len > AGE_CHUNK) {
+			if ((rc = enc_seal(e, p, AGE_CHUNK, false)))
+				return rc;
+			p += AGE_CHUNK;
+			len -= AGE_CHUNK;
+			continue;
 		}
 		if (m > len)
 			m = len;
@@ -889,7 +913,8 @@ int age_enc_write(void *ctx, const void *buf, size_t len)
 
 int age_enc_finish(struct age_enc *e, struct cairn_error *err)
 {
-	int rc = e->err.code ? e->err.code : enc_chunk(e, true);
+	int rc = e->err.code ? e->err.code
+			     : enc_seal(e, e->buf, e->n, true);
 
 	if (rc)
 		*err = e->err;

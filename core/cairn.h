@@ -899,6 +899,13 @@ struct tstream {
 	struct chunk *head, *tail;
 	size_t queued;
 	uint64_t taken;
+	/* encrypt = age: the stream is encrypted on its way into put,
+	 * which is object obj (NAME.age); chex is the ciphertext's hash
+	 * once the stream ended well. */
+	struct crypt_put *cp;
+	char *obj;
+	struct cairn_error cp_err;
+	char chex[65];
 };
 struct streams {
 	struct archive_tap tap;
@@ -1474,6 +1481,7 @@ enum {
 	AGE_CHUNK = 65536,               /* payload chunk, plaintext */
 	AGE_TAG = 16,                    /* Poly1305 tag per chunk */
 	AGE_CCHUNK = AGE_CHUNK + AGE_TAG, /* a full ciphertext chunk */
+	AGE_BATCH = 16,                  /* chunks sealed per write */
 	AGE_SCRYPT_WORK = 18,            /* log2 N when encrypting */
 	AGE_SCRYPT_MAX_WORK = 22,        /* highest log2 N we decrypt */
 };
@@ -1502,8 +1510,8 @@ struct age_enc {
 	/* where the output goes: the aw_tee write signature */
 	int (*out)(void *ctx, const void *buf, size_t len);
 	void *out_ctx;
-	uint8_t *buf, *cbuf; /* a plaintext chunk, its ciphertext */
-	size_t n;
+	uint8_t *buf, *cbuf; /* a plaintext chunk; sealed ones */
+	size_t n, cn;
 	uint64_t k, out_bytes;
 	struct cairn_error err; /* set once a write failed */
 };
@@ -1675,6 +1683,12 @@ void crypt_reader_close(struct crypt_reader *r);
 int age_put_archive(struct backend *b, const struct crypt *c,
 		    const char *archive, uint64_t *bytes,
 		    struct cairn_error *err);
+/* The archive's ciphertext was streamed and committed under ahex: send
+ * the manifest and index copies and the sidecar; a failed send removes
+ * them and the archive's object. */
+int age_put_streamed(struct backend *b, const struct crypt *c,
+		     const char *archive, const char *ahex, uint64_t *bytes,
+		     struct cairn_error *err);
 /* Fetch archive (NAME) from the target into dir, decrypting each
  * object as it arrives: NAME.manifest, NAME.index (when sent), NAME
  * (unless !whole: the index alone), and NAME.sha256 of the plaintexts

@@ -166,6 +166,29 @@ out:
 	return rc;
 }
 
+/* An encrypted stream: its ciphertext committed under its own hash,
+ * then the encrypted copies of the manifest and index and the sidecar
+ * (target_age.c), which removes the archive's object if they fail. */
+static int commit_age(struct tstream *s, const char *archive,
+		      uint64_t *bytes, struct cairn_error *err)
+{
+	uint64_t rest = 0;
+	int rc;
+
+	*bytes = 0;
+	if (!(rc = stop_check(err)) &&
+	    !(rc = backend_commit(&s->put, s->chex, err))) {
+		log_info("target %s: %s committed, encrypted as it was "
+			 "written", s->t->name, s->obj);
+		*bytes = s->put.done;
+		rc = age_put_streamed(&s->b, s->t->crypt, archive, s->chex,
+				      &rest, err);
+		*bytes += rest;
+	}
+	backend_abort(&s->put);
+	return rc;
+}
+
 /* A target that streamed while the archive was written: commit, or, if
  * the stream failed, send the finished file through the retry layer:
  * the stream was its first attempt, so only CAIRN_ERETRY is repeated
@@ -184,7 +207,8 @@ static int send_streamed(struct tstream *s, const char *archive,
 		return rc;
 	}
 	if (!rc) {
-		rc = commit_stream(s, archive, hex, bytes, err);
+		rc = s->cp ? commit_age(s, archive, bytes, err)
+			   : commit_stream(s, archive, hex, bytes, err);
 		if (!rc || rc == CAIRN_ENOSPC || stop_signal())
 			return rc;
 		e = *err;

@@ -22,7 +22,9 @@
  * A stream the run gives up (the local archive failed) is cancelled,
  * not only waited for: its backend stops retrying and its plugin's
  * stopped() turns true. On an Object Lock target the transaction is
- * begun locked (backend_begin_locked), as a whole put is.
+ * begun locked (backend_begin_locked), as a whole put is. An encrypted
+ * target (encrypt = age) is sent the ciphertext alone: its thread
+ * encrypts each chunk on its way into the put of NAME.age.
  */
 #include "config.h"
 
@@ -144,6 +146,43 @@ static void fail_stream(struct tstream *s, int rc,
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* encrypt = age: the ciphertext's way into the put. */
+static int to_put(void *ctx, const void *buf, size_t len)
+{
+	struct tstream *s = ctx;
+
+	return backend_write(&s->put, buf, len, &s->cp_err);
+}
+
+/* One chunk into the put, through the encryption if there is one. */
+static int put_chunk(struct tstream *s, const struct chunk *c,
+		     struct cairn_error *err)
+{
+	int rc;
+
+	if (!s->cp)
+		return backend_write(&s->put, c->data, c->len, err);
+	if ((rc = crypt_put_write(s->cp, c->data, c->len)))
+		*err = s->cp_err.code ? s->cp_err : s->cp->enc.err;
+	return rc;
+}
+
+/* The stream ended (not failed): the last chunk of a ciphertext. */
+static int put_end(struct tstream *s, struct cairn_error *err)
+{
+	bool failed;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	failed = s->failed;
+	pthread_mutex_unlock(&s->mu);
+	if (failed || !s->cp)
+		return CAIRN_OK;
+	if ((rc = crypt_put_end(s->cp, s->chex, err)) && s->cp_err.code)
+		*err = s->cp_err;
+	return rc;
+}
+
 /* The target's thread: open (the retry layer's policy), begin, write. */
 static void *consume(void *arg)
 {
@@ -154,31 +193,34 @@ static void *consume(void *arg)
 
 	s->opened = true;
 	if ((rc = backend_open_cancel(&s->b, s->cfg, s->t, true, &s->cancel,
-				      &err))) {
-		fail_stream(s, rc, &err);
-		return NULL;
-	}
+				      &err)))
+		goto fail;
 	s->open_ok = true;
 	/* Locked from the first byte, for as long as a new archive is. */
-	if ((rc = backend_begin_locked(&s->b, s->name, CAIRN_SIZE_UNKNOWN,
+	if ((rc = backend_begin_locked(&s->b, s->obj, CAIRN_SIZE_UNKNOWN,
 				       objlock_put_until(&s->b, s->name),
-				       &s->put,
-				       &err))) {
-		fail_stream(s, rc, &err);
-		return NULL;
+				       &s->put, &err)))
+		goto fail;
+	if (s->t->crypt && s->t->crypt->on) {
+		s->cp = xcalloc(1, sizeof(*s->cp));
+		if ((rc = crypt_put_begin(s->cp, &s->t->crypt->r, to_put, s,
+					  &err)))
+			goto fail;
 	}
 	while ((c = next_chunk(s))) {
 		if (c == IDLE) {
 			rc = backend_write(&s->put, "", 0, &err);
 		} else {
-			rc = backend_write(&s->put, c->data, c->len, &err);
+			rc = put_chunk(s, c, &err);
 			free(c);
 		}
-		if (rc) {
-			fail_stream(s, rc, &err);
-			return NULL;
-		}
+		if (rc)
+			goto fail;
 	}
+	if (!(rc = put_end(s, &err)))
+		return NULL;
+fail:
+	fail_stream(s, rc, &err);
 	return NULL;
 }
 
@@ -190,6 +232,7 @@ static int start(struct archive_tap *tap, const char *name)
 		struct tstream *s = &ss->s[i];
 
 		s->name = xstrdup(name);
+		s->obj = crypt_object(s->t->crypt, xstrdup(name));
 		pthread_mutex_init(&s->mu, NULL);
 		pthread_cond_init(&s->cv, NULL);
 		s->inited = true;
@@ -230,10 +273,7 @@ struct streams *streams_new(const struct config *cfg,
 	ss->tees = xcalloc(cfg->ntargets ? cfg->ntargets : 1,
 			   sizeof(*ss->tees));
 	for (size_t i = 0; i < cfg->ntargets; i++) {
-		/* An encrypted target gets the ciphertext of the verified
-		 * archive (target_age.c), never this plaintext stream. */
-		if (!target_selected(o, &cfg->targets[i]) ||
-		    (cfg->targets[i].crypt && cfg->targets[i].crypt->on))
+		if (!target_selected(o, &cfg->targets[i]))
 			continue;
 		ss->s[ss->n].cfg = cfg;
 		ss->s[ss->n].t = &cfg->targets[i];
@@ -294,6 +334,10 @@ static void stream_free(struct tstream *s)
 out:
 	if (s->opened)
 		backend_close(&s->b);
+	if (s->cp)
+		crypt_put_free(s->cp);
+	free(s->cp);
+	free(s->obj);
 	free(s->name);
 }
 

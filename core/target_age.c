@@ -1,14 +1,15 @@
 /*
  * Encrypted copies on a target (encrypt = age): the archive goes out as
  * NAME.age, its manifest and index copies as NAME.manifest.age and
- * NAME.index.age, each encrypted on its way into the target's streaming
- * put (no copy on disk), then NAME.age.sha256 over the ciphertexts, so
- * `sha256sum -c` and verify work on the target without the key. A
- * fetch decrypts in the sink of each get (every chunk authenticated,
- * the final one present: no ciphertext lands on disk, and only
- * authentic plaintext), checks the ciphertexts' hashes against that
- * sidecar and writes the local sidecar of the plaintexts, so a restore
- * goes on as from any archive.
+ * NAME.index.age, each encrypted on its way into the target's put (no
+ * copy on disk; the archive usually as backup writes it, in stream.c,
+ * else from the finished file here), then NAME.age.sha256 over the
+ * ciphertexts, so `sha256sum -c` and verify work on the target without
+ * the key. A fetch decrypts in the sink of each get (every chunk
+ * authenticated, the final one present: no ciphertext lands on disk,
+ * and only authentic plaintext), checks the ciphertexts' hashes against
+ * that sidecar and writes the local sidecar of the plaintexts, so a
+ * restore goes on as from any archive.
  */
 #include "config.h"
 
@@ -124,9 +125,11 @@ static int age_lock(struct backend *b, const char *archive,
 		     : CAIRN_OK;
 }
 
-int age_put_archive(struct backend *b, const struct crypt *c,
-		    const char *archive, uint64_t *bytes,
-		    struct cairn_error *err)
+/* The copies from paths[from] on (0: all; 1: the archive's ciphertext
+ * is on the target already, committed under ahex), then the sidecar. */
+static int put_copies(struct backend *b, const struct crypt *c,
+		      const char *archive, int from, const char *ahex,
+		      uint64_t *bytes, struct cairn_error *err)
 {
 	char *man = sidecar_manifest(archive), *ix = index_sidecar(archive);
 	const char *paths[3] = { archive, man, ix };
@@ -137,11 +140,14 @@ int age_put_archive(struct backend *b, const struct crypt *c,
 	int rc, i;
 
 	*bytes = 0;
-	rc = fits(b, c, paths, np, err);
+	rc = fits(b, c, paths + from, np - from, err);
 	for (i = 0; i < np && !rc; i++) {
 		names[i] = crypt_object(c, xstrdup(base_of(paths[i])));
-		if (!(rc = stop_check(err)) &&
-		    !(rc = put_one(b, c, paths[i], names[i], hex, &n, err))) {
+		if (i < from)
+			manifest_line(&side, ahex, names[i]);
+		else if (!(rc = stop_check(err)) &&
+			 !(rc = put_one(b, c, paths[i], names[i], hex, &n,
+					err))) {
 			manifest_line(&side, hex, names[i]);
 			*bytes += n;
 		}
@@ -161,6 +167,20 @@ int age_put_archive(struct backend *b, const struct crypt *c,
 	free(man);
 	free(ix);
 	return rc;
+}
+
+int age_put_archive(struct backend *b, const struct crypt *c,
+		    const char *archive, uint64_t *bytes,
+		    struct cairn_error *err)
+{
+	return put_copies(b, c, archive, 0, NULL, bytes, err);
+}
+
+int age_put_streamed(struct backend *b, const struct crypt *c,
+		     const char *archive, const char *ahex, uint64_t *bytes,
+		     struct cairn_error *err)
+{
+	return put_copies(b, c, archive, 1, ahex, bytes, err);
 }
 
 /* ---- fetch: each object decrypted in the sink of its get ---- */
