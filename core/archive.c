@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -28,26 +29,16 @@ static const char *compression_name(enum compression c)
 	return c == COMP_ZSTD ? "zstd" : c == COMP_GZIP ? "gzip" : "none";
 }
 
-/* The compressed bytes: to the file, its hash and every tee. */
-static int emit(struct awriter *w, const void *buf, size_t len)
+/* What goes to disk: to the file and every tee. */
+static int to_disk(void *ctx, const void *buf, size_t len)
 {
-	const char *p = buf;
-	size_t left = len;
+	struct awriter *w = ctx;
 
-	while (left) {
-		ssize_t n = write(w->fd, p, left);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			w->werrno = errno;
-			return -1;
-		}
-		p += n;
-		left -= (size_t)n;
+	if (write_all(w->fd, buf, len)) {
+		w->werrno = errno;
+		return -1;
 	}
-	EVP_DigestUpdate(w->sha, buf, len);
-	w->out_bytes += len;
+	w->disk_bytes += len;
 	for (int i = 0; i < w->ntees; i++) {
 		struct aw_tee *t = &w->tees[i];
 
@@ -55,6 +46,32 @@ static int emit(struct awriter *w, const void *buf, size_t len)
 			t->rc = t->write(t->ctx, buf, len);
 	}
 	return 0;
+}
+
+/* The compressed bytes: hashed, counted (frame offsets are theirs),
+ * then to disk, through age when the archive is sealed. */
+static int emit(struct awriter *w, const void *buf, size_t len)
+{
+	EVP_DigestUpdate(w->sha, buf, len);
+	w->out_bytes += len;
+	if (!w->cp)
+		return to_disk(w, buf, len);
+	if (crypt_put_write(w->cp, buf, len)) {
+		if (!w->werrno)
+			snprintf(w->cerr, sizeof(w->cerr), "%.*s",
+				 (int)sizeof(w->cerr) - 1,
+				 w->cp->enc.err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int aw_seal(struct awriter *w, const struct age_recipients *r,
+	    struct cairn_error *err)
+{
+	w->cp = xcalloc(1, sizeof(*w->cp));
+	w->seal = r;
+	return crypt_put_begin(w->cp, r, to_disk, w, err);
 }
 
 /*
@@ -262,13 +279,13 @@ static int compressor_open(struct awriter *w, const struct config *cfg,
 	return CAIRN_OK;
 }
 
-int aw_open(struct awriter *w, int fd, const struct config *cfg,
+int aw_open(struct awriter *w, int afd, const struct config *cfg,
 	    struct cairn_error *err)
 {
-	int rc;
+	int rc, fd;
 
 	memset(w, 0, sizeof(*w));
-	w->fd = fd;
+	w->fd = afd;
 	w->sha = EVP_MD_CTX_new();
 	w->msha = EVP_MD_CTX_new();
 	w->buf = xmalloc(BUFSZ);
@@ -282,9 +299,15 @@ int aw_open(struct awriter *w, int fd, const struct config *cfg,
 		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
 	if ((rc = compressor_open(w, cfg, err)))
 		return rc;
-	/* The index is spooled, never held in memory. */
-	if (!(w->ixf = tmpfile()))
+	/* The index is spooled, never held in the heap: in a memfd, so
+	 * no plaintext of it is on disk (a sealed archive's index is
+	 * written encrypted). */
+	if ((fd = memfd_create("cairn-index", MFD_CLOEXEC)) < 0 ||
+	    !(w->ixf = fdopen(fd, "w+"))) {
+		if (fd >= 0)
+			close(fd);
 		return errno_err(err, 0, errno, "cannot create the index");
+	}
 	index_writer_open(&w->ix, w->ixf, compression_name(cfg->compression),
 			  w->frame_size);
 	/* pax restricted: plain ustar unless a name or size needs pax. */
@@ -931,7 +954,24 @@ int aw_close(struct awriter *w, char hex[65], struct cairn_error *err)
 		return ar_err(w, err, "cannot finish archive");
 	EVP_DigestFinal_ex(w->sha, md, NULL);
 	hex_encode(md, 32, hex);
+	/* Sealed: what is on disk is the ciphertext, hashed as it went. */
+	if (w->cp && crypt_put_end(w->cp, hex, err))
+		return w->werrno ? ar_err(w, err, "cannot write archive")
+				 : err->code;
 	return CAIRN_OK;
+}
+
+/* n bytes of the index to its file: hashed, or through age. */
+static int index_put(struct awriter *w, struct crypt_put *cp, void *c,
+		     int fd, size_t n, const char *path,
+		     struct cairn_error *err)
+{
+	if (w->cp)
+		return crypt_put_buf(cp, w->buf, n, path, err);
+	EVP_DigestUpdate(c, w->buf, n);
+	return write_all(fd, w->buf, n) ? errno_err(err, 0, errno, "cannot "
+						   "write %s", path)
+					: CAIRN_OK;
 }
 
 int aw_index_save(struct awriter *w, const char *path, char hex[65],
@@ -939,6 +979,7 @@ int aw_index_save(struct awriter *w, const char *path, char hex[65],
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	struct crypt_put cp = { .fd = -1 };
 	unsigned char md[32];
 	size_t n;
 	int rc = CAIRN_OK;
@@ -948,24 +989,24 @@ int aw_index_save(struct awriter *w, const char *path, char hex[65],
 		rc = errno_err(err, 0, errno, "cannot write %s", path);
 		goto out;
 	}
-	while (!rc && (n = fread(w->buf, 1, BUFSZ, w->ixf)) > 0) {
-		EVP_DigestUpdate(c, w->buf, n);
-		for (size_t off = 0; off < n && !rc;) {
-			ssize_t k = write(fd, w->buf + off, n - off);
-
-			if (k < 0 && errno != EINTR)
-				rc = errno_err(err, 0, errno,
-					       "cannot write %s", path);
-			off += k > 0 ? (size_t)k : 0;
-		}
-	}
-	if (!rc && (ferror(w->ixf) || fsync(fd)))
-		rc = errno_err(err, 0, errno, "cannot write %s", path);
+	if (w->cp)
+		rc = crypt_put_fd(&cp, w->seal, fd, err);
+	while (!rc && (n = fread(w->buf, 1, BUFSZ, w->ixf)) > 0)
+		rc = index_put(w, &cp, c, fd, n, path, err);
+	if (!rc && ferror(w->ixf))
+		rc = errno_err(err, 0, errno, "cannot read the index");
 	EVP_DigestFinal_ex(c, md, NULL);
 	hex_encode(md, 32, hex);
+	/* the file's hash: the ciphertext's when sealed */
+	if (!rc && w->cp)
+		rc = crypt_put_end(&cp, hex, err);
+	if (!rc && fsync(fd))
+		rc = errno_err(err, 0, errno, "cannot write %s", path);
 out:
 	if (fd >= 0 && close(fd) && !rc)
 		rc = errno_err(err, 0, errno, "cannot write %s", path);
+	if (w->cp)
+		crypt_put_free(&cp);
 	EVP_MD_CTX_free(c);
 	return rc;
 }
@@ -991,6 +1032,9 @@ void aw_free(struct awriter *w)
 	sb_free(&w->ix.line);
 	if (w->ixf)
 		fclose(w->ixf);
+	if (w->cp)
+		crypt_put_free(w->cp);
+	free(w->cp);
 	free(w->obuf);
 	free(w->buf);
 	free(w->uname);

@@ -135,6 +135,8 @@ static int write_archive(struct run *r, int fd, const char *name,
 	progress_begin(&prog, "backup", total);
 	w.prog = &prog;
 	w.tees = tees = tees_join(r, rb_tee, &w.ntees);
+	if (cfg->self && (rc = aw_seal(&w, &cfg->crypt->r, err)))
+		goto out_prog;
 	for (size_t i = 0; i < cfg->ncomps; i++) {
 		struct comp_plan *p = &r->plans[i];
 
@@ -183,7 +185,7 @@ static int write_archive(struct run *r, int fd, const char *name,
 		goto out_prog;
 	if (!(rc = aw_close(&w, hex, err)))
 		rc = aw_index_save(&w, ixtmp, ixhex, err);
-	*bytes = w.out_bytes;
+	*bytes = w.disk_bytes;
 out_prog:
 	progress_end(&prog);
 out:
@@ -410,33 +412,32 @@ static int rb_check(struct rback *b, const char *path, const char *hex,
 	return CAIRN_OK;
 }
 
-/* A sidecar under its temporary name, on disk before it is renamed. */
+/* A sidecar under its temporary name, on disk before it is renamed;
+ * sealed (r) it is encrypted. hex: the hash of what is on disk. */
 static int write_temp(const char *path, const struct sbuf *b,
+		      const struct age_recipients *r, char hex[65],
 		      struct cairn_error *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t off = 0;
-	int rc = CAIRN_EFAIL;
+	struct crypt_put cp = { .fd = -1 };
+	unsigned char md[32];
+	int rc;
 
 	if (fd < 0)
 		return errno_err(err, 0, errno, "cannot write %s", path);
-	while (off < b->len) {
-		ssize_t n = write(fd, b->s + off, b->len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = errno_err(err, 0, errno, "cannot write %s", path);
-			goto out;
-		}
-		off += (size_t)n;
+	if (r) {
+		if (!(rc = crypt_put_fd(&cp, r, fd, err)) &&
+		    !(rc = crypt_put_buf(&cp, b->s, b->len, path, err)))
+			rc = crypt_put_end(&cp, hex, err);
+		crypt_put_free(&cp);
+	} else {
+		EVP_Digest(b->s, b->len, md, NULL, EVP_sha256(), NULL);
+		hex_encode(md, 32, hex);
+		rc = write_all(fd, b->s, b->len) ?
+		     errno_err(err, 0, errno, "cannot write %s", path) : 0;
 	}
-	if (fsync(fd)) {
+	if (!rc && fsync(fd))
 		rc = errno_err(err, 0, errno, "cannot fsync %s", path);
-		goto out;
-	}
-	rc = CAIRN_OK;
-out:
 	if (close(fd) && !rc)
 		rc = errno_err(err, 0, errno, "cannot write %s", path);
 	return rc;
@@ -487,21 +488,29 @@ struct pub {
 	bool ix_done;
 };
 
+/* dir/.BASE.partial: file's temporary name. */
+static char *partial(const char *dir, const char *file)
+{
+	return xasprintf("%s/.%s.partial", dir, base_of(file));
+}
+
+/* An encrypted archive_dir's files are NAME.age and its sidecars the
+ * .age ones (sidecar_named); p->name is NAME all the same. */
 static void pub_names(struct pub *p, const struct config *cfg, time_t t,
 		      bool incr)
 {
+	const char *dir = cfg->archive_dir;
+
 	p->name = archive_name_kind(cfg, t, incr);
-	p->final = path_join(cfg->archive_dir, p->name);
-	p->tmp = xasprintf("%s/.%s.partial", cfg->archive_dir, p->name);
+	p->final = xasprintf("%s/%s%s", dir, p->name,
+			     cfg->self ? ".age" : "");
+	p->tmp = partial(dir, p->final);
 	p->man = sidecar_manifest(p->final);
-	p->mantmp = xasprintf("%s/.%s.manifest.partial", cfg->archive_dir,
-			      p->name);
+	p->mantmp = partial(dir, p->man);
 	p->side = sidecar_sha(p->final);
-	p->sidetmp = xasprintf("%s/.%s.sha256.partial", cfg->archive_dir,
-			       p->name);
+	p->sidetmp = partial(dir, p->side);
 	p->ix = index_sidecar(p->final);
-	p->ixtmp = xasprintf("%s/.%s.index.partial", cfg->archive_dir,
-			     p->name);
+	p->ixtmp = partial(dir, p->ix);
 }
 
 /* Undo what an unfinished publication left; then free the names. */
@@ -540,12 +549,14 @@ static void pub_free(struct pub *p)
  * the next run removes).
  */
 static int publish(struct pub *p, int fd, const char *hex,
-		   const struct sbuf *man_text, const char *dir,
+		   const struct sbuf *man_text, const struct config *cfg,
 		   struct rback *rb, uint64_t bytes, struct cairn_error *err)
 {
+	const struct age_recipients *seal = cfg->self ? &cfg->crypt->r
+						      : NULL;
+	const char *dir = cfg->archive_dir;
 	struct sbuf side = { 0 };
-	unsigned char md[32];
-	char man_hex[65], *man_base = NULL, *ix_base = NULL;
+	char man_hex[65], side_hex[65];
 	int rc;
 
 	if (fsync(fd)) {
@@ -556,19 +567,15 @@ static int publish(struct pub *p, int fd, const char *hex,
 		goto out;
 	/* The manifest copy beside the archive lets a restore know every
 	 * member without reading the whole archive. */
-	EVP_Digest(man_text->s, man_text->len, md, NULL, EVP_sha256(), NULL);
-	hex_encode(md, 32, man_hex);
-	if ((rc = write_temp(p->mantmp, man_text, err)) ||
+	if ((rc = write_temp(p->mantmp, man_text, seal, man_hex, err)) ||
 	    (rc = read_back(p->mantmp, man_hex, err)))
 		goto out;
 	if ((rc = read_back(p->ixtmp, p->ixhex, err)))
 		goto out;
-	man_base = xasprintf("%s.manifest", p->name);
-	ix_base = index_sidecar(p->name);
-	manifest_line(&side, hex, p->name);
-	manifest_line(&side, man_hex, man_base);
-	manifest_line(&side, p->ixhex, ix_base);
-	if ((rc = write_temp(p->sidetmp, &side, err)) ||
+	manifest_line(&side, hex, base_of(p->final));
+	manifest_line(&side, man_hex, base_of(p->man));
+	manifest_line(&side, p->ixhex, base_of(p->ix));
+	if ((rc = write_temp(p->sidetmp, &side, NULL, side_hex, err)) ||
 	    (rc = stop_check(err)))
 		goto out;
 	publish_pause();
@@ -600,8 +607,6 @@ static int publish(struct pub *p, int fd, const char *hex,
 	rc = CAIRN_OK;
 out:
 	sb_free(&side);
-	free(man_base);
-	free(ix_base);
 	return rc;
 }
 
@@ -709,14 +714,13 @@ static int make_archive(struct run *r, struct run_state *st,
 	    (rc = write_archive(r, fd, p.name, st->started, hex, &man_text,
 				&bytes, p.ixtmp, p.ixhex,
 				rb.started ? &rb.tee : NULL, err)) ||
-	    (rc = publish(&p, fd, hex, &man_text, cfg->archive_dir, &rb,
-			  bytes, err)))
+	    (rc = publish(&p, fd, hex, &man_text, cfg, &rb, bytes, err)))
 		goto out;
 	/* Recorded only for an archive that exists. */
 	st->bytes = bytes;
 	memcpy(st->sha256, hex, sizeof(st->sha256));
 	st->archive = xstrdup(p.final);
-	update_latest(cfg, p.name);
+	update_latest(cfg, base_of(p.final));
 	rc = CAIRN_OK;
 out:
 	rb_free(&rb);

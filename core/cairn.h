@@ -116,6 +116,8 @@ struct config {
 	struct section *secs;
 	size_t nsecs;
 	struct crypt *crypt; /* [cairn]'s encrypt = age (crypt.c) */
+	/* with it: archive_dir read as an encrypted target (NULL else) */
+	struct target *self;
 };
 /* Load and validate; on error err->code is CAIRN_ECONFIG and err->msg
  * names FILE:LINE (or the variable) and the key. `env` is environ. */
@@ -126,6 +128,10 @@ const struct component *config_component(const struct config *cfg,
 					 const char *name);
 const struct target *config_target(const struct config *cfg,
 				   const char *name);
+/* The same for reads, which also know cfg->self, the encrypted
+ * archive_dir, by its name or by NULL. */
+const struct target *config_read_target(const struct config *cfg,
+					const char *name);
 /* Keys whose values are never logged and need a private config file:
  * the core's own, and a plugin's SECRET ones (specs may be NULL). */
 bool config_key_is_secret(const struct cairn_key_spec *specs,
@@ -458,6 +464,9 @@ struct awriter {
 	void *sha;           /* EVP_MD_CTX of the compressed stream */
 	void *msha;          /* EVP_MD_CTX reused per member */
 	uint64_t out_bytes;  /* compressed bytes written */
+	uint64_t disk_bytes; /* bytes on disk: out_bytes, or their age */
+	struct crypt_put *cp; /* sealed (aw_seal): encrypted to seal */
+	const struct age_recipients *seal;
 	int werrno;          /* errno of a failed write, for the message */
 	unsigned char *buf;
 	struct manifest man;
@@ -516,6 +525,11 @@ void aw_index_add(struct awriter *w, const struct index_rec *r);
 /* The same in member order (r->archive names the holder; its offsets
  * and frame are kept): an incremental's unchanged file. */
 void aw_index_carry(struct awriter *w, const struct index_rec *r);
+/* Seal the archive: everything from here on goes to disk (and the tees)
+ * encrypted to r; aw_close's and aw_index_save's hashes are then the
+ * ciphertexts'. Call after the tees are set, before anything else. */
+int aw_seal(struct awriter *w, const struct age_recipients *r,
+	    struct cairn_error *err);
 /* After aw_close: the index (the INDEX member's bytes) to path, fsync'd;
  * hex is its SHA-256. */
 int aw_index_save(struct awriter *w, const char *path, char hex[65],
@@ -572,8 +586,10 @@ char *catalog_latest(const struct config *cfg);
  * is the latest link's archive, else the newest with a sidecar. */
 int catalog_resolve(const struct config *cfg, const char *which,
 		    char **path, struct cairn_error *err);
-/* The sidecar names of an archive. */
+/* The sidecar names of an archive; an encrypted NAME.age has
+ * NAME.age.sha256 (over the ciphertexts) and NAME.SIDE.age. */
 char *sidecar_sha(const char *archive);
+char *sidecar_named(const char *archive, const char *side);
 char *sidecar_manifest(const char *archive);
 /* Load ARCHIVE.manifest, the manifest copy beside an archive. */
 int manifest_load(const char *archive, struct manifest *m,
@@ -1330,12 +1346,14 @@ struct drill_opts {
 	const char *target; /* NULL: archive_dir's */
 };
 struct drill_result {
-	const char *where;  /* the target's name, or "local" */
+	const char *where;  /* the target's name, or "local" (drill_where) */
 	char *archive;      /* the archive's name, once found */
 	size_t members, dbs, tables, commands;
 	time_t started, finished;
 	double seconds;
 };
+/* "local" for archive_dir (encrypted too), else the target's name. */
+const char *drill_where(const struct config *cfg, const struct drill_opts *o);
 int drill_run(const struct config *cfg, const struct drill_opts *o,
 	      struct drill_result *res, struct cairn_error *err);
 /* The verdict into state_dir/drills.json, atomically. */
@@ -1595,6 +1613,8 @@ uint64_t age_size(const struct age_recipients *r, uint64_t plain);
 extern const char *const crypt_keys[]; /* NULL-terminated */
 struct crypt {
 	bool on;                  /* encrypt = age */
+	bool asis;                /* a target of an encrypted archive_dir:
+				   * sent its ciphertext as it is */
 	struct age_recipients r;  /* recipients, recipients_file, or the
 				   * passphrase_file's passphrase */
 	char *identity_file;
@@ -1626,6 +1646,7 @@ struct crypt_put {
 	uint64_t bytes;
 	int (*out)(void *ctx, const void *buf, size_t len);
 	void *out_ctx;
+	int fd, werrno; /* crypt_put_fd's file, its write's errno */
 };
 /* Encrypt to r, ciphertext to out (hashed). crypt_put_write fits an
  * aw_tee (its error is in p->enc.err). */
@@ -1636,6 +1657,12 @@ int crypt_put_write(void *ctx, const void *buf, size_t len);
 int crypt_put_end(struct crypt_put *p, char hex[65],
 		  struct cairn_error *err);
 void crypt_put_free(struct crypt_put *p);
+/* The same into file fd; crypt_put_buf feeds it, its errors naming
+ * what (the file). */
+int crypt_put_fd(struct crypt_put *p, const struct age_recipients *r,
+		 int fd, struct cairn_error *err);
+int crypt_put_buf(struct crypt_put *p, const void *buf, size_t len,
+		  const char *what, struct cairn_error *err);
 /* A whole local file through it; hex and bytes of the ciphertext. */
 int crypt_put_file(const char *path, const struct age_recipients *r,
 		   int (*out)(void *, const void *, size_t), void *ctx,

@@ -66,7 +66,7 @@ bool archive_name_parse(const char *cfg_name, const char *file, time_t *t)
 		".tar.zst", ".tar.gz", ".tar",
 		INCR_EXT ".tar.zst", INCR_EXT ".tar.gz", INCR_EXT ".tar",
 	};
-	size_t nl = strlen(cfg_name);
+	size_t nl = strlen(cfg_name), rl;
 	struct tm tm = { 0 };
 	const char *p;
 	char *end;
@@ -82,8 +82,12 @@ bool archive_name_parse(const char *cfg_name, const char *file, time_t *t)
 			: (p[i] < '0' || p[i] > '9'))
 			return false;
 	}
+	/* NAME.age: the same archive, encrypted (encrypt = age) */
+	rl = strlen(p + 17);
+	if (rl > 4 && !strcmp(p + 17 + rl - 4, ".age"))
+		rl -= 4;
 	for (size_t i = 0; i < ARRAY_SIZE(exts); i++)
-		if (!strcmp(p + 17, exts[i]))
+		if (rl == strlen(exts[i]) && !strncmp(p + 17, exts[i], rl))
 			goto ok;
 	return false;
 ok:
@@ -100,9 +104,19 @@ char *sidecar_sha(const char *archive)
 	return xasprintf("%s.sha256", archive);
 }
 
+/* NAME.SIDE, or NAME.SIDE.age beside an encrypted NAME.age. */
+char *sidecar_named(const char *archive, const char *side)
+{
+	size_t l = strlen(archive);
+
+	if (l > 4 && !strcmp(archive + l - 4, ".age"))
+		return xasprintf("%.*s.%s.age", (int)l - 4, archive, side);
+	return xasprintf("%s.%s", archive, side);
+}
+
 char *sidecar_manifest(const char *archive)
 {
-	return xasprintf("%s.manifest", archive);
+	return sidecar_named(archive, "manifest");
 }
 
 static int by_time(const void *a, const void *b)
@@ -168,8 +182,9 @@ void catalog_free(struct catalog *cat)
 
 char *latest_link_path(const struct config *cfg, enum compression c)
 {
-	return xasprintf("%s/%s-backup-latest%s", cfg->archive_dir,
-			 cfg->name, compression_ext(c));
+	return xasprintf("%s/%s-backup-latest%s%s", cfg->archive_dir,
+			 cfg->name, compression_ext(c),
+			 cfg->self ? ".age" : "");
 }
 
 char *catalog_latest(const struct config *cfg)
@@ -249,7 +264,7 @@ static int sidecar_names_ok(const char *side, const char *archive,
 
 	allowed[0] = xstrdup(base);
 	allowed[1] = sidecar_manifest(base);
-	allowed[2] = xasprintf("%s.index", base);
+	allowed[2] = sidecar_named(base, "index");
 	for (size_t i = 0; i < m->n && !rc; i++) {
 		const char *p = m->e[i].path;
 		size_t k;

@@ -26,7 +26,7 @@ struct dent {
 
 /* What one side's archive holds: file bytes in it, and in its tree. */
 struct side {
-	uint64_t held, tree;
+	uint64_t held, tree, disk;
 };
 
 struct diff {
@@ -157,11 +157,17 @@ static const char *kind_of(const char *path)
 	return archive_name_is_incr(base_of(path)) ? "incr" : "full";
 }
 
-static uint64_t size_of(const char *path)
+/* The archive's bytes on disk (an encrypted one's are in archive_dir,
+ * as NAME.age). */
+static uint64_t size_of(const struct config *cfg, const char *path)
 {
+	char *p = cfg->self ? xasprintf("%s/%s.age", cfg->archive_dir,
+					base_of(path)) : xstrdup(path);
 	struct stat st;
+	uint64_t n = stat(p, &st) ? 0 : (uint64_t)st.st_size;
 
-	return stat(path, &st) ? 0 : (uint64_t)st.st_size;
+	free(p);
+	return n;
 }
 
 static json_object *side_json(const char *path, const struct side *s)
@@ -173,7 +179,7 @@ static json_object *side_json(const char *path, const struct side *s)
 	json_object_object_add(o, "kind", json_object_new_string(
 				       kind_of(path)));
 	json_object_object_add(o, "bytes", json_object_new_uint64(
-				       size_of(path)));
+				       s->disk));
 	json_object_object_add(o, "holds_bytes",
 			       json_object_new_uint64(s->held));
 	json_object_object_add(o, "tree_bytes",
@@ -187,7 +193,7 @@ static void side_print(const char *tag, const char *path,
 {
 	char sz[32], held[32], tree[32];
 
-	fmt_bytes(size_of(path), sz);
+	fmt_bytes(s->disk, sz);
 	fmt_bytes(s->held, held);
 	fmt_bytes(s->tree, tree);
 	printf("%s: %s  %s  %s on disk, holds %s of %s\n", tag,
@@ -214,11 +220,24 @@ static void print_json(struct diff *d, const char *pa, const char *pb)
 	json_object_put(o);
 }
 
+/* An archive's path; an encrypted archive_dir's index is decrypted
+ * into *dir (the path names the archive there). */
+static int resolve(const struct config *cfg, char *which, char **path,
+		   char **dir, struct cairn_error *err)
+{
+	int n = 1;
+
+	if (!cfg->self)
+		return catalog_resolve(cfg, which, path, err);
+	return ls_target(cfg, cfg->self->name, false, &which, &n, dir, path,
+			 err);
+}
+
 int cmd_diff(const struct config *cfg, char **ops, int nops, bool json)
 {
 	struct cairn_error err = { 0, "" };
 	struct diff d = { 0 };
-	char *pa = NULL, *pb = NULL;
+	char *pa = NULL, *pb = NULL, *da = NULL, *db = NULL;
 	int rc;
 
 	if (nops != 2) {
@@ -228,10 +247,12 @@ int cmd_diff(const struct config *cfg, char **ops, int nops, bool json)
 	}
 	for (int k = 0; json && k < 4; k++)
 		d.lists[k] = json_object_new_array();
-	if ((rc = catalog_resolve(cfg, ops[0], &pa, &err)) ||
-	    (rc = catalog_resolve(cfg, ops[1], &pb, &err)) ||
+	if ((rc = resolve(cfg, ops[0], &pa, &da, &err)) ||
+	    (rc = resolve(cfg, ops[1], &pb, &db, &err)) ||
 	    (rc = run(&d, pa, pb, &err)))
 		goto out;
+	d.sa.disk = size_of(cfg, pa);
+	d.sb.disk = size_of(cfg, pb);
 	if (json) {
 		print_json(&d, pa, pb);
 	} else {
@@ -253,5 +274,12 @@ out:
 	free(d.v);
 	free(pa);
 	free(pb);
+	for (int k = 0; k < 2; k++) {
+		char *dir = k ? db : da;
+
+		if (dir)
+			rm_rf(dir);
+		free(dir);
+	}
 	return rc_exit(rc);
 }

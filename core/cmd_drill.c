@@ -50,7 +50,7 @@ int cmd_drill(const struct config *cfg, const struct drill_opts *o,
 	double t0 = now_mono();
 	int rc;
 
-	if (o->target && !config_target(cfg, o->target)) {
+	if (o->target && !config_read_target(cfg, o->target)) {
 		log_error("--target %s: no such target in %s", o->target,
 			  cfg->path);
 		return EXIT_USAGE;
@@ -64,7 +64,7 @@ int cmd_drill(const struct config *cfg, const struct drill_opts *o,
 		leftovers_clean(cfg);
 		rc = drill_run(cfg, o, &res, &err);
 	}
-	res.where = o->target ? o->target : "local";
+	res.where = drill_where(cfg, o);
 	res.finished = time(NULL);
 	res.seconds = now_mono() - t0;
 	if (rc)

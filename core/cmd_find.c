@@ -87,7 +87,7 @@ static int fetch_indexes(const struct config *cfg, const char *target,
 			 const char *dir, struct strv *names,
 			 struct cairn_error *err)
 {
-	const struct target *t = config_target(cfg, target);
+	const struct target *t = config_read_target(cfg, target);
 	struct remote_ix rx = { .cfg = cfg };
 	struct backend b = { 0 };
 	int rc;

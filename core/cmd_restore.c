@@ -44,8 +44,9 @@ static int check_to(const char *to, struct cairn_error *err)
 static void keep_fetched(const struct config *cfg, const char *dir,
 			 const char *archive, bool ok)
 {
-	/* Sidecars without their archive (a ranged restore) stay out. */
-	if (ok && archive && path_exists(archive)) {
+	/* Sidecars without their archive (a ranged restore) stay out;
+	 * so does a plaintext beside an encrypted archive_dir's. */
+	if (ok && archive && path_exists(archive) && !cfg->self) {
 		char *names[4] = { xstrdup(base_of(archive)),
 				   sidecar_manifest(base_of(archive)),
 				   index_sidecar(base_of(archive)),
@@ -89,7 +90,9 @@ static int get_archive(const struct config *cfg, struct restore_opts *o,
 		return rc;
 	}
 	*fetch_fd = scratch_lock(*fetch_dir);
-	if (!o->npaths && !strcmp(o->mode, "full"))
+	/* An encrypted archive_dir is read in place, even for full: its
+	 * plaintext is never on disk. */
+	if (!o->npaths && !strcmp(o->mode, "full") && !cfg->self)
 		return target_fetch(cfg, o->from, o->archive, *fetch_dir,
 				    archive, err);
 	return target_fetch_ranged(cfg, o->from, o->archive, *fetch_dir,

@@ -188,6 +188,10 @@ static int sync_run(const struct config *cfg, const struct target *t,
 	if ((rc = catalog_scan(cfg, &cat, err)) ||
 	    (rc = target_complete(cfg, t, &remote, err)))
 		goto out;
+	/* An encrypted archive_dir names its archives NAME.age, as the
+	 * target holds them (a target lists them as NAME). */
+	for (size_t i = 0; cfg->self && i < remote.n; i++)
+		remote.v[i] = crypt_object(t->crypt, remote.v[i]);
 	plan_sync(cfg, t, &cat, &remote, p);
 	if ((rc = send_missing(cfg, t, p, have))) {
 		cairn_errf(err, rc, "target %s: %zu of %zu archives not sent",

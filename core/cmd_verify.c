@@ -39,7 +39,7 @@ int cmd_verify(const struct config *cfg, const char *which, bool deep,
 	if ((rc = catalog_resolve(cfg, which, &path, &err)))
 		goto out;
 	rc = verify_sidecar(path, &err);
-	if (!rc)
+	if (!rc && !cfg->self) /* encrypted, the index is only hashed */
 		rc = verify_index(path, &indexed, &err);
 	if (!rc && deep && !(rc = manifest_load(path, &man, &err)))
 		rc = verify_deep(cfg, path, &man, &members, &dbs, &err);
@@ -123,7 +123,7 @@ static void tverdict_text(const char *target, const struct tverdict *v)
 int cmd_verify_target(const struct config *cfg, const char *target,
 		      const char *which, bool deep, bool json)
 {
-	const struct target *t = config_target(cfg, target);
+	const struct target *t = config_read_target(cfg, target);
 	struct cairn_error err = { 0, "" };
 	struct tverify tv = { 0 };
 	json_object *doc = NULL, *arr;

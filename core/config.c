@@ -1157,6 +1157,40 @@ static int build_crypt(struct config *cfg, const struct section *top,
 	return CAIRN_OK;
 }
 
+/* encrypt = age in [cairn]: archive_dir holds only ciphertext, which is
+ * read as an encrypted local target is (cfg->self, named after the
+ * dir, found by config_read_target alone), with an identity. */
+static int build_self(struct config *cfg, const struct section *top,
+		      struct cairn_error *e)
+{
+	struct section *s;
+	struct target *t;
+
+	if (cfg->incremental)
+		return cairn_errf(e, CAIRN_ECONFIG, "[cairn]: incremental = "
+				  "yes cannot go with encrypt = age there: "
+				  "an incremental needs the previous index, "
+				  "which this host cannot decrypt (encrypt "
+				  "on the targets instead)");
+	s = xcalloc(1, sizeof(*s));
+	t = xcalloc(1, sizeof(*t));
+	s->kind = xstrdup("target");
+	s->name = xstrdup(cfg->archive_dir);
+	s->where = xstrdup("[cairn] archive_dir");
+	s->kv = xcalloc(1, sizeof(*s->kv));
+	s->kv[0] = (struct kv){ xstrdup("path"), xstrdup(cfg->archive_dir),
+				xstrdup(s->where), false };
+	s->nkv = 1;
+	s->top = top;
+	t->name = xstrdup(cfg->archive_dir);
+	t->plugin = xstrdup("local");
+	t->keep = cfg->keep;
+	t->sec = s;
+	t->crypt = xcalloc(1, sizeof(*t->crypt));
+	cfg->self = t;
+	return crypt_load(s, "[cairn]", cfg->crypt, t->crypt, e);
+}
+
 static int build(struct config *cfg, struct cairn_error *e)
 {
 	struct section *top = find_section(cfg, "cairn", NULL);
@@ -1193,7 +1227,8 @@ static int build(struct config *cfg, struct cairn_error *e)
 				  "%s: no [component NAME] section", cfg->path);
 	if ((rc = check_shared_paths(cfg, e)) || (rc = check_modes(cfg, e)))
 		return rc;
-	if ((rc = build_crypt(cfg, top, e)))
+	if ((rc = build_crypt(cfg, top, e)) ||
+	    (cfg->crypt->on && (rc = build_self(cfg, top, e))))
 		return rc;
 	for (int h = 0; h < HOOK_N; h++)
 		if ((rc = get_str(hooks, hook_names[h], &cfg->hooks[h], false,
@@ -1333,6 +1368,15 @@ void config_free(struct config *cfg)
 	if (cfg->crypt)
 		crypt_free(cfg->crypt);
 	free(cfg->crypt);
+	if (cfg->self) {
+		free_section(cfg->self->sec);
+		free(cfg->self->sec);
+		free(cfg->self->name);
+		free(cfg->self->plugin);
+		crypt_free(cfg->self->crypt);
+		free(cfg->self->crypt);
+		free(cfg->self);
+	}
 	free(cfg->modes);
 	free(cfg->targets);
 	free(cfg->secs);
@@ -1361,6 +1405,14 @@ const struct target *config_target(const struct config *cfg,
 		if (!strcmp(cfg->targets[i].name, name))
 			return &cfg->targets[i];
 	return NULL;
+}
+
+const struct target *config_read_target(const struct config *cfg,
+					const char *name)
+{
+	if (cfg->self && (!name || !strcmp(name, cfg->self->name)))
+		return cfg->self;
+	return name ? config_target(cfg, name) : NULL;
 }
 
 static const struct cairn_key_spec core_specs[] = {

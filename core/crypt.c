@@ -58,14 +58,41 @@ static int load_recipients(const struct section *s, struct crypt *c,
 	return rc;
 }
 
+/* [cairn] encrypts the archive: a target is sent that ciphertext as it
+ * is (asis), so its own keys would be a second, unused set. */
+static int inherit(const struct section *s, const char *what,
+		   const struct crypt *dflt, struct crypt *c,
+		   struct cairn_error *err)
+{
+	const char *where, *v;
+
+	for (int i = 0; i < 4; i++)
+		if (get(s, crypt_keys[i], &where))
+			return cairn_errf(err, CAIRN_ECONFIG, "%s: %s: [cairn] "
+					  "encrypts the archive already, and "
+					  "%s gets that ciphertext as it is",
+					  where, crypt_keys[i], what);
+	c->on = c->asis = true;
+	v = get(s, "identity_file", &where);
+	if (v || dflt->identity_file)
+		c->identity_file = xstrdup(v ? v : dflt->identity_file);
+	for (size_t i = 0; i < dflt->r.n; i++)
+		age_recipients_add(&c->r, dflt->r.x25519[i]);
+	if (dflt->r.passphrase)
+		c->r.passphrase = xstrdup(dflt->r.passphrase);
+	return CAIRN_OK;
+}
+
 int crypt_load(const struct section *s, const char *what,
 	       const struct crypt *dflt, struct crypt *c,
 	       struct cairn_error *err)
 {
-	const char *where, *v = get(s, "encrypt", &where), *ewhere = where;
+	const char *where, *v = get(s, "encrypt", &where);
 	int rc;
 
 	memset(c, 0, sizeof(*c));
+	if (dflt && dflt->on)
+		return inherit(s, what, dflt, c, err);
 	if (v && strcmp(v, "age") && strcmp(v, "none"))
 		return cairn_errf(err, CAIRN_ECONFIG, "%s: encrypt = %s: "
 				  "want age or none", where, v);
@@ -77,12 +104,6 @@ int crypt_load(const struct section *s, const char *what,
 	if ((v = get(s, "passphrase_file", &where)) &&
 	    (rc = age_passphrase_load(&c->r.passphrase, v, err)))
 		return rc;
-	if (!dflt && c->on)
-		return cairn_errf(err, CAIRN_ECONFIG, "%s: encrypt = age in "
-				  "[cairn] (the local archive encrypted) is "
-				  "not supported yet; set encrypt = age on "
-				  "targets (their recipients default to "
-				  "[cairn]'s)", ewhere);
 	if (dflt && !c->r.n && !c->r.passphrase) { /* [cairn]'s keys */
 		for (size_t i = 0; i < dflt->r.n; i++)
 			age_recipients_add(&c->r, dflt->r.x25519[i]);
@@ -172,17 +193,25 @@ static int put_out(void *ctx, const void *buf, size_t len)
 	return p->out(p->out_ctx, buf, len);
 }
 
-int crypt_put_begin(struct crypt_put *p, const struct age_recipients *r,
-		    int (*out)(void *, const void *, size_t), void *ctx,
-		    struct cairn_error *err)
+static int put_begin(struct crypt_put *p, const struct age_recipients *r,
+		     int (*out)(void *, const void *, size_t), void *ctx,
+		     int fd, struct cairn_error *err)
 {
 	memset(p, 0, sizeof(*p));
+	p->fd = fd; /* before the header goes out */
 	p->out = out;
 	p->out_ctx = ctx;
 	if (!(p->sha = EVP_MD_CTX_new()) ||
 	    !EVP_DigestInit_ex(p->sha, EVP_sha256(), NULL))
 		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
 	return age_enc_begin(&p->enc, r, put_out, p, err);
+}
+
+int crypt_put_begin(struct crypt_put *p, const struct age_recipients *r,
+		    int (*out)(void *, const void *, size_t), void *ctx,
+		    struct cairn_error *err)
+{
+	return put_begin(p, r, out, ctx, -1, err);
 }
 
 int crypt_put_write(void *ctx, const void *buf, size_t len)
@@ -209,6 +238,33 @@ void crypt_put_free(struct crypt_put *p)
 	age_enc_free(&p->enc);
 	EVP_MD_CTX_free(p->sha);
 	memset(p, 0, sizeof(*p));
+}
+
+static int fd_out(void *ctx, const void *buf, size_t len)
+{
+	struct crypt_put *p = ctx;
+
+	if (!write_all(p->fd, buf, len))
+		return CAIRN_OK;
+	p->werrno = errno;
+	return CAIRN_EFAIL;
+}
+
+int crypt_put_fd(struct crypt_put *p, const struct age_recipients *r,
+		 int fd, struct cairn_error *err)
+{
+	return put_begin(p, r, fd_out, p, fd, err);
+}
+
+int crypt_put_buf(struct crypt_put *p, const void *buf, size_t len,
+		  const char *what, struct cairn_error *err)
+{
+	if (!crypt_put_write(p, buf, len))
+		return CAIRN_OK;
+	if (p->werrno)
+		return errno_err(err, 0, p->werrno, "cannot write %s", what);
+	*err = p->enc.err;
+	return err->code;
 }
 
 int crypt_put_file(const char *path, const struct age_recipients *r,

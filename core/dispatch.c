@@ -118,7 +118,8 @@ static int put_archive(struct backend *b, const char *archive,
 	uint64_t size[4];
 	int rc, n;
 
-	if (b->t->crypt->on) /* encrypt = age: target_age.c */
+	/* encrypt = age: target_age.c; asis: the files are ciphertext */
+	if (b->t->crypt->on && !b->t->crypt->asis)
 		return age_put_archive(b, b->t->crypt, archive, bytes, err);
 	*bytes = 0;
 	if (!(n = send_list(archive, side, size, err)))
@@ -568,27 +569,30 @@ static int fetch(const struct config *cfg, const char *target,
 		 const char *name, const char *dir, bool whole, char **path,
 		 struct reader **rd, struct cairn_error *err)
 {
-	const struct target *t = config_target(cfg, target);
+	const struct target *t = config_read_target(cfg, target);
 	struct remote rm = { .cfg = cfg };
 	struct backend *b;
 	const char *pick = NULL;
+	char *want = NULL;
 	time_t best = 0;
 	int rc;
 
 	*path = NULL;
 	if (!t)
 		return cairn_errf(err, CAIRN_ECONFIG, "no target '%s' "
-				  "configured", target);
+				  "configured", target ? target : "");
 	b = xcalloc(1, sizeof(*b));
 	if ((rc = backend_open(b, cfg, t, false, err)) ||
 	    (rc = list_remote(b, &rm, err)))
 		goto out;
+	/* NAME.age (as archive_dir lists it) is archive NAME */
+	want = name ? crypt_plain_name(base_of(name)) : NULL;
 	for (size_t i = 0; i < rm.names.n; i++) {
 		time_t tm;
 
 		archive_name_parse(cfg->name, rm.names.v[i], &tm);
 		if (name && strcmp(name, "latest")) {
-			if (!strcmp(base_of(name), rm.names.v[i]))
+			if (!strcmp(want, rm.names.v[i]))
 				pick = rm.names.v[i];
 		} else if (has_side(&rm, rm.names.v[i]) &&
 			   (!pick || tm > best ||
@@ -600,11 +604,11 @@ static int fetch(const struct config *cfg, const char *target,
 	if (!pick) {
 		rc = cairn_errf(err, CAIRN_ENOTFOUND,
 				"target %s holds no %s archive of '%s'",
-				target, name && strcmp(name, "latest") ?
+				t->name, name && strcmp(name, "latest") ?
 				name : "complete", cfg->name);
 		goto out;
 	}
-	log_info("target %s: fetching %s%s", target, pick,
+	log_info("target %s: fetching %s%s", t->name, pick,
 		 rd ? " (its index, then what it needs)" : "");
 	if (t->crypt->on) /* decrypted as it arrives: target_age.c */
 		rc = fetch_age(b, pick, dir, whole && !rd, err);
@@ -623,6 +627,7 @@ static int fetch(const struct config *cfg, const char *target,
 	if (!rc)
 		*path = path_join(dir, pick);
 out:
+	free(want);
 	remote_free(&rm);
 	if (b)
 		backend_close(b);

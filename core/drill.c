@@ -260,13 +260,21 @@ static int drill_steps(struct drill *d, struct cairn_error *err)
 	return drill_hook(d, err);
 }
 
+const char *drill_where(const struct config *cfg, const struct drill_opts *o)
+{
+	if (!o->target ||
+	    (cfg->self && config_read_target(cfg, o->target) == cfg->self))
+		return "local";
+	return o->target;
+}
+
 int drill_run(const struct config *cfg, const struct drill_opts *o,
 	      struct drill_result *res, struct cairn_error *err)
 {
 	struct drill d = { .cfg = cfg, .o = o, .res = res };
 	int lock = -1, rc;
 
-	res->where = o->target ? o->target : "local";
+	res->where = drill_where(cfg, o);
 	if ((rc = restore_components(cfg, o->mode, &d.comps, &d.ncomps,
 				     err)))
 		return rc;

@@ -57,7 +57,7 @@ static const char columns[] =
 
 char *index_sidecar(const char *archive)
 {
-	return xasprintf("%s.index", archive);
+	return sidecar_named(archive, "index");
 }
 
 void index_escape(struct sbuf *b, const char *s)

@@ -118,15 +118,21 @@ static bool is_staging(const struct config *cfg, const char *f)
 /*
  * The archive a leftover belongs to: ".A.partial", ".A.sha256.partial",
  * ".A.manifest.partial", "A.sha256", "A.manifest", and the temps of
- * older versions "A.sha256.tmp.PID", "A.manifest.tmp.PID". Returns A
- * (malloc'd) or NULL; *side is true for the final-named sidecars.
+ * older versions "A.sha256.tmp.PID", "A.manifest.tmp.PID"; of an
+ * encrypted A = N.age, also N.manifest.age, N.index.age and their temps.
+ * Returns A (malloc'd) or NULL; *side is true for the final-named
+ * sidecars.
  */
 static char *owner_of(const struct config *cfg, const char *f, bool *side)
 {
 	static const struct {
 		const char *sfx;
-		bool hidden, side;
+		bool hidden, side, age; /* age: N's, for A = N.age */
 	} kinds[] = {
+		{ ".manifest.age.partial", true, false, true },
+		{ ".index.age.partial", true, false, true },
+		{ ".manifest.age", false, true, true },
+		{ ".index.age", false, true, true },
 		{ ".sha256.partial", true, false },
 		{ ".manifest.partial", true, false },
 		{ ".index.partial", true, false },
@@ -157,6 +163,11 @@ static char *owner_of(const struct config *cfg, const char *f, bool *side)
 				goto no;
 			a[l - s] = '\0';
 			*side = kinds[i].side;
+			if (kinds[i].age) {
+				p = xasprintf("%s.age", a);
+				free(a);
+				a = p;
+			}
 			goto named;
 		}
 	}

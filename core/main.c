@@ -170,12 +170,20 @@ static int run_backup(const struct config *cfg, struct args *a)
 }
 
 /* restore MODE, or restore --path PATH [PATH...] */
+/* Where a read goes: --target (--from), or an encrypted archive_dir,
+ * which is read as an encrypted target is (cfg->self); NULL: locally. */
+static const char *reads_from(const struct config *cfg, const char *target)
+{
+	return target ? target : cfg->self ? cfg->self->name : NULL;
+}
+
 static int run_restore(const struct config *cfg, struct args *a)
 {
 	if (a->json && !a->dry_run)
 		return bad_usage("restore", "--json needs --dry-run (the plan "
 				 "is what it prints)");
 	a->ro.json = a->json;
+	a->ro.from = reads_from(cfg, a->ro.from);
 	if (!a->ro.npaths && a->nops != 1) {
 		fprintf(stderr, "cairn restore: %s\n", a->nops ? "one mode "
 			"at a time" : "which mode? (e.g. db, full; see "
@@ -193,12 +201,13 @@ static int run_restore(const struct config *cfg, struct args *a)
 
 static int run_ls(const struct config *cfg, struct args *a)
 {
-	return cmd_ls(cfg, a->ops, a->nops, a->target, a->json);
+	return cmd_ls(cfg, a->ops, a->nops, reads_from(cfg, a->target),
+		      a->json);
 }
 
 static int run_dump(const struct config *cfg, struct args *a)
 {
-	return cmd_dump(cfg, a->ops, a->nops, a->target);
+	return cmd_dump(cfg, a->ops, a->nops, reads_from(cfg, a->target));
 }
 
 static int run_diff(const struct config *cfg, struct args *a)
@@ -208,7 +217,8 @@ static int run_diff(const struct config *cfg, struct args *a)
 
 static int run_find(const struct config *cfg, struct args *a)
 {
-	return cmd_find(cfg, a->ops, a->nops, a->target, a->json);
+	return cmd_find(cfg, a->ops, a->nops, reads_from(cfg, a->target),
+			a->json);
 }
 
 static int run_list(const struct config *cfg, struct args *a)
@@ -224,9 +234,11 @@ static int run_verify(const struct config *cfg, struct args *a)
 {
 	if (a->bo.ntargets > 1)
 		return bad_usage("verify", "one --target at a time");
-	if (a->target)
-		return cmd_verify_target(cfg, a->target, a->operand, a->deep,
-					 a->json);
+	/* An encrypted archive_dir's sidecar is checked here, without
+	 * the key; --deep reads it as a target, with it. */
+	if (a->target || (cfg->self && a->deep))
+		return cmd_verify_target(cfg, reads_from(cfg, a->target),
+					 a->operand, a->deep, a->json);
 	return cmd_verify(cfg, a->operand, a->deep, a->json);
 }
 
@@ -239,7 +251,8 @@ static int run_status(const struct config *cfg, struct args *a)
 
 static int run_drill(const struct config *cfg, struct args *a)
 {
-	struct drill_opts o = { a->operand ? a->operand : "full", a->target };
+	struct drill_opts o = { a->operand ? a->operand : "full",
+				reads_from(cfg, a->target) };
 
 	return cmd_drill(cfg, &o, a->json);
 }

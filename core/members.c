@@ -35,15 +35,18 @@ int members_open(struct members *m, const char *archive,
 	memset(m, 0, sizeof(*m));
 	m->archive = xstrdup(archive);
 	if (!path_exists(ix)) {
-		free(ix);
-		return open_headers(m, err);
+		rc = open_headers(m, err);
+	} else {
+		/* The index and manifest lines of the sidecar; not the
+		 * archive. */
+		rc = verify_sidecar_part(archive, base_of(archive), err);
+		if (!rc)
+			rc = index_open(&m->ix, ix, err);
+		if (!rc)
+			m->indexed = true;
 	}
-	/* The index and manifest lines of the sidecar; not the archive. */
-	rc = verify_sidecar_part(archive, base_of(archive), err);
-	if (!rc)
-		rc = index_open(&m->ix, ix, err);
-	if (!rc)
-		m->indexed = true;
+	if (rc)
+		members_close(m);
 	free(ix);
 	return rc;
 }

@@ -16,7 +16,7 @@ static void drop_archive(const struct config *cfg, const char *name)
 {
 	char *p = path_join(cfg->archive_dir, name);
 	char *s = sidecar_sha(p), *m = sidecar_manifest(p);
-	char *x = xasprintf("%s.index", p);
+	char *x = index_sidecar(p);
 
 	/* Sidecar first: an archive without it is never taken for a
 	 * verified one. */

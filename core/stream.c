@@ -201,7 +201,7 @@ static void *consume(void *arg)
 				       objlock_put_until(&s->b, s->name),
 				       &s->put, &err)))
 		goto fail;
-	if (s->t->crypt && s->t->crypt->on) {
+	if (s->t->crypt && s->t->crypt->on && !s->t->crypt->asis) {
 		s->cp = xcalloc(1, sizeof(*s->cp));
 		if ((rc = crypt_put_begin(s->cp, &s->t->crypt->r, to_put, s,
 					  &err)))

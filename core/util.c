@@ -346,12 +346,28 @@ bool path_is_safe(const char *rel)
 	return true;
 }
 
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len,
 		      mode_t mode, struct cairn_error *err)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	char *dir = dir_of(path);
-	const char *p = data;
 	int fd, rc = CAIRN_EFAIL;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -364,17 +380,9 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 		errno_err(err, 0, errno, "cannot chmod %s", tmp);
 		goto out;
 	}
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			errno_err(err, 0, errno, "cannot write %s", tmp);
-			goto out;
-		}
-		p += n;
-		len -= (size_t)n;
+	if (write_all(fd, data, len)) {
+		errno_err(err, 0, errno, "cannot write %s", tmp);
+		goto out;
 	}
 	if (fsync(fd)) {
 		errno_err(err, 0, errno, "cannot fsync %s", tmp);

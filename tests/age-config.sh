@@ -60,11 +60,21 @@ age-keygen -y "$T/key" >"$T/rfile"
 copy_conf "encrypt = age" "recipients = $rcpt" "recipients_file = $T/rfile"
 expect_rc 0 "$CAIRN" -c "$T/t.conf" list
 
-note "[cairn]'s recipients are the targets' default; encrypt there is refused"
+note "[cairn]'s recipients are the targets' default"
 sed -i "/^\[cairn\]/a recipients = $rcpt" "$T/c.conf"
 copy_conf "encrypt = age"
 expect_rc 0 "$CAIRN" -c "$T/t.conf" list
+
+note "encrypt = age in [cairn]: a target's own encrypt key is refused"
 sed -i "/^\[cairn\]/a encrypt = age" "$T/t.conf"
 expect_rc 2 "$CAIRN" -c "$T/t.conf" list
-out_has "t.conf:[0-9]+: encrypt = age in \\[cairn\\].*not supported yet"
+out_has "t.conf:[0-9]+: encrypt: \\[cairn\\] encrypts the archive already, and \\[target copy\\] gets that ciphertext"
+copy_conf
+sed -i "/^\[cairn\]/a encrypt = age" "$T/t.conf"
+expect_rc 0 "$CAIRN" -c "$T/t.conf" list
+
+note "encrypt = age in [cairn] with incremental = yes: exit 2"
+sed -i "/^\[cairn\]/a incremental = yes" "$T/t.conf"
+expect_rc 2 "$CAIRN" -c "$T/t.conf" list
+out_has "\\[cairn\\]: incremental = yes cannot go with encrypt = age"
 echo PASS
