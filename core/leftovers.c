@@ -133,13 +133,13 @@ static char *owner_of(const struct config *cfg, const char *f, bool *side)
 		{ ".index.age.partial", true, false, true },
 		{ ".manifest.age", false, true, true },
 		{ ".index.age", false, true, true },
-		{ ".sha256.partial", true, false },
-		{ ".manifest.partial", true, false },
-		{ ".index.partial", true, false },
-		{ ".partial", true, false },
-		{ ".sha256", false, true },
-		{ ".manifest", false, true },
-		{ ".index", false, true },
+		{ ".sha256.partial", true, false, false },
+		{ ".manifest.partial", true, false, false },
+		{ ".index.partial", true, false, false },
+		{ ".partial", true, false, false },
+		{ ".sha256", false, true, false },
+		{ ".manifest", false, true, false },
+		{ ".index", false, true, false },
 	};
 	char *a = xstrdup(f[0] == '.' ? f + 1 : f), *p;
 	size_t l = strlen(a);
