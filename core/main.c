@@ -413,10 +413,11 @@ static const struct command {
 	  "Write one file member to stdout, read from its frame alone and\n"
 	  "checked against its SHA-256; with --target, from a target's\n"
 	  "copy (an encrypted one needs --identity).\n" },
-	{ "diff", run_diff, { OPT_JSON }, MANY_OPERANDS, NULL,
-	  "usage: cairn diff ARCHIVE ARCHIVE [--json]\n"
+	{ "diff", run_diff, { OPT_JSON, OPT_IDENTITY }, MANY_OPERANDS, NULL,
+	  "usage: cairn diff ARCHIVE ARCHIVE [--identity FILE] [--json]\n"
 	  "Paths the second archive adds (+), removes (-), changes (M,\n"
-	  "content) or changes in mode or owner only (U), with sizes.\n" },
+	  "content) or changes in mode or owner only (U), with sizes.\n"
+	  "An encrypted archive_dir's indexes need --identity.\n" },
 	{ "find", run_find, { OPT_TARGET, OPT_IDENTITY, OPT_JSON },
 	  MANY_OPERANDS, NULL,
 	  "usage: cairn find PATTERN [--target NAME] [--identity FILE] "
@@ -433,8 +434,8 @@ static const struct command {
 	  "Make an age identity (X25519) in age-keygen's format. With -o it\n"
 	  "goes to FILE (0600, never over an existing file) and the\n"
 	  "recipient (age1...) is printed; without, the identity file is\n"
-	  "printed. Targets with encrypt = age take the recipient; restores\n"
-	  "from them take the file (--identity, identity_file).\n"
+	  "printed. encrypt = age (on targets, or in [cairn]) takes the\n"
+	  "recipient; restores take the file (--identity, identity_file).\n"
 	  "  -o, --output FILE  write the identity to FILE\n" },
 	{ "sync", run_sync, { OPT_TARGET, OPT_JSON }, NO_OPERAND, NULL,
 	  "usage: cairn sync --target NAME [--json]\n"
