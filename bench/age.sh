@@ -1,7 +1,9 @@
 #!/bin/bash
 # Encryption benchmark: `cairn backup` of the bench tree to a local
-# target, plain and with encrypt = age (one X25519 recipient), medians
-# of BENCH_RUNS interleaved rounds. The goal: encrypted / plain <= 1.10.
+# target, plain, with encrypt = age on the target (one X25519
+# recipient), and with it in [cairn] (the local archive encrypted, the
+# target sent that ciphertext): medians of BENCH_RUNS interleaved
+# rounds. The goal: encrypted target / plain <= 1.10.
 #
 #   bench/age.sh             results in bench/out/age.txt
 #
@@ -22,16 +24,20 @@ mkdir -p "$W"
 : >"$SAMPLES"
 : >"$RESULTS"
 "$CAIRN" keygen -o "$W/key" >"$W/rcpt"
-for c in plain age; do
+for c in plain age sealed; do
 	write_conf "$W/$c.conf" "$DATA" "$W/$c/archive" "$W/$c/state" zstd
 	{
 		echo "[target copy]"
 		echo "plugin = local"
 		echo "path = $W/$c/copy"
-		[ $c = plain ] || echo "encrypt = age"
-		[ $c = plain ] || echo "recipients = $(cat "$W/rcpt")"
+		[ $c = age ] && echo "encrypt = age"
+		[ $c = age ] && echo "recipients = $(cat "$W/rcpt")"
 	} >>"$W/$c.conf"
 done
+# sealed: the local archive encrypted too ([cairn] encrypt = age), the
+# target sent its ciphertext as it is
+sed -i "/^\[cairn\]/a encrypt = age\nrecipients = $(cat "$W/rcpt")" \
+	"$W/sealed.conf"
 
 one() {
 	rm -rf "${W:?}/$1/archive" "${W:?}/$1/state" "${W:?}/$1/copy"
@@ -43,10 +49,13 @@ warm_tree
 for _ in $(seq "$RUNS"); do
 	one plain
 	one age
+	one sealed
 done
 summarize "$SAMPLES" "$RESULTS"
 ls "$W/age/copy" >"$W/objects"
 grep -q '\.tar\.zst\.age$' "$W/objects" || die "no .age object on the target"
+ls "$W/sealed/archive" | grep -q '\.tar\.zst\.age$' ||
+	die "no .age archive in the sealed archive_dir"
 python3 - "$RESULTS" <<'PY'
 import sys
 v = dict(l.split() for l in open(sys.argv[1]))
@@ -55,4 +64,7 @@ print("cairn backup to a local target, plain:     %6.2f s (median)" % p)
 print("cairn backup to a local target, age:       %6.2f s (median)" % a)
 print("ratio age / plain: %.3f (goal <= 1.10: %s)" % (a / p,
       "met" if a / p <= 1.10 else "not met"))
+s = float(v["backup_sealed.wall"])
+print("cairn backup, archive_dir encrypted too:   %6.2f s (median)" % s)
+print("ratio sealed / plain: %.3f" % (s / p))
 PY

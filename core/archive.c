@@ -48,14 +48,16 @@ static int to_disk(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
-/* The compressed bytes: hashed, counted (frame offsets are theirs),
- * then to disk, through age when the archive is sealed. */
+/* The compressed bytes: counted (frame offsets are theirs), then hashed
+ * and to disk, or through age when the archive is sealed (whose hash is
+ * the ciphertext's). */
 static int emit(struct awriter *w, const void *buf, size_t len)
 {
-	EVP_DigestUpdate(w->sha, buf, len);
 	w->out_bytes += len;
-	if (!w->cp)
+	if (!w->cp) {
+		EVP_DigestUpdate(w->sha, buf, len);
 		return to_disk(w, buf, len);
+	}
 	if (crypt_put_write(w->cp, buf, len)) {
 		if (!w->werrno)
 			snprintf(w->cerr, sizeof(w->cerr), "%.*s",
@@ -952,12 +954,13 @@ int aw_close(struct awriter *w, char hex[65], struct cairn_error *err)
 		return ar_err(w, err, "cannot finish archive");
 	if (squeeze(w, NULL, 0, true))
 		return ar_err(w, err, "cannot finish archive");
-	EVP_DigestFinal_ex(w->sha, md, NULL);
-	hex_encode(md, 32, hex);
-	/* Sealed: what is on disk is the ciphertext, hashed as it went. */
-	if (w->cp && crypt_put_end(w->cp, hex, err))
+	if (!w->cp) {
+		EVP_DigestFinal_ex(w->sha, md, NULL);
+		hex_encode(md, 32, hex);
+	} else if (crypt_put_end(w->cp, hex, err)) {
 		return w->werrno ? ar_err(w, err, "cannot write archive")
 				 : err->code;
+	}
 	return CAIRN_OK;
 }
 

@@ -461,7 +461,7 @@ struct aw_tee {
 struct awriter {
 	struct archive *a;
 	int fd;
-	void *sha;           /* EVP_MD_CTX of the compressed stream */
+	void *sha;           /* EVP_MD_CTX of the stream (not sealed) */
 	void *msha;          /* EVP_MD_CTX reused per member */
 	uint64_t out_bytes;  /* compressed bytes written */
 	uint64_t disk_bytes; /* bytes on disk: out_bytes, or their age */

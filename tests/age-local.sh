@@ -82,6 +82,9 @@ w=$(cd "$T/pristine" && ls Sounds/uploads/*.wav | head -1)
 	fail "dump of $w"
 expect_rc 0 "$CAIRN" -c "$CONF" find '*.wav'
 out_has "$n +$w"
+rm "$T/src/$w"
+expect_rc 0 "$CAIRN" -c "$CONF" restore --path "$w" --yes
+cmp "$T/src/$w" "$T/pristine/$w" || fail "restore --path $w"
 expect_rc 0 "$CAIRN" -c "$CONF" diff latest "$a"
 out_has "0 added, 0 removed, 0 changed"
 out_has "a: $n +full +[0-9.]+ [kM]?B on disk"
