@@ -301,11 +301,12 @@ int aw_open(struct awriter *w, int afd, const struct config *cfg,
 		return cairn_errf(err, CAIRN_EFAIL, "out of memory");
 	if ((rc = compressor_open(w, cfg, err)))
 		return rc;
-	/* The index is spooled, never held in the heap: in a memfd, so
-	 * no plaintext of it is on disk (a sealed archive's index is
-	 * written encrypted). */
-	if ((fd = memfd_create("cairn-index", MFD_CLOEXEC)) < 0 ||
-	    !(w->ixf = fdopen(fd, "w+"))) {
+	/* The index is spooled, never held in the heap; for a sealed
+	 * archive in a memfd (memory, swap at worst), as its plaintext
+	 * must not reach the disk. */
+	fd = cfg->self ? memfd_create("cairn-index", MFD_CLOEXEC) : -1;
+	if (!(w->ixf = fd >= 0 ? fdopen(fd, "w+") : cfg->self ? NULL
+						       : tmpfile())) {
 		if (fd >= 0)
 			close(fd);
 		return errno_err(err, 0, errno, "cannot create the index");

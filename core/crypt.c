@@ -64,14 +64,17 @@ static int inherit(const struct section *s, const char *what,
 		   const struct crypt *dflt, struct crypt *c,
 		   struct cairn_error *err)
 {
+	static const char *const own[] = {
+		"encrypt", "recipients", "recipients_file", "passphrase_file",
+	};
 	const char *where, *v;
 
-	for (int i = 0; i < 4; i++)
-		if (get(s, crypt_keys[i], &where))
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+		if (get(s, own[i], &where))
 			return cairn_errf(err, CAIRN_ECONFIG, "%s: %s: [cairn] "
 					  "encrypts the archive already, and "
 					  "%s gets that ciphertext as it is",
-					  where, crypt_keys[i], what);
+					  where, own[i], what);
 	c->on = c->asis = true;
 	v = get(s, "identity_file", &where);
 	if (v || dflt->identity_file)

@@ -9,6 +9,7 @@
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/age-target-peer.sh"
 command -v age >/dev/null || skip "age not installed"
+command -v strace >/dev/null || fail "strace is needed (Debian package strace)"
 
 age_setup
 A=$T/archive
@@ -128,6 +129,13 @@ out_has "removing .*\.index\.age\.partial, left by an interrupted run"
 ls -A "$A" | grep partial && fail "temporaries left"
 [ "$(cd "$A" && ls mss-backup-2*.tar.zst.age | wc -l)" = 2 ] ||
 	fail "want two archives"
+
+note "the index is spooled in memory, never in a temporary file"
+ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T/trace" \
+	-e trace=openat,open,memfd_create "$CAIRN" -c "$CONF" -q backup ||
+	fail "backup under strace"
+grep -q 'memfd_create("cairn-index"' "$T/trace" || fail "no memfd spool"
+grep -E 'O_TMPFILE|"/tmp/tmpf' "$T/trace" && fail "a temporary file was opened"
 
 note "retention removes an old archive's whole encrypted set"
 sed -i 's/^keep_last = .*/keep_last = 1/' "$CONF"
