@@ -36,35 +36,11 @@ for s in manifest index; do
 done
 ls -A "$T/copy" | grep -q partial && fail "temporary left on the target"
 
-note "before the commit: streamed, but nothing under the final name"
 rm -rf "$T/copy"/*
-CAIRN_PUBLISH_PAUSE=60 "$CAIRN" -c "$T/c.conf" backup >"$T/run.out" 2>&1 &
-pid=$!
-for i in $(seq 1 1200); do
-	grep -q '^cairn: writing' "$T/run.out" &&
-		ls -A "$T/copy" 2>/dev/null | grep -q '\.partial$' &&
-		ls "$T"/arch/.*partial* >/dev/null 2>&1 && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.05
-done
-ls -A "$T/copy" 2>/dev/null | grep -q '\.partial$' ||
-	{ cat "$T/run.out"; fail "no temporary on the target while writing"; }
-ls -A "$T/copy" | grep -Eq '^mss-backup-[0-9_-]+\.tar\.zst' &&
-	fail "a name is visible on the target before the commit"
-
-note "SIGTERM before the commit: nothing left on the target"
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-[ "$rc" = 1 ] || { cat "$T/run.out"; fail "interrupted run: exit $rc"; }
-[ -z "$(ls -A "$T/copy")" ] ||
-	{ ls -la "$T/copy"; fail "the aborted stream left files"; }
+stream_interrupted "$T/c.conf" "$T/copy" "$T/arch"
 
 note "a stream failing mid-way (ERETRY) falls back and ends correct"
-P=$T/plugins
-mkdir -m 755 "$P"
-cp "$TOP_BUILDDIR/tests/.libs/mem.so" "$P/"
-chmod 755 "$P"/*.so
+mem_plugin_dir
 expect_rc 0 env CAIRN_PLUGIN_DIR="$P" CAIRN_RETRY_DELAY=0 \
 	CAIRN_TARGET_M_PLUGIN=mem CAIRN_TARGET_M_FAIL_FROM=2 \
 	CAIRN_TARGET_M_FAIL_WRITES=1 CAIRN_TARGET_M_ENCRYPT=age \

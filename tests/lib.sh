@@ -131,3 +131,40 @@ install_dest() {
 	submake -s cairn-print-dirs >"$T/dirs" || fail "make cairn-print-dirs"
 }
 dir() { sed -n "s|^$1=||p" "$T/dirs"; }
+
+# stream_interrupted CONF COPY ARCH: a backup held before publishing has
+# streamed into a temporary on the target (dir COPY), nothing under a
+# final name; SIGTERM then leaves COPY empty (ARCH: its archive_dir).
+stream_interrupted() {
+	local conf=$1 copy=$2 arch=$3 pid rc=0
+
+	note "before the commit: streamed, but nothing under the final name"
+	CAIRN_PUBLISH_PAUSE=60 "$CAIRN" -c "$conf" backup >"$T/run.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 1200); do
+		grep -q '^cairn: writing' "$T/run.out" &&
+			ls -A "$copy" 2>/dev/null | grep -q '\.partial$' &&
+			ls "$arch"/.*partial* >/dev/null 2>&1 && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	ls -A "$copy" 2>/dev/null | grep -q '\.partial$' ||
+		{ cat "$T/run.out"; fail "no temporary on the target while writing"; }
+	ls -A "$copy" | grep -Eq '^mss-backup-[0-9_-]+\.tar\.zst' &&
+		fail "a name is visible on the target before the commit"
+
+	note "SIGTERM before the commit: nothing left on the target"
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	[ "$rc" = 1 ] || { cat "$T/run.out"; fail "interrupted run: exit $rc"; }
+	[ -z "$(ls -A "$copy")" ] ||
+		{ ls -la "$copy"; fail "the aborted stream left files"; }
+}
+
+# mem_plugin_dir: $P, a plugin dir holding the test's mem plugin alone.
+mem_plugin_dir() {
+	P=$T/plugins
+	mkdir -m 755 "$P"
+	cp "$TOP_BUILDDIR/tests/.libs/mem.so" "$P/"
+	chmod 755 "$P"/*.so
+}

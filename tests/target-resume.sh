@@ -10,10 +10,7 @@
 
 dataset "$T/src" 4
 mss_conf "$T/c.conf" "$T/src" "$T/arch" "$T/state"
-P=$T/plugins
-mkdir -m 755 "$P"
-cp "$TOP_BUILDDIR/tests/.libs/mem.so" "$P/"
-chmod 755 "$P"/*.so
+mem_plugin_dir
 export CAIRN_PLUGIN_DIR="$P" CAIRN_RETRY_DELAY=0 CAIRN_TARGET_M_PLUGIN=mem
 
 begins() { grep -c "target m: begin mss-backup-[0-9_-]*\.tar\.zst$" \

@@ -7,10 +7,7 @@
 
 dataset "$T/src" 2
 mss_conf "$T/c.conf" "$T/src" "$T/arch" "$T/state"
-P=$T/plugins
-mkdir -m 755 "$P"
-cp "$TOP_BUILDDIR/tests/.libs/mem.so" "$P/"
-chmod 755 "$P"/*.so
+mem_plugin_dir
 
 note "mem passes the conformance suite"
 expect_rc 0 "$PLUGIN_TOOL" "$P/mem.so" conform

@@ -7,10 +7,7 @@
 
 dataset "$T/src" 2
 mss_conf "$T/c.conf" "$T/src" "$T/arch" "$T/state"
-P=$T/plugins
-mkdir -m 755 "$P"
-cp "$TOP_BUILDDIR/tests/.libs/mem.so" "$P/"
-chmod 755 "$P"/*.so
+mem_plugin_dir
 export CAIRN_PLUGIN_DIR="$P"
 printf '[target m]\nplugin = mem\ntoken = s3cr3t-value\n' >>"$T/c.conf"
 line=$(grep -n '^token' "$T/c.conf" | cut -d: -f1)
