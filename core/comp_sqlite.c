@@ -57,8 +57,6 @@ out:
 	return rc;
 }
 
-/* The database and its -wal, -shm and -journal (a leftover WAL would
- * corrupt the restored file) are replaced whole. */
 /* The database, and its -wal, -shm and -journal (a leftover WAL would
  * corrupt the restored file), are replaced whole. */
 static int sqlite_restore_plan(struct rplan *r, const struct component *c,
