@@ -1,7 +1,8 @@
 # Shared by tests/age-target-*.sh; sourced, never run (named *-peer.sh
 # so the suite knows): an encrypted target end to end. $CONF (from
 # age_setup) gets [target $TGT] from the caller; $LIST lists what the
-# target holds.
+# target holds. SEALED=yes: [cairn] encrypts instead (archive_dir holds
+# ciphertext, the target is sent it as it is).
 age_setup() {
 	dataset "$T/src" 4
 	cp -a "$T/src" "$T/pristine"
@@ -87,9 +88,14 @@ age_target_run() {
 	expect_rc 0 "$CAIRN" -c "$CONF" restore full --from "$TGT" --yes \
 		--identity "$T/key"
 	same_tree "$T/src"
-	[ -f "$T/archive/${a%.age}" ] || fail "fetched archive not kept"
-	(cd "$T/archive" && sha256sum -c --quiet "${a%.age}.sha256") ||
-		fail "local sidecar of the decrypted archive"
+	if [ "${SEALED:-}" = yes ]; then # archive_dir keeps no plaintext
+		[ -z "$(ls -A "$T/archive" | grep -v '\.age')" ] ||
+			fail "plaintext kept in the encrypted archive_dir"
+	else
+		[ -f "$T/archive/${a%.age}" ] || fail "fetched archive not kept"
+		(cd "$T/archive" && sha256sum -c --quiet "${a%.age}.sha256") ||
+			fail "local sidecar of the decrypted archive"
+	fi
 
 	note "CAIRN_IDENTITY works as --identity"
 	rm -rf "$T/archive"

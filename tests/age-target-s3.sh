@@ -13,11 +13,6 @@ age_setup
 TGT=s3
 s3_target "$CONF" region=us-east-1 part_size=5M encrypt=age \
 	recipients="$(cat "$T/rcpt")"
-s3tool() {
-	"$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/s3.so" endpoint="$S3_DIRECT" \
-		bucket="$S3_BUCKET" prefix=mss/ access_key="$S3_ACCESS" \
-		secret_key="$S3_SECRET" "$@"
-}
 s3_list() { s3tool list | cut -d' ' -f1 | sort; }
 LIST=s3_list
 s3_fetch() { s3tool get "$1" "$2" >/dev/null; }

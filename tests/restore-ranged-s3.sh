@@ -20,11 +20,6 @@ if [ "${AGE:-}" = yes ]; then
 else
 	s3_target "$CONF" region=us-east-1
 fi
-s3tool() {
-	"$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/s3.so" endpoint="$S3_DIRECT" \
-		bucket="$S3_BUCKET" prefix=mss/ access_key="$S3_ACCESS" \
-		secret_key="$S3_SECRET" "$@"
-}
 
 peer_reset() { : >"$S3_PROXY_LOG"; }
 # Every reply body of a GET: objects, ranges and listings.

@@ -193,6 +193,14 @@ s3_pt() {
 		access_key="$S3_ACCESS" secret_key="$S3_SECRET" "$@"
 }
 
+# s3tool OP ARGS: plugin-tool on the bucket's mss/ prefix, straight to
+# the store (not through the proxy).
+s3tool() {
+	"$PLUGIN_TOOL" "$CAIRN_PLUGIN_DIR/s3.so" endpoint="$S3_DIRECT" \
+		bucket="$S3_BUCKET" prefix=mss/ access_key="$S3_ACCESS" \
+		secret_key="$S3_SECRET" "$@"
+}
+
 s3_target() {
 	local conf=$1 name=s3 endpoint=$S3_ENDPOINT bucket=$S3_BUCKET
 	local prefix=mss/ kv extra=()
