@@ -144,20 +144,19 @@ static int squeeze(struct awriter *w, const void *buf, size_t len,
 }
 
 /* libarchive writes the tar format, unblocked, into the compressor. */
+/* A failure is kept in w (failed, with werrno or cerr), not returned:
+ * libarchive in its FATAL state would never close its output filter,
+ * whose buffers would leak; every call into it checks w->failed. */
 static ssize_t on_write(struct archive *a, void *ctx, const void *buf,
 			size_t len)
 {
 	struct awriter *w = ctx;
 
-	if (squeeze(w, buf, len, false)) {
-		if (w->werrno)
-			archive_set_error(a, w->werrno, "%s",
-					  strerror(w->werrno));
-		else
-			archive_set_error(a, EIO, "%s", w->cerr);
-		return -1;
-	}
-	w->in_bytes += len;
+	(void)a;
+	if (!w->failed && squeeze(w, buf, len, false))
+		w->failed = true;
+	if (!w->failed)
+		w->in_bytes += len;
 	return (ssize_t)len;
 }
 
@@ -362,10 +361,10 @@ static int write_header(struct awriter *w, struct archive_entry *e,
 {
 	int r = archive_write_header(w->a, e);
 
+	if ((r != ARCHIVE_OK && r != ARCHIVE_WARN) || w->failed)
+		return ar_err(w, err, "cannot write archive");
 	if (r == ARCHIVE_WARN)
 		log_debug("%s: %s", member, archive_error_string(w->a));
-	else if (r != ARCHIVE_OK)
-		return ar_err(w, err, "cannot write archive");
 	return CAIRN_OK;
 }
 
@@ -400,7 +399,8 @@ static int copy_data(struct awriter *w, int fd, uint64_t size,
 			n = (ssize_t)want;
 		}
 		EVP_DigestUpdate(w->msha, w->buf, (size_t)n);
-		if (archive_write_data(w->a, w->buf, (size_t)n) != n)
+		if (archive_write_data(w->a, w->buf, (size_t)n) != n ||
+		    w->failed)
 			return ar_err(w, err, "cannot write archive");
 		left -= (uint64_t)n;
 		if (w->prog)
@@ -492,7 +492,7 @@ static void pend_push(struct awriter *w, const struct index_rec *r)
 static int rec_end(struct awriter *w, struct index_rec *r, const char *hex,
 		   struct cairn_error *err)
 {
-	if (archive_write_finish_entry(w->a) != ARCHIVE_OK) {
+	if (archive_write_finish_entry(w->a) != ARCHIVE_OK || w->failed) {
 		index_rec_free(r);
 		return ar_err(w, err, "cannot write archive");
 	}
@@ -829,12 +829,13 @@ static int put_bytes(struct awriter *w, const char *data, FILE *f,
 {
 	if (data)
 		return archive_write_data(w->a, data, len) == (la_ssize_t)len
-		       ? 0 : -1;
+		       && !w->failed ? 0 : -1;
 	while (len) {
 		size_t k = len < BUFSZ ? len : BUFSZ;
 
 		if (fread(w->buf, 1, k, f) != k ||
-		    archive_write_data(w->a, w->buf, k) != (la_ssize_t)k)
+		    archive_write_data(w->a, w->buf, k) != (la_ssize_t)k ||
+		    w->failed)
 			return -1;
 		len -= k;
 	}
@@ -947,11 +948,11 @@ int aw_close(struct awriter *w, char hex[65], struct cairn_error *err)
 	unsigned char md[32];
 	int rc;
 
-	if (w->werrno)
+	if (w->werrno || w->failed)
 		return ar_err(w, err, "cannot write archive");
 	if ((rc = write_index_member(w, err)))
 		return rc;
-	if (archive_write_close(w->a) != ARCHIVE_OK)
+	if (archive_write_close(w->a) != ARCHIVE_OK || w->failed)
 		return ar_err(w, err, "cannot finish archive");
 	if (squeeze(w, NULL, 0, true))
 		return ar_err(w, err, "cannot finish archive");

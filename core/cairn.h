@@ -468,6 +468,7 @@ struct awriter {
 	struct crypt_put *cp; /* sealed (aw_seal): encrypted to seal */
 	const struct age_recipients *seal;
 	int werrno;          /* errno of a failed write, for the message */
+	bool failed;         /* on_write failed (werrno or cerr says how) */
 	unsigned char *buf;
 	struct manifest man;
 	struct archive_entry_linkresolver *links;
