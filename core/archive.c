@@ -143,8 +143,8 @@ static int squeeze(struct awriter *w, const void *buf, size_t len,
 	return len ? emit(w, buf, len) : 0;
 }
 
-/* libarchive writes the tar format, unblocked, into the compressor. */
-/* A failure is kept in w (failed, with werrno or cerr), not returned:
+/* libarchive writes the tar format, unblocked, into the compressor. A
+ * failure is kept in w (failed, with werrno or cerr), not returned:
  * libarchive in its FATAL state would never close its output filter,
  * whose buffers would leak; every call into it checks w->failed. */
 static ssize_t on_write(struct archive *a, void *ctx, const void *buf,
@@ -1000,11 +1000,13 @@ int aw_index_save(struct awriter *w, const char *path, char hex[65],
 		rc = index_put(w, &cp, c, fd, n, path, err);
 	if (!rc && ferror(w->ixf))
 		rc = errno_err(err, 0, errno, "cannot read the index");
-	EVP_DigestFinal_ex(c, md, NULL);
-	hex_encode(md, 32, hex);
 	/* the file's hash: the ciphertext's when sealed */
-	if (!rc && w->cp)
+	if (!rc && w->cp) {
 		rc = crypt_put_end(&cp, hex, err);
+	} else if (!rc) {
+		EVP_DigestFinal_ex(c, md, NULL);
+		hex_encode(md, 32, hex);
+	}
 	if (!rc && fsync(fd))
 		rc = errno_err(err, 0, errno, "cannot write %s", path);
 out:

@@ -83,9 +83,7 @@ bool archive_name_parse(const char *cfg_name, const char *file, time_t *t)
 			return false;
 	}
 	/* NAME.age: the same archive, encrypted (encrypt = age) */
-	rl = strlen(p + 17);
-	if (rl > 4 && !strcmp(p + 17 + rl - 4, ".age"))
-		rl -= 4;
+	rl = strlen(p + 17) - (ends_with(p + 17, ".age") ? 4 : 0);
 	for (size_t i = 0; i < ARRAY_SIZE(exts); i++)
 		if (rl == strlen(exts[i]) && !strncmp(p + 17, exts[i], rl))
 			goto ok;
@@ -107,10 +105,9 @@ char *sidecar_sha(const char *archive)
 /* NAME.SIDE, or NAME.SIDE.age beside an encrypted NAME.age. */
 char *sidecar_named(const char *archive, const char *side)
 {
-	size_t l = strlen(archive);
-
-	if (l > 4 && !strcmp(archive + l - 4, ".age"))
-		return xasprintf("%.*s.%s.age", (int)l - 4, archive, side);
+	if (ends_with(archive, ".age"))
+		return xasprintf("%.*s.%s.age", (int)strlen(archive) - 4,
+				 archive, side);
 	return xasprintf("%s.%s", archive, side);
 }
 

@@ -153,20 +153,13 @@ int crypt_identities(const struct crypt *c, const char *opt,
 	return CAIRN_OK;
 }
 
-static bool ends(const char *s, const char *suffix)
-{
-	size_t l = strlen(s), k = strlen(suffix);
-
-	return l > k && !strcmp(s + l - k, suffix);
-}
-
 char *crypt_object(const struct crypt *c, char *name)
 {
 	char *s;
 
 	if (!c || !c->on)
 		return name;
-	if (ends(name, ".sha256")) /* NAME.sha256: NAME.age.sha256 */
+	if (ends_with(name, ".sha256")) /* NAME.sha256: NAME.age.sha256 */
 		s = xasprintf("%.*s.age.sha256", (int)strlen(name) - 7, name);
 	else
 		s = xasprintf("%s.age", name);
@@ -178,9 +171,9 @@ char *crypt_plain_name(const char *name)
 {
 	size_t l = strlen(name);
 
-	if (ends(name, ".age.sha256"))
+	if (ends_with(name, ".age.sha256"))
 		return xasprintf("%.*s.sha256", (int)l - 11, name);
-	if (ends(name, ".age"))
+	if (ends_with(name, ".age"))
 		return xasprintf("%.*s", (int)l - 4, name);
 	return xstrdup(name);
 }
@@ -293,10 +286,9 @@ int crypt_put_file(const char *path, const struct age_recipients *r,
 				       "%s", path);
 			break;
 		}
-		if ((rc = stop_check(err)))
+		if ((rc = stop_check(err)) ||
+		    (rc = crypt_put_buf(&p, buf, (size_t)n, path, err)))
 			break;
-		if ((rc = crypt_put_write(&p, buf, (size_t)n)))
-			*err = p.enc.err;
 	}
 	if (!rc && !(rc = crypt_put_end(&p, hex, err)))
 		*bytes = p.bytes;

@@ -262,8 +262,7 @@ static int drill_steps(struct drill *d, struct cairn_error *err)
 
 const char *drill_where(const struct config *cfg, const struct drill_opts *o)
 {
-	if (!o->target ||
-	    (cfg->self && config_read_target(cfg, o->target) == cfg->self))
+	if (!o->target || (cfg->self && !strcmp(o->target, cfg->self->name)))
 		return "local";
 	return o->target;
 }

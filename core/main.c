@@ -169,7 +169,6 @@ static int run_backup(const struct config *cfg, struct args *a)
 	return cmd_backup(cfg, &a->bo);
 }
 
-/* restore MODE, or restore --path PATH [PATH...] */
 /* Where a read goes: --target (--from), or an encrypted archive_dir,
  * which is read as an encrypted target is (cfg->self); NULL: locally. */
 static const char *reads_from(const struct config *cfg, const char *target)
@@ -177,6 +176,7 @@ static const char *reads_from(const struct config *cfg, const char *target)
 	return target ? target : cfg->self ? cfg->self->name : NULL;
 }
 
+/* restore MODE, or restore --path PATH [PATH...] */
 static int run_restore(const struct config *cfg, struct args *a)
 {
 	if (a->json && !a->dry_run)

@@ -346,6 +346,13 @@ bool path_is_safe(const char *rel)
 	return true;
 }
 
+bool ends_with(const char *s, const char *suffix)
+{
+	size_t l = strlen(s), k = strlen(suffix);
+
+	return l > k && !strcmp(s + l - k, suffix);
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -72,6 +72,8 @@ int fsync_dir(const char *dir);
 /* Directory part of path (static-free: caller frees). */
 char *dir_of(const char *path);
 const char *base_of(const char *path);
+/* Does s end with suffix (and hold more than it)? */
+bool ends_with(const char *s, const char *suffix);
 /* All of buf to fd (EINTR retried); -1 with errno on a failure. */
 int write_all(int fd, const void *buf, size_t len);
 /* Write data to path atomically: temp file, fsync, rename, dir fsync. */
